@@ -1,0 +1,83 @@
+//! `tailor features`: the training matrix, written by the serving feature code.
+
+use crate::CliResult;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use tailor::catalog::derive::DeriveOptions;
+use tailor::eval::matrix::{write_matrix, MatrixOptions};
+use tailor::eval::world::World;
+use tailor::features::{registry, Feature};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print the feature registry and exit.
+    #[arg(long)]
+    list: bool,
+    #[arg(long, required_unless_present = "list")]
+    catalog: Option<PathBuf>,
+    #[arg(long, required_unless_present = "list")]
+    events: Option<PathBuf>,
+    /// Profiles use events before this Unix time; labels are purchases in the horizon after it.
+    #[arg(long, required_unless_present = "list")]
+    cutoff: Option<i64>,
+    #[arg(long, default_value_t = 30)]
+    horizon_days: i64,
+    /// Output CSV (`-` for stdout).
+    #[arg(long, required_unless_present = "list")]
+    out: Option<PathBuf>,
+    /// Comma-separated feature names (default: the whole registry).
+    #[arg(long)]
+    features: Option<String>,
+    /// Random negatives per user (besides history, co-purchase and popular candidates).
+    #[arg(long, default_value_t = 30)]
+    random: usize,
+}
+
+pub fn run(args: Args) -> CliResult {
+    if args.list {
+        for (name, what) in registry::describe() {
+            println!("{name:<32} {what}");
+        }
+        return Ok(());
+    }
+    let (Some(catalog), Some(events), Some(cutoff), Some(out)) =
+        (args.catalog, args.events, args.cutoff, args.out)
+    else {
+        return Err("--catalog, --events, --cutoff and --out are required".into());
+    };
+    let features: Vec<Feature> = match &args.features {
+        Some(list) => list
+            .split(',')
+            .map(|n| {
+                Feature::parse(n.trim()).ok_or_else(|| format!("unknown feature {n:?}; see --list"))
+            })
+            .collect::<Result<_, _>>()?,
+        None => Feature::all(),
+    };
+    let items = tailor::catalog::import::read_path(&catalog).map_err(tailor::TailorError::from)?;
+    let events = tailor::profile::import::read_path(&events).map_err(tailor::TailorError::from)?;
+    let world = World::build(items, events, cutoff, &DeriveOptions::default());
+    let opts = MatrixOptions {
+        cutoff,
+        horizon_days: args.horizon_days,
+        random: args.random,
+        ..Default::default()
+    };
+    let mut sink: Box<dyn Write> = if out.as_os_str() == "-" {
+        Box::new(BufWriter::new(std::io::stdout()))
+    } else {
+        Box::new(BufWriter::new(std::fs::File::create(&out)?))
+    };
+    let summary =
+        write_matrix(&world, &features, &opts, &mut sink).map_err(tailor::TailorError::from)?;
+    sink.flush()?;
+    eprintln!(
+        "wrote {} rows for {} users ({} positives, {} features) to {}",
+        summary.rows,
+        summary.users,
+        summary.positives,
+        features.len(),
+        out.display()
+    );
+    Ok(())
+}

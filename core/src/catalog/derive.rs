@@ -1,0 +1,265 @@
+//! Catalog-level signals a merchant computes from aggregate purchase data (on its server, or here
+//! for replays): popularity, co-purchase neighbours and item embeddings. Only events strictly
+//! before `cutoff` are used, so an evaluation never sees the future.
+
+use crate::profile::import::UserEvent;
+use crate::types::{EventKind, Item, RelatedItem};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy)]
+pub struct DeriveOptions {
+    /// Popularity = purchases in this many days before the cutoff.
+    pub popularity_days: i64,
+    /// Neighbours kept per item.
+    pub neighbours: usize,
+    /// Embedding dimension (0 = no embeddings).
+    pub embedding_dim: usize,
+    /// A shopper's most recent distinct items used for co-occurrence (caps wholesalers' weight).
+    pub max_items_per_user: usize,
+}
+
+impl Default for DeriveOptions {
+    fn default() -> Self {
+        DeriveOptions {
+            popularity_days: 30,
+            neighbours: 50,
+            embedding_dim: 16,
+            max_items_per_user: 300,
+        }
+    }
+}
+
+/// Fill `popularity`, `related` and `embedding` of `items` from events before `cutoff`.
+pub fn derive(items: &mut [Item], events: &[UserEvent], cutoff: i64, opts: &DeriveOptions) {
+    let index: HashMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.id.as_str(), i))
+        .collect();
+    let n = items.len();
+    let mut popularity = vec![0.0f64; n];
+    // Per user: item -> last time (purchases and carts, the strongest co-interest evidence).
+    let mut baskets: HashMap<&str, HashMap<usize, i64>> = HashMap::new();
+    let pop_from = cutoff - opts.popularity_days * 86_400;
+    for ue in events {
+        let e = &ue.event;
+        let ts = e.timestamp.unwrap_or(0);
+        if ts >= cutoff {
+            continue;
+        }
+        let Some(&i) = index.get(e.item_id.as_str()) else {
+            continue;
+        };
+        if e.kind == EventKind::Purchase && ts >= pop_from {
+            popularity[i] += 1.0;
+        }
+        if matches!(e.kind, EventKind::Purchase | EventKind::AddToCart) {
+            let last = baskets
+                .entry(ue.user_id.as_str())
+                .or_default()
+                .entry(i)
+                .or_insert(ts);
+            *last = (*last).max(ts);
+        }
+    }
+    // Co-occurrence within a shopper's recent items, each shopper's pairs weighted by
+    // 1/ln(2 + items) so that wholesalers with thousands of items do not dominate.
+    let mut buyers = vec![0.0f64; n];
+    let mut co: Vec<HashMap<u32, f32>> = vec![HashMap::new(); n];
+    for basket in baskets.values() {
+        let mut list: Vec<(i64, usize)> = basket.iter().map(|(&i, &t)| (t, i)).collect();
+        list.sort_unstable_by(|a, b| b.cmp(a));
+        list.truncate(opts.max_items_per_user);
+        let w = 1.0 / (2.0 + list.len() as f64).ln();
+        for &(_, a) in &list {
+            buyers[a] += w;
+            for &(_, b) in &list {
+                if a != b {
+                    *co[a].entry(b as u32).or_default() += w as f32;
+                }
+            }
+        }
+    }
+    // Cosine-normalized neighbours: co(a, b) / sqrt(buyers(a) * buyers(b)).
+    let mut sims: Vec<Vec<(u32, f32)>> = Vec::with_capacity(n);
+    for (a, row) in co.iter().enumerate() {
+        let mut list: Vec<(u32, f32)> = row
+            .iter()
+            .map(|(&b, &c)| {
+                (
+                    b,
+                    c / ((buyers[a] * buyers[b as usize]).sqrt() as f32).max(1e-9),
+                )
+            })
+            .collect();
+        list.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        list.truncate(opts.neighbours.max(64));
+        sims.push(list);
+    }
+    let names: Vec<String> = items.iter().map(|it| it.id.clone()).collect();
+    let embeddings = if opts.embedding_dim > 0 {
+        spectral_embedding(&sims, opts.embedding_dim)
+    } else {
+        Vec::new()
+    };
+    for (i, item) in items.iter_mut().enumerate() {
+        item.popularity = popularity[i];
+        item.related = sims[i]
+            .iter()
+            .take(opts.neighbours)
+            .map(|&(j, w)| RelatedItem {
+                item_id: names[j as usize].clone(),
+                weight: (w as f64 * 1e4).round() / 1e4,
+            })
+            .filter(|r| r.weight > 0.0)
+            .collect();
+        item.embedding = embeddings.get(i).cloned().flatten();
+    }
+}
+
+/// Top eigenvectors of the symmetric similarity graph by subspace iteration, scaled by the
+/// square root of their eigenvalues. Items without neighbours get no embedding.
+fn spectral_embedding(sims: &[Vec<(u32, f32)>], dim: usize) -> Vec<Option<Vec<f32>>> {
+    let n = sims.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let k = dim.min(n);
+    // Deterministic pseudo-random start.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut q: Vec<Vec<f64>> = (0..k)
+        .map(|_| {
+            (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+                })
+                .collect()
+        })
+        .collect();
+    let multiply = |v: &[f64]| -> Vec<f64> {
+        // (I + (S + S^T) / 2) applied to v: the identity shift keeps the spectrum positive, so
+        // iteration converges to the strongest clusters rather than to oscillating eigenvectors.
+        let mut out = v.to_vec();
+        for (a, row) in sims.iter().enumerate() {
+            for &(b, w) in row {
+                let w = w as f64 * 0.5;
+                out[a] += w * v[b as usize];
+                out[b as usize] += w * v[a];
+            }
+        }
+        out
+    };
+    for _ in 0..25 {
+        q = q.iter().map(|v| multiply(v)).collect();
+        orthonormalize(&mut q);
+    }
+    let eig: Vec<f64> = q.iter().map(|v| dot(v, &multiply(v)).max(0.0)).collect();
+    (0..n)
+        .map(|i| {
+            if sims[i].is_empty() {
+                return None;
+            }
+            let e: Vec<f32> = (0..k).map(|c| (q[c][i] * eig[c].sqrt()) as f32).collect();
+            let norm = e.iter().map(|x| x * x).sum::<f32>().sqrt();
+            (norm > 0.0).then(|| e.iter().map(|x| (x / norm * 1e4).round() / 1e4).collect())
+        })
+        .collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn orthonormalize(q: &mut [Vec<f64>]) {
+    for c in 0..q.len() {
+        for p in 0..c {
+            let d = dot(&q[c], &q[p]);
+            let prev = q[p].clone();
+            for (x, y) in q[c].iter_mut().zip(&prev) {
+                *x -= d * y;
+            }
+        }
+        let norm = dot(&q[c], &q[c]).sqrt();
+        if norm > 0.0 {
+            q[c].iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Event;
+
+    fn item(id: &str) -> Item {
+        Item {
+            id: id.into(),
+            title: id.into(),
+            category: String::new(),
+            brand: String::new(),
+            price: 1.0,
+            tags: vec![],
+            in_stock: true,
+            margin: None,
+            embedding: None,
+            popularity: 0.0,
+            related: vec![],
+        }
+    }
+
+    fn buy(user: &str, id: &str, ts: i64) -> UserEvent {
+        UserEvent {
+            user_id: user.into(),
+            event: Event {
+                kind: EventKind::Purchase,
+                item_id: id.into(),
+                timestamp: Some(ts),
+                session_id: None,
+                quantity: None,
+                surface: None,
+            },
+        }
+    }
+
+    #[test]
+    fn neighbours_and_popularity_come_from_before_the_cutoff_only() {
+        let mut items: Vec<Item> = ["a", "b", "c", "d"].iter().map(|i| item(i)).collect();
+        let events = vec![
+            buy("u1", "a", 10),
+            buy("u1", "b", 11),
+            buy("u2", "a", 12),
+            buy("u2", "b", 13),
+            buy("u3", "c", 14),
+            buy("u3", "d", 15),
+            // After the cutoff: must not count.
+            buy("u4", "a", 100),
+            buy("u4", "c", 100),
+        ];
+        derive(
+            &mut items,
+            &events,
+            50,
+            &DeriveOptions {
+                embedding_dim: 2,
+                ..Default::default()
+            },
+        );
+        assert_eq!(items[0].popularity, 2.0);
+        assert_eq!(items[0].related.len(), 1);
+        assert_eq!(items[0].related[0].item_id, "b");
+        assert!(items[2].related.iter().all(|r| r.item_id != "a"));
+        let (ea, eb, ec) = (
+            items[0].embedding.clone().unwrap(),
+            items[1].embedding.clone().unwrap(),
+            items[2].embedding.clone().unwrap(),
+        );
+        let cos = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
+        assert!(
+            cos(&ea, &eb) > cos(&ea, &ec),
+            "co-bought items embed closer"
+        );
+    }
+}

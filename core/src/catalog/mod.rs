@@ -1,0 +1,11 @@
+//! The merchant's catalog: persisted in `catalog.db`, served from an immutable in-memory snapshot.
+
+pub mod derive;
+pub mod import;
+pub mod schema;
+pub mod snapshot;
+pub mod store;
+pub mod validate;
+
+pub use snapshot::{CatalogItem, CatalogSnapshot};
+pub use store::CatalogStore;

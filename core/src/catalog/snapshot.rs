@@ -1,0 +1,299 @@
+//! The immutable in-memory catalog that ranking reads. Writers build a new one and swap it in.
+//!
+//! Strings are interned into small integer ids once here, so per-candidate feature code works on
+//! integers and dense arrays instead of hashing strings.
+
+use crate::types::Item;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Interned strings; id 0 is the empty string ("no value").
+#[derive(Debug, Default, Clone)]
+pub struct Vocab {
+    names: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, u32>,
+}
+
+impl Vocab {
+    fn new() -> Self {
+        let mut v = Vocab::default();
+        v.intern("");
+        v
+    }
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        let name: Arc<str> = Arc::from(s);
+        self.names.push(name.clone());
+        self.ids.insert(name, id);
+        id
+    }
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+    pub fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map(|s| &**s).unwrap_or("")
+    }
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.len() <= 1
+    }
+}
+
+/// Price band of a price: octaves (powers of two), so "usual price" works in any currency.
+pub fn price_band(price: f64) -> i32 {
+    if price <= 0.0 {
+        return -20;
+    }
+    price.log2().round().clamp(-20.0, 40.0) as i32
+}
+
+/// One item in ranking-ready form.
+#[derive(Debug, Clone)]
+pub struct CatalogItem {
+    pub id: Arc<str>,
+    pub category: u32,
+    pub brand: u32,
+    pub tags: Box<[u32]>,
+    pub price: f32,
+    pub price_band: i32,
+    pub in_stock: bool,
+    pub margin: Option<f32>,
+    /// L2-normalized, so a dot product is a cosine similarity.
+    pub embedding: Option<Box<[f32]>>,
+    pub popularity: f32,
+    /// Resolved co-purchase neighbours (catalog index, weight normalized to the item's max).
+    pub related: Box<[(u32, f32)]>,
+}
+
+#[derive(Debug, Default)]
+pub struct CatalogSnapshot {
+    /// The records as stored, in the same order as `items`.
+    pub records: Vec<Item>,
+    pub items: Vec<CatalogItem>,
+    pub index: HashMap<Arc<str>, u32>,
+    pub categories: Vocab,
+    pub brands: Vocab,
+    pub tags: Vocab,
+    /// Popularity percentile in [0, 1] per item (1 = most popular).
+    pub popularity_percentile: Vec<f32>,
+    /// Indices of in-stock items, most popular first (the non-personalized order).
+    pub in_stock_by_popularity: Vec<u32>,
+    pub embedding_dim: Option<usize>,
+}
+
+fn normalized(v: &[f32]) -> Option<Box<[f32]>> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (norm > 0.0 && norm.is_finite()).then(|| v.iter().map(|x| x / norm).collect())
+}
+
+impl CatalogSnapshot {
+    /// Build from records (validated already). Order is kept; ids are unique.
+    pub fn build(records: Vec<Item>) -> CatalogSnapshot {
+        let mut categories = Vocab::new();
+        let mut brands = Vocab::new();
+        let mut tags = Vocab::new();
+        let mut index = HashMap::with_capacity(records.len());
+        // The most common embedding dimension wins; validation keeps them equal anyway.
+        let mut dims: HashMap<usize, usize> = HashMap::new();
+        for r in &records {
+            if let Some(e) = &r.embedding {
+                *dims.entry(e.len()).or_default() += 1;
+            }
+        }
+        let embedding_dim = dims
+            .into_iter()
+            .max_by_key(|&(d, n)| (n, d))
+            .map(|(d, _)| d);
+        let mut items = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            let id: Arc<str> = Arc::from(r.id.as_str());
+            index.insert(id.clone(), i as u32);
+            let mut tag_ids: Vec<u32> = r.tags.iter().map(|t| tags.intern(t)).collect();
+            tag_ids.sort_unstable();
+            tag_ids.dedup();
+            tag_ids.retain(|&t| t != 0);
+            items.push(CatalogItem {
+                id,
+                category: categories.intern(&r.category),
+                brand: brands.intern(&r.brand),
+                tags: tag_ids.into(),
+                price: r.price as f32,
+                price_band: price_band(r.price),
+                in_stock: r.in_stock,
+                margin: r.margin.map(|m| m as f32),
+                embedding: r
+                    .embedding
+                    .as_deref()
+                    .filter(|e| Some(e.len()) == embedding_dim)
+                    .and_then(normalized),
+                popularity: r.popularity as f32,
+                related: Box::new([]),
+            });
+        }
+        // Resolve neighbours now that every id has an index; unknown ids are skipped until the
+        // item arrives (the snapshot is rebuilt on every catalog change).
+        for (i, r) in records.iter().enumerate() {
+            let max = r.related.iter().map(|n| n.weight).fold(0.0, f64::max);
+            if max <= 0.0 {
+                continue;
+            }
+            let related: Vec<(u32, f32)> = r
+                .related
+                .iter()
+                .filter_map(|n| {
+                    let j = *index.get(n.item_id.as_str())?;
+                    (j as usize != i && n.weight > 0.0).then_some((j, (n.weight / max) as f32))
+                })
+                .collect();
+            items[i].related = related.into();
+        }
+        let mut order: Vec<u32> = (0..items.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            let (ia, ib) = (&items[a as usize], &items[b as usize]);
+            ib.popularity
+                .total_cmp(&ia.popularity)
+                .then_with(|| ia.id.cmp(&ib.id))
+        });
+        let mut popularity_percentile = vec![0.0f32; items.len()];
+        let n = items.len().max(2) as f32 - 1.0;
+        // Ties share the best rank so equal popularity gives equal percentiles.
+        let mut rank_of_value = 0usize;
+        for (rank, &i) in order.iter().enumerate() {
+            if rank > 0 && items[i as usize].popularity < items[order[rank - 1] as usize].popularity
+            {
+                rank_of_value = rank;
+            }
+            popularity_percentile[i as usize] = 1.0 - rank_of_value as f32 / n;
+        }
+        let in_stock_by_popularity = order
+            .into_iter()
+            .filter(|&i| items[i as usize].in_stock)
+            .collect();
+        CatalogSnapshot {
+            records,
+            items,
+            index,
+            categories,
+            brands,
+            tags,
+            popularity_percentile,
+            in_stock_by_popularity,
+            embedding_dim,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    pub fn record(&self, idx: u32) -> &Item {
+        &self.records[idx as usize]
+    }
+
+    pub fn item(&self, idx: u32) -> &CatalogItem {
+        &self.items[idx as usize]
+    }
+
+    /// A new snapshot with `upserts` applied (replacing by id) and `removals` dropped.
+    pub fn with_changes(&self, upserts: &[Item], removals: &[String]) -> CatalogSnapshot {
+        let mut records = self.records.clone();
+        let mut positions: HashMap<&str, usize> = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect();
+        let mut appended = Vec::new();
+        for item in upserts {
+            match positions.get(item.id.as_str()) {
+                Some(&p) => records[p] = item.clone(),
+                None => appended.push(item.clone()),
+            }
+        }
+        if !removals.is_empty() {
+            let gone: std::collections::HashSet<&str> =
+                removals.iter().map(|s| s.as_str()).collect();
+            positions.clear();
+            records.retain(|r| !gone.contains(r.id.as_str()));
+        }
+        records.extend(appended);
+        CatalogSnapshot::build(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::RelatedItem;
+
+    pub fn item(id: &str, cat: &str, pop: f64) -> Item {
+        Item {
+            id: id.into(),
+            title: format!("Item {id}"),
+            category: cat.into(),
+            brand: String::new(),
+            price: 10.0,
+            tags: vec!["a".into(), "b".into()],
+            in_stock: true,
+            margin: None,
+            embedding: None,
+            popularity: pop,
+            related: vec![],
+        }
+    }
+
+    #[test]
+    fn interns_and_orders_by_popularity() {
+        let mut b = item("b", "toys", 5.0);
+        b.related = vec![
+            RelatedItem {
+                item_id: "a".into(),
+                weight: 2.0,
+            },
+            RelatedItem {
+                item_id: "zz".into(),
+                weight: 4.0,
+            },
+        ];
+        let mut c = item("c", "toys", 1.0);
+        c.in_stock = false;
+        let s = CatalogSnapshot::build(vec![item("a", "home", 3.0), b, c]);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.item(0).category, s.categories.get("home").unwrap());
+        assert_eq!(s.item(1).category, s.item(2).category);
+        assert_eq!(s.in_stock_by_popularity, vec![1, 0]);
+        assert_eq!(s.popularity_percentile, vec![0.5, 1.0, 0.0]);
+        // The unknown neighbour is skipped; weights are relative to the strongest listed.
+        assert_eq!(&*s.item(1).related, &[(0, 0.5)]);
+    }
+
+    #[test]
+    fn changes_replace_append_and_remove() {
+        let s = CatalogSnapshot::build(vec![item("a", "x", 1.0), item("b", "x", 2.0)]);
+        let s2 = s.with_changes(&[item("b", "y", 2.0), item("c", "x", 0.0)], &["a".into()]);
+        let ids: Vec<&str> = s2.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["b", "c"]);
+        assert_eq!(s2.categories.name(s2.item(0).category), "y");
+    }
+
+    #[test]
+    fn price_bands_are_octaves() {
+        assert_eq!(price_band(1.0), 0);
+        assert_eq!(price_band(8.0), 3);
+        assert_eq!(price_band(0.0), -20);
+        assert_eq!(price_band(1e300), 40);
+    }
+}

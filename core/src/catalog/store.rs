@@ -1,0 +1,177 @@
+//! `catalog.db`: the persisted catalog. All writes are one transaction per call.
+
+use super::schema::SCHEMA;
+use crate::error::Result;
+use crate::sql;
+use crate::types::{Item, RelatedItem};
+use rusqlite::{params, Connection};
+use std::path::{Path, PathBuf};
+
+pub struct CatalogStore {
+    conn: Connection,
+}
+
+fn embedding_to_blob(e: &[f32]) -> Vec<u8> {
+    e.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn blob_to_embedding(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+impl CatalogStore {
+    /// Open `path`, moving a corrupt file aside (returned) and starting fresh.
+    pub fn open(path: &Path, durable: bool) -> Result<(CatalogStore, Option<PathBuf>)> {
+        let opened = sql::open_store(path, &SCHEMA, durable)?;
+        Ok((CatalogStore { conn: opened.conn }, opened.recovered_from))
+    }
+
+    pub fn open_in_memory() -> Result<CatalogStore> {
+        Ok(CatalogStore {
+            conn: sql::open_memory(&SCHEMA)?,
+        })
+    }
+
+    /// Every item, in insertion order of their keys (sorted by id).
+    pub fn load_all(&self) -> Result<Vec<Item>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, title, category, brand, price, tags, in_stock, margin, embedding,
+                    popularity, related FROM items ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let tags: String = r.get(5)?;
+            let embedding: Option<Vec<u8>> = r.get(8)?;
+            let related: String = r.get(10)?;
+            Ok(Item {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                category: r.get(2)?,
+                brand: r.get(3)?,
+                price: r.get(4)?,
+                // A row this code wrote always parses; a hand-edited one degrades to empty lists.
+                tags: serde_json::from_str(&tags).unwrap_or_default(),
+                in_stock: r.get::<_, i64>(6)? != 0,
+                margin: r.get(7)?,
+                embedding: embedding.map(|b| blob_to_embedding(&b)),
+                popularity: r.get(9)?,
+                related: serde_json::from_str::<Vec<(String, f64)>>(&related)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(item_id, weight)| RelatedItem { item_id, weight })
+                    .collect(),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Insert or replace items, all or nothing.
+    pub fn upsert(&mut self, items: &[Item], now: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO items
+                   (id, title, category, brand, price, tags, in_stock, margin, embedding,
+                    popularity, related, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            for it in items {
+                let tags = serde_json::to_string(&it.tags).unwrap_or_else(|_| "[]".into());
+                let related: Vec<(&str, f64)> = it
+                    .related
+                    .iter()
+                    .map(|r| (r.item_id.as_str(), r.weight))
+                    .collect();
+                let related = serde_json::to_string(&related).unwrap_or_else(|_| "[]".into());
+                stmt.execute(params![
+                    it.id,
+                    it.title,
+                    it.category,
+                    it.brand,
+                    it.price,
+                    tags,
+                    it.in_stock as i64,
+                    it.margin,
+                    it.embedding.as_deref().map(embedding_to_blob),
+                    it.popularity,
+                    related,
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Remove items by id; returns how many existed.
+    pub fn remove(&mut self, ids: &[String]) -> Result<u32> {
+        let tx = self.conn.transaction()?;
+        let mut removed = 0;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM items WHERE id = ?1")?;
+            for id in ids {
+                removed += stmt.execute([id])? as u32;
+            }
+        }
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
+        let mut rows = stmt.query([key])?;
+        Ok(match rows.next()? {
+            Some(r) => Some(r.get(0)?),
+            None => None,
+        })
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str) -> Item {
+        Item {
+            id: id.into(),
+            title: "T".into(),
+            category: "c".into(),
+            brand: "b".into(),
+            price: 2.5,
+            tags: vec!["x".into(), "y".into()],
+            in_stock: true,
+            margin: Some(0.3),
+            embedding: Some(vec![0.5, -1.0, 2.0]),
+            popularity: 7.0,
+            related: vec![RelatedItem {
+                item_id: "z".into(),
+                weight: 0.5,
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips_every_field_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        {
+            let (mut s, recovered) = CatalogStore::open(&path, false).unwrap();
+            assert!(recovered.is_none());
+            s.upsert(&[item("a"), item("b")], 1).unwrap();
+            assert_eq!(s.remove(&["b".into(), "nope".into()]).unwrap(), 1);
+        }
+        let (s, _) = CatalogStore::open(&path, false).unwrap();
+        assert_eq!(s.load_all().unwrap(), vec![item("a")]);
+    }
+}

@@ -1,0 +1,149 @@
+//! `tailor features`: a training matrix written by the serving feature code.
+//!
+//! For each user with events before the cutoff and at least one purchase in
+//! [cutoff, cutoff + horizon): a profile from the events before the cutoff, and one row per
+//! candidate with label 1 if bought in the horizon. Candidates are what a ranker must sort out:
+//! the user's own history, co-purchase neighbours, popular items, the positives, and a few
+//! random items, so the model learns from hard negatives and not only from easy ones.
+
+use super::world::{purchased_between, World};
+use crate::error::Result;
+use crate::features::{assemble, Feature, ProfileView};
+use crate::profile::Params;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::collections::HashSet;
+use std::io::Write;
+
+pub struct MatrixOptions {
+    pub cutoff: i64,
+    pub horizon_days: i64,
+    pub history: usize,
+    pub copurchase: usize,
+    pub popular: usize,
+    pub random: usize,
+    pub seed: u64,
+    pub params: Params,
+}
+
+impl Default for MatrixOptions {
+    fn default() -> Self {
+        MatrixOptions {
+            cutoff: 0,
+            horizon_days: 30,
+            history: 100,
+            copurchase: 100,
+            popular: 50,
+            random: 30,
+            seed: 7,
+            params: Params::default(),
+        }
+    }
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct MatrixSummary {
+    pub users: usize,
+    pub rows: usize,
+    pub positives: usize,
+}
+
+/// Write the matrix as CSV: `user,item,label,<feature names>`.
+pub fn write_matrix(
+    world: &World,
+    features: &[Feature],
+    opts: &MatrixOptions,
+    out: &mut dyn Write,
+) -> Result<MatrixSummary> {
+    let catalog = &world.catalog;
+    let until = opts.cutoff + opts.horizon_days * 86_400;
+    let names: Vec<String> = features.iter().map(|f| f.name()).collect();
+    writeln!(out, "user,item,label,{}", names.join(","))?;
+    let mut rng = SmallRng::seed_from_u64(opts.seed);
+    let mut summary = MatrixSummary::default();
+    let mut matrix = Vec::new();
+    for (user, events) in &world.users {
+        if !events
+            .iter()
+            .any(|e| e.event.timestamp.unwrap_or(0) < opts.cutoff)
+        {
+            continue;
+        }
+        let bought = purchased_between(events, opts.cutoff, until);
+        let positives: Vec<u32> = bought.iter().filter_map(|id| catalog.get(id)).collect();
+        if positives.is_empty() {
+            continue;
+        }
+        let profile = world.profile_before(events, opts.cutoff, &opts.params);
+        let view = ProfileView::build(&profile, catalog, opts.cutoff, None, &opts.params);
+        let mut seen = HashSet::new();
+        let mut cands: Vec<u32> = Vec::new();
+        let mut add = |i: u32, cands: &mut Vec<u32>| {
+            if catalog.item(i).in_stock && seen.insert(i) {
+                cands.push(i);
+            }
+        };
+        let mut history: Vec<(i64, u32)> =
+            view.items.iter().map(|(&i, s)| (s.last_seen, i)).collect();
+        history.sort_unstable_by(|a, b| b.cmp(a));
+        history
+            .iter()
+            .take(opts.history)
+            .for_each(|&(_, i)| add(i, &mut cands));
+        let mut co: Vec<(f32, u32)> = view.copurchase.iter().map(|(&i, c)| (c.score, i)).collect();
+        co.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        co.iter()
+            .take(opts.copurchase)
+            .for_each(|&(_, i)| add(i, &mut cands));
+        catalog
+            .in_stock_by_popularity
+            .iter()
+            .take(opts.popular)
+            .for_each(|&i| add(i, &mut cands));
+        positives.iter().for_each(|&i| add(i, &mut cands));
+        for _ in 0..opts.random {
+            if !catalog.is_empty() {
+                add(rng.random_range(0..catalog.len() as u32), &mut cands);
+            }
+        }
+        assemble(features, &cands, catalog, &view, &mut matrix);
+        let width = features.len();
+        for (r, &idx) in cands.iter().enumerate() {
+            let label = bought.contains(&*catalog.item(idx).id) as u8;
+            summary.positives += label as usize;
+            write!(
+                out,
+                "{},{},{}",
+                csv_field(user),
+                csv_field(&catalog.item(idx).id),
+                label
+            )?;
+            for v in &matrix[r * width..(r + 1) * width] {
+                write!(out, ",{}", format_value(*v))?;
+            }
+            writeln!(out)?;
+        }
+        summary.rows += cands.len();
+        summary.users += 1;
+    }
+    Ok(summary)
+}
+
+fn format_value(v: f32) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else {
+        format!("{v:.6}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,164 @@
+//! `tailor replay`: for each user with events before the cutoff and purchases at/after it, build
+//! a fresh profile from the events before the cutoff, rank the whole in-stock catalog at the
+//! cutoff, and score the top K against the distinct items bought at/after the cutoff.
+
+use super::metrics::{score_list, Mean, Metrics};
+use super::world::{purchased_between, World};
+use crate::catalog::derive::DeriveOptions;
+use crate::error::Result;
+use crate::model::LoadedModel;
+use crate::profile::import::UserEvent;
+use crate::profile::Params;
+use crate::rank::{rank, RankContext};
+use crate::types::{EventKind, ExplorationOptions, Item, RankRequest};
+use std::collections::{BTreeMap, HashMap};
+
+pub struct ReplayOptions {
+    pub cutoff: i64,
+    pub k: usize,
+    /// Relevant purchases are those in [cutoff, cutoff + horizon); `None` = everything after.
+    pub horizon_days: Option<i64>,
+    pub derive: DeriveOptions,
+    pub params: Params,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReplayReport {
+    pub users: usize,
+    pub k: usize,
+    pub methods: BTreeMap<String, Metrics>,
+}
+
+/// Items the user bought before, most often first, then most recent; padded with popular items.
+fn buy_again<'a>(
+    events: &'a [UserEvent],
+    cutoff: i64,
+    popular: &[&'a str],
+    k: usize,
+) -> Vec<&'a str> {
+    let mut counts: HashMap<&str, (u32, i64)> = HashMap::new();
+    for e in events
+        .iter()
+        .filter(|e| e.event.kind == EventKind::Purchase)
+    {
+        let ts = e.event.timestamp.unwrap_or(0);
+        if ts < cutoff {
+            let c = counts.entry(e.event.item_id.as_str()).or_default();
+            c.0 += 1;
+            c.1 = c.1.max(ts);
+        }
+    }
+    let mut list: Vec<(&str, (u32, i64))> = counts.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut out: Vec<&str> = list.into_iter().map(|(id, _)| id).take(k).collect();
+    for p in popular {
+        if out.len() >= k {
+            break;
+        }
+        if !out.contains(p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Replay with `model`; `progress(done, total)` is called as users finish.
+pub fn replay(
+    items: Vec<Item>,
+    events: Vec<UserEvent>,
+    model: &LoadedModel,
+    opts: &ReplayOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<ReplayReport> {
+    let world = World::build(items, events, opts.cutoff, &opts.derive);
+    let until = opts
+        .horizon_days
+        .map(|d| opts.cutoff + d * 86_400)
+        .unwrap_or(i64::MAX);
+    let users: Vec<(&String, &Vec<UserEvent>)> = world
+        .users
+        .iter()
+        .filter(|(_, evs)| {
+            evs.iter()
+                .any(|e| e.event.timestamp.unwrap_or(0) < opts.cutoff)
+        })
+        .filter(|(_, evs)| !purchased_between(evs, opts.cutoff, until).is_empty())
+        .collect();
+    let popular: Vec<&str> = world
+        .catalog
+        .in_stock_by_popularity
+        .iter()
+        .take(opts.k)
+        .map(|&i| &*world.catalog.item(i).id)
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let total = users.len();
+    let chunk = total.div_ceil(threads).max(1);
+    let results: Vec<Result<[Mean; 3]>> = std::thread::scope(|s| {
+        let handles: Vec<_> = users
+            .chunks(chunk)
+            .map(|part| {
+                let (world, popular, done) = (&world, &popular, &done);
+                s.spawn(move || -> Result<[Mean; 3]> {
+                    let mut means = [Mean::default(); 3];
+                    for (_, evs) in part {
+                        let relevant = purchased_between(evs, opts.cutoff, until);
+                        let profile = world.profile_before(evs, opts.cutoff, &opts.params);
+                        let ctx = RankContext {
+                            catalog: &world.catalog,
+                            profile: &profile,
+                            model,
+                            params: &opts.params,
+                            consent: true,
+                            session_key: None,
+                            default_exploration_rate: 0.0,
+                        };
+                        let req = RankRequest {
+                            limit: opts.k as u32,
+                            now: Some(opts.cutoff),
+                            exploration: Some(ExplorationOptions {
+                                rate: 0.0,
+                                seed: Some(0),
+                            }),
+                            ..Default::default()
+                        };
+                        let resp = rank(&ctx, &req)?;
+                        let ranked: Vec<&str> =
+                            resp.items.iter().map(|i| i.item_id.as_str()).collect();
+                        means[0].add(score_list(&ranked, &relevant, opts.k));
+                        means[1].add(score_list(popular, &relevant, opts.k));
+                        let again = buy_again(evs, opts.cutoff, popular, opts.k);
+                        means[2].add(score_list(&again, &relevant, opts.k));
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        progress(n, total);
+                    }
+                    Ok(means)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Ok([Mean::default(); 3])))
+            .collect()
+    });
+    let mut totals = [Mean::default(); 3];
+    for r in results {
+        let part = r?;
+        for (t, p) in totals.iter_mut().zip(part.iter()) {
+            t.merge(p);
+        }
+    }
+    let mut methods = BTreeMap::new();
+    methods.insert("tailor".to_string(), totals[0].get());
+    methods.insert("popularity".to_string(), totals[1].get());
+    methods.insert("buy_again".to_string(), totals[2].get());
+    Ok(ReplayReport {
+        users: total,
+        k: opts.k,
+        methods,
+    })
+}

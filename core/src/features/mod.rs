@@ -1,0 +1,10 @@
+//! The feature registry and the code that turns (profile, catalog, candidates) into a matrix.
+//! Serving and `tailor features` both go through [`assemble`], so they cannot disagree.
+
+pub mod assemble;
+pub mod registry;
+pub mod view;
+
+pub use assemble::assemble;
+pub use registry::{Feature, EMBEDDING_FEATURES};
+pub use view::ProfileView;

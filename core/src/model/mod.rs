@@ -1,0 +1,10 @@
+//! ONNX models: the manifest contract, the tract runtime and the registry that swaps models.
+
+pub mod manifest;
+pub mod registry;
+pub mod runtime;
+pub mod signature;
+
+pub use manifest::Manifest;
+pub use registry::{LoadedModel, ModelRegistry};
+pub use runtime::Runtime;

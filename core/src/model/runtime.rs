@@ -1,0 +1,223 @@
+//! Running a validated ONNX model with tract: one optimized plan with a symbolic batch dimension,
+//! built once and reused by every rank call.
+
+use super::manifest::Manifest;
+use crate::error::{Error, ModelProblem, Result};
+use tract_onnx::pb::ModelProto;
+use tract_onnx::prelude::*;
+
+/// ai.onnx.ml tree ensembles: tract 0.23 cannot run the regressor and runs the classifier slowly.
+const TREE_OPS: &[&str] = &[
+    "TreeEnsembleRegressor",
+    "TreeEnsembleClassifier",
+    "TreeEnsemble",
+];
+
+pub const TREE_ADVICE: &str = "convert the trees to dense tensor ops with \
+    `models/train/.venv/bin/python models/train/tree2gemm.py IN.onnx OUT.onnx` (same scores, fast in tract)";
+
+type Plan = Arc<TypedSimplePlan>;
+
+pub struct Runtime {
+    plan: Plan,
+    width: usize,
+}
+
+fn rejected(problem: ModelProblem, msg: impl Into<String>) -> Error {
+    Error::model(problem, msg)
+}
+
+fn chain(e: &TractError) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// Refuse graphs whose ops we know tract cannot run, with advice instead of a stack of errors.
+fn check_operators(proto: &ModelProto) -> Result<()> {
+    let Some(graph) = &proto.graph else {
+        return Err(rejected(
+            ModelProblem::NotOnnx,
+            "the ONNX file has no graph",
+        ));
+    };
+    for node in &graph.node {
+        if TREE_OPS.contains(&node.op_type.as_str()) {
+            return Err(rejected(
+                ModelProblem::UnsupportedOperator,
+                format!(
+                    "node {:?} uses {}.{}, which tract cannot run (or runs ~300x slower than \
+                     dense ops); {TREE_ADVICE}",
+                    node.name, node.domain, node.op_type
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Runtime {
+    /// Parse, check and optimize a model for `manifest`; does not probe it (see `probe`).
+    pub fn load(bytes: &[u8], manifest: &Manifest) -> Result<Runtime> {
+        let width = manifest.features.len();
+        let onnx = tract_onnx::onnx();
+        let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| {
+            rejected(
+                ModelProblem::NotOnnx,
+                format!(
+                    "model.onnx is not a readable ONNX file ({}); was it truncated?",
+                    chain(&e)
+                ),
+            )
+        })?;
+        check_operators(&proto)?;
+        let input_names: Vec<String> = proto
+            .graph
+            .iter()
+            .flat_map(|g| &g.input)
+            .map(|i| i.name.clone())
+            .filter(|n| {
+                !proto
+                    .graph
+                    .iter()
+                    .flat_map(|g| &g.initializer)
+                    .any(|t| &t.name == n)
+            })
+            .collect();
+        if input_names != [manifest.inputs.features.clone()] {
+            return Err(rejected(
+                ModelProblem::ShapeMismatch,
+                format!(
+                    "the graph's inputs are {input_names:?}; Tailor feeds exactly one float32 [N, {width}] input named {:?} (manifest inputs.features)",
+                    manifest.inputs.features
+                ),
+            ));
+        }
+        let output_names: Vec<String> = proto
+            .graph
+            .iter()
+            .flat_map(|g| &g.output)
+            .map(|o| o.name.clone())
+            .collect();
+        if !output_names.contains(&manifest.output) {
+            return Err(rejected(
+                ModelProblem::ShapeMismatch,
+                format!(
+                    "the graph has no output {:?} (it has {output_names:?}); fix manifest `output`",
+                    manifest.output
+                ),
+            ));
+        }
+        let model = onnx.model_for_proto_model(&proto).map_err(|e| {
+            let msg = chain(&e);
+            let problem = if msg.contains("nimplemented") || msg.contains("not supported") {
+                ModelProblem::UnsupportedOperator
+            } else {
+                ModelProblem::NotOnnx
+            };
+            rejected(problem, format!("tract cannot translate the graph: {msg}"))
+        })?;
+        let optimized = (|| -> TractResult<TypedModel> {
+            let batch = model.sym("N");
+            let mut model =
+                model.with_input_fact(0, f32::fact([batch.to_dim(), width.to_dim()]).into())?;
+            model.select_outputs_by_name([manifest.output.as_str()])?;
+            model.into_optimized()
+        })()
+        .map_err(|e| {
+            let msg = chain(&e);
+            let problem = if msg.contains("nimplemented") {
+                ModelProblem::UnsupportedOperator
+            } else {
+                ModelProblem::ShapeMismatch
+            };
+            rejected(
+                problem,
+                format!("the graph does not accept a float32 [N, {width}] feature matrix ({width} = manifest features): {msg}"),
+            )
+        })?;
+        let out_fact = optimized
+            .output_fact(0)
+            .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?
+            .clone();
+        if out_fact.datum_type != f32::datum_type() {
+            return Err(rejected(
+                ModelProblem::ShapeMismatch,
+                format!(
+                    "output {:?} is {:?}; it must be float32 scores",
+                    manifest.output, out_fact.datum_type
+                ),
+            ));
+        }
+        let plan = optimized
+            .into_runnable()
+            .map_err(|e| rejected(ModelProblem::UnsupportedOperator, chain(&e)))?;
+        Ok(Runtime { plan, width })
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Score `rows` candidates from a row-major `[rows, width]` matrix.
+    pub fn score(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
+        if features.len() != rows * self.width {
+            return Err(Error::invalid(format!(
+                "feature matrix has {} values, expected {rows} x {}",
+                features.len(),
+                self.width
+            )));
+        }
+        let input = Tensor::from_shape(&[rows, self.width], features)
+            .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
+        let outputs = self.plan.run(tvec!(input.into_tvalue())).map_err(|e| {
+            rejected(
+                ModelProblem::ShapeMismatch,
+                format!("model run failed: {}", chain(&e)),
+            )
+        })?;
+        let out = outputs
+            .first()
+            .ok_or_else(|| rejected(ModelProblem::ShapeMismatch, "model produced no output"))?;
+        let view = out
+            .try_as_plain_ram()
+            .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
+        let scores = view
+            .as_slice::<f32>()
+            .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
+        if scores.len() != rows {
+            return Err(rejected(
+                ModelProblem::ShapeMismatch,
+                format!("model returned {} scores for {rows} candidates; the output must be [N] or [N, 1]", scores.len()),
+            ));
+        }
+        Ok(scores.to_vec())
+    }
+
+    /// Score a deterministic probe batch (zeros, ones, spread values) and demand finite scores.
+    pub fn probe(&self) -> Result<()> {
+        let rows = 16;
+        let mut batch = vec![0.0f32; rows * self.width];
+        for (i, v) in batch.iter_mut().enumerate().skip(self.width) {
+            let r = i / self.width;
+            // Row 1 all ones; later rows a spread of values in [-1, 3].
+            *v = if r == 1 {
+                1.0
+            } else {
+                ((i * 7919) % 97) as f32 / 24.0 - 1.0
+            };
+        }
+        let scores = self.score(&batch, rows)?;
+        if let Some((row, s)) = scores.iter().enumerate().find(|(_, s)| !s.is_finite()) {
+            return Err(rejected(
+                ModelProblem::NonFiniteOutput,
+                format!("probe row {row} scored {s}; the model must return finite scores for any finite input"),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,29 @@
+//! Erase every personal row and leave no personal bytes in the file or its WAL.
+
+use crate::error::Result;
+use crate::profile::ProfileStore;
+
+/// Tables holding personal data (every table but `meta`, whose only kept key is the salt).
+pub const PERSONAL_TABLES: &[&str] = &["events", "affinities", "item_stats", "preferences"];
+
+pub fn erase(store: &mut ProfileStore) -> Result<()> {
+    let conn = store.connection();
+    // secure_delete is on for this connection, so freed pages are zeroed as rows go.
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         DELETE FROM events;
+         DELETE FROM affinities;
+         DELETE FROM item_stats;
+         DELETE FROM preferences;
+         DELETE FROM meta WHERE key NOT IN ('salt', 'consent');
+         DELETE FROM sqlite_sequence WHERE name = 'events';
+         COMMIT;",
+    )?;
+    // Move everything into the main file, rebuild it without free pages, and truncate the WAL so
+    // no old page images survive there either.
+    conn.execute_batch(
+        "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+    )?;
+    store.reset_counts();
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! `profile.db` schema. Append a migration to change it; never edit a released one.
+//! Everything in this file is personal data and goes with `erase()`, except the install salt.
+
+use crate::sql::Schema;
+
+pub static SCHEMA: Schema = Schema {
+    name: "profile.db",
+    migrations: &[
+        // 1: events (the raw log, bounded by retention), decayed affinities, item history,
+        //    explicit preferences and key/value metadata (salt, consent, usual price).
+        "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+         CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts INTEGER NOT NULL,
+            kind INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            session TEXT,
+            quantity INTEGER NOT NULL DEFAULT 1,
+            surface TEXT,
+            resolved INTEGER NOT NULL DEFAULT 1
+         );
+         CREATE INDEX events_ts ON events(ts);
+         CREATE INDEX events_pending ON events(item_id) WHERE resolved = 0;
+         CREATE TABLE affinities (
+            dim INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            score REAL NOT NULL,
+            as_of INTEGER NOT NULL,
+            PRIMARY KEY (dim, key)
+         ) WITHOUT ROWID;
+         CREATE TABLE item_stats (
+            item_id TEXT PRIMARY KEY NOT NULL,
+            views INTEGER NOT NULL, clicks INTEGER NOT NULL, carts INTEGER NOT NULL,
+            purchases INTEGER NOT NULL, quantity INTEGER NOT NULL,
+            last_view INTEGER NOT NULL, last_cart INTEGER NOT NULL,
+            last_purchase INTEGER NOT NULL, last_dismiss INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL
+         ) WITHOUT ROWID;
+         CREATE TABLE preferences (
+            kind INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (kind, value)
+         ) WITHOUT ROWID;",
+    ],
+};

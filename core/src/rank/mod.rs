@@ -1,0 +1,11 @@
+//! The ranking pipeline: candidates → features → model → rules → diversity → exploration →
+//! explanations. Reads only immutable snapshots, never the disk.
+
+pub mod diversity;
+pub mod explain;
+pub mod explore;
+pub mod fallback;
+pub mod pipeline;
+pub mod rules;
+
+pub use pipeline::{rank, RankContext};

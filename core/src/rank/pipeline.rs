@@ -1,0 +1,259 @@
+//! One rank call, end to end, over immutable snapshots.
+
+use super::{diversity, explain, explore, fallback, rules};
+use crate::catalog::CatalogSnapshot;
+use crate::error::{Error, Result};
+use crate::features::{assemble, ProfileView};
+use crate::model::LoadedModel;
+use crate::profile::{Params, ProfileState};
+use crate::types::{Fallback, RankRequest, RankResponse, RankedItem};
+use std::collections::HashSet;
+use std::time::Instant;
+
+pub const MAX_LIMIT: u32 = 1_000;
+pub const MAX_CANDIDATES: usize = 100_000;
+
+/// What a rank call reads: snapshots and settings, nothing mutable.
+pub struct RankContext<'a> {
+    pub catalog: &'a CatalogSnapshot,
+    pub profile: &'a ProfileState,
+    pub model: &'a LoadedModel,
+    pub params: &'a Params,
+    pub consent: bool,
+    /// Keyed hash of the request's session id.
+    pub session_key: Option<String>,
+    pub default_exploration_rate: f64,
+}
+
+pub fn validate(req: &RankRequest) -> Result<()> {
+    if req.limit == 0 || req.limit > MAX_LIMIT {
+        return Err(Error::invalid(format!(
+            "limit {} must be between 1 and {MAX_LIMIT}",
+            req.limit
+        )));
+    }
+    if let Some(ids) = &req.candidate_ids {
+        if ids.len() > MAX_CANDIDATES {
+            return Err(Error::invalid(format!(
+                "{} candidates; at most {MAX_CANDIDATES} per call (pass None to rank the whole catalog)",
+                ids.len()
+            )));
+        }
+        for id in ids {
+            crate::catalog::validate::id("candidate id", id)?;
+        }
+    }
+    if let Some(s) = &req.session_id {
+        crate::catalog::validate::id("session id", s)?;
+    }
+    if req.now.is_some_and(|t| t < 0) {
+        return Err(Error::invalid("`now` must be Unix seconds (>= 0)"));
+    }
+    rules::validate(&req.rules, req.limit)?;
+    if let Some(d) = &req.diversity {
+        if d.window == 0
+            || d.window > MAX_LIMIT
+            || d.max_per_category == Some(0)
+            || d.max_per_brand == Some(0)
+        {
+            return Err(Error::invalid(
+                "diversity: window must be 1..=1000 and caps at least 1",
+            ));
+        }
+    }
+    if let Some(e) = &req.exploration {
+        explore::validate(e.rate)?;
+    }
+    Ok(())
+}
+
+/// Resolve candidates: dedupe (first occurrence wins), report unknown ids, apply filters.
+fn candidates(ctx: &RankContext<'_>, req: &RankRequest, unknown: &mut Vec<String>) -> Vec<u32> {
+    let catalog = ctx.catalog;
+    let excluded: HashSet<u32> = req
+        .rules
+        .exclude_ids
+        .iter()
+        .filter_map(|id| catalog.get(id))
+        .collect();
+    let admit = |i: &u32| rules::admits(catalog, *i, &req.rules, &excluded);
+    match &req.candidate_ids {
+        Some(ids) => {
+            let mut seen = HashSet::with_capacity(ids.len());
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                match catalog.get(id) {
+                    Some(i) => {
+                        if seen.insert(i) && admit(&i) {
+                            out.push(i);
+                        }
+                    }
+                    None => {
+                        if !unknown.contains(id) {
+                            unknown.push(id.clone());
+                        }
+                    }
+                }
+            }
+            out
+        }
+        None if req.rules.include_out_of_stock => (0..catalog.len() as u32).filter(admit).collect(),
+        None => catalog
+            .in_stock_by_popularity
+            .iter()
+            .copied()
+            .filter(admit)
+            .collect(),
+    }
+}
+
+pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
+    let started = Instant::now();
+    validate(req)?;
+    let catalog = ctx.catalog;
+    let now = req.now.unwrap_or_else(crate::clock::now);
+    let mut unknown_ids = Vec::new();
+    let cands = candidates(ctx, req, &mut unknown_ids);
+    let view = ProfileView::build(
+        ctx.profile,
+        catalog,
+        now,
+        ctx.session_key.as_deref(),
+        ctx.params,
+    );
+
+    let mut fallback_reason = if !ctx.consent {
+        Some(Fallback::OptedOut)
+    } else if view.cold {
+        Some(Fallback::ColdStart)
+    } else {
+        None
+    };
+    let mut scores: Vec<f32> = Vec::new();
+    if fallback_reason.is_none() && !cands.is_empty() {
+        let mut matrix = Vec::new();
+        assemble(&ctx.model.features, &cands, catalog, &view, &mut matrix);
+        match ctx.model.runtime.score(&matrix, cands.len()) {
+            Ok(s) if s.iter().all(|v| v.is_finite()) => scores = s,
+            Ok(_) => {
+                fallback_reason = Some(Fallback::ModelFailed {
+                    message: format!(
+                        "model {} produced non-finite scores",
+                        ctx.model.manifest.name
+                    ),
+                })
+            }
+            Err(e) => {
+                fallback_reason = Some(Fallback::ModelFailed {
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+    let personalized = fallback_reason.is_none();
+    if !personalized {
+        scores = fallback::scores(&cands, catalog);
+    }
+
+    // Final score = model (or popularity) + boosts; ties broken by popularity, then catalog order.
+    let mut boosted_by: Vec<Option<usize>> = vec![None; cands.len()];
+    let mut scored: Vec<(f64, u32, usize)> = cands
+        .iter()
+        .enumerate()
+        .map(|(k, &idx)| {
+            let (b, best) = rules::boost(catalog, idx, &req.rules.boosts);
+            boosted_by[k] = best;
+            (scores[k] as f64 + b, idx, k)
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| {
+                catalog
+                    .item(b.1)
+                    .popularity
+                    .total_cmp(&catalog.item(a.1).popularity)
+            })
+            .then(a.1.cmp(&b.1))
+    });
+    let final_score: std::collections::HashMap<u32, (f64, usize)> =
+        scored.iter().map(|&(s, idx, k)| (idx, (s, k))).collect();
+    let mut order: Vec<u32> = scored.iter().map(|&(_, idx, _)| idx).collect();
+
+    if let Some(d) = &req.diversity {
+        diversity::apply(&mut order, catalog, d);
+    }
+    let limit = req.limit as usize;
+    let rate = req
+        .exploration
+        .as_ref()
+        .map(|e| e.rate)
+        .unwrap_or(ctx.default_exploration_rate);
+    let seed = req
+        .exploration
+        .as_ref()
+        .and_then(|e| e.seed)
+        .unwrap_or_else(rand::random);
+    let explored: HashSet<u32> = explore::apply(&mut order, limit, rate, seed, catalog)
+        .into_iter()
+        .collect();
+
+    let (pins, unknown_pins) = rules::resolve_pins(catalog, &req.rules.pinned);
+    let excluded: HashSet<u32> = req
+        .rules
+        .exclude_ids
+        .iter()
+        .filter_map(|id| catalog.get(id))
+        .collect();
+    let pins: Vec<(u32, u32)> = pins
+        .into_iter()
+        .filter(|(i, _)| rules::admits(catalog, *i, &req.rules, &excluded))
+        .collect();
+    for id in unknown_pins {
+        if !unknown_ids.contains(&id) {
+            unknown_ids.push(id);
+        }
+    }
+    rules::apply_pins(&mut order, &pins);
+    order.truncate(limit);
+
+    let pinned: HashSet<u32> = pins.iter().map(|&(i, _)| i).collect();
+    let items = order
+        .iter()
+        .map(|&idx| {
+            let (score, boost) = match final_score.get(&idx) {
+                Some(&(s, k)) => (s, boosted_by[k].map(|b| &req.rules.boosts[b])),
+                None => (0.0, None), // a pinned item that was not among the candidates
+            };
+            let marks = explain::Marks {
+                pinned: pinned.contains(&idx),
+                exploration: explored.contains(&idx),
+                boost,
+                personalized,
+            };
+            RankedItem {
+                item_id: catalog.item(idx).id.to_string(),
+                score,
+                reasons: explain::reasons(idx, catalog, &view, &marks),
+            }
+        })
+        .collect();
+    Ok(RankResponse {
+        items,
+        unknown_ids,
+        personalized,
+        fallback: fallback_reason,
+        // The scorer actually used: the model, or the popularity fallback.
+        model_name: if personalized {
+            ctx.model.manifest.name.clone()
+        } else {
+            fallback::NAME.into()
+        },
+        model_version: if personalized {
+            ctx.model.manifest.version.clone()
+        } else {
+            fallback::VERSION.into()
+        },
+        took_micros: started.elapsed().as_micros() as u64,
+    })
+}

@@ -1,0 +1,586 @@
+//! The `Tailor` object: the public API. Thin: it validates, takes the writer lock where needed
+//! and delegates to the stores, the model registry and the rank pipeline.
+
+use crate::catalog::{self, CatalogSnapshot, CatalogStore};
+use crate::error::{Error, Result, TailorError};
+use crate::model::{signature, ModelRegistry};
+use crate::profile::signals::{Params, ProfileEvent};
+use crate::profile::store::{keyed_hash, NewEvent, WriteBatch};
+use crate::profile::{ProfileState, ProfileStore};
+use crate::rank::{self, RankContext};
+use crate::types::*;
+use arc_swap::ArcSwap;
+use parking_lot::{Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Largest `track_batch` / `upsert_items` call.
+pub const MAX_BATCH: usize = 100_000;
+/// Timestamps must fall before 2100-01-01 (catches milliseconds passed as seconds).
+pub const MAX_TIMESTAMP: i64 = 4_102_444_800;
+pub const MAX_QUANTITY: u32 = 1_000_000;
+
+/// The stores, behind the single writer lock. `None` once closed.
+struct Writer {
+    catalog: CatalogStore,
+    profile: ProfileStore,
+}
+
+#[derive(uniffi::Object)]
+pub struct Tailor {
+    config: TailorConfig,
+    params: Params,
+    dir: PathBuf,
+    salt: [u8; 32],
+    catalog: ArcSwap<CatalogSnapshot>,
+    profile: ArcSwap<ProfileState>,
+    consent: AtomicBool,
+    models: ModelRegistry,
+    writer: Mutex<Option<Writer>>,
+    notices: Mutex<Vec<StoreNotice>>,
+}
+
+fn notice(store: &str, message: impl Into<String>) -> StoreNotice {
+    StoreNotice {
+        store: store.into(),
+        message: message.into(),
+    }
+}
+
+fn validate_config(c: &TailorConfig) -> Result<Params> {
+    if c.directory.trim().is_empty() {
+        return Err(Error::invalid(
+            "config.directory is empty; pass the app's private files directory",
+        ));
+    }
+    if !c.half_life_days.is_finite() || !(0.01..=3650.0).contains(&c.half_life_days) {
+        return Err(Error::invalid(
+            "half_life_days must be between 0.01 and 3650",
+        ));
+    }
+    if c.session_gap_minutes == 0 || c.session_gap_minutes > 24 * 60 {
+        return Err(Error::invalid(
+            "session_gap_minutes must be between 1 and 1440",
+        ));
+    }
+    if c.max_events == 0 || c.max_event_age_days == 0 {
+        return Err(Error::invalid(
+            "max_events and max_event_age_days must be at least 1",
+        ));
+    }
+    rank::explore::validate(c.exploration_rate)?;
+    Ok(Params {
+        half_life_secs: c.half_life_days * 86_400.0,
+        session_gap_secs: c.session_gap_minutes as i64 * 60,
+    })
+}
+
+fn validate_event(e: &Event) -> Result<()> {
+    catalog::validate::id("event item id", &e.item_id)?;
+    if let Some(ts) = e.timestamp {
+        if !(0..MAX_TIMESTAMP).contains(&ts) {
+            return Err(Error::invalid(format!(
+                "event timestamp {ts} is not Unix seconds before 2100 (milliseconds passed by mistake?)"
+            )));
+        }
+    }
+    if let Some(s) = &e.session_id {
+        catalog::validate::id("session id", s)?;
+    }
+    if e.quantity.is_some_and(|q| q == 0 || q > MAX_QUANTITY) {
+        return Err(Error::invalid(format!(
+            "quantity must be between 1 and {MAX_QUANTITY}"
+        )));
+    }
+    if e.surface.as_ref().is_some_and(|s| s.len() > 64) {
+        return Err(Error::invalid("surface names are limited to 64 bytes"));
+    }
+    Ok(())
+}
+
+impl Tailor {
+    fn writer(&self) -> Result<MutexGuard<'_, Option<Writer>>> {
+        let guard = self.writer.lock();
+        if guard.is_none() {
+            return Err(Error::Closed);
+        }
+        Ok(guard)
+    }
+
+    fn ensure_open(&self) -> Result<()> {
+        self.writer().map(|_| ())
+    }
+
+    fn open_inner(config: TailorConfig) -> Result<Arc<Tailor>> {
+        let params = validate_config(&config)?;
+        let keys = signature::parse_keys(&config.trusted_model_keys)?;
+        let dir = PathBuf::from(&config.directory);
+        std::fs::create_dir_all(&dir)?;
+        let mut notices = Vec::new();
+        let durable = config.durable_sync;
+        let (catalog_store, moved) = CatalogStore::open(&dir.join("catalog.db"), durable)?;
+        if let Some(p) = moved {
+            notices.push(notice(
+                "catalog",
+                format!(
+                    "catalog.db was damaged; moved to {} and started empty",
+                    p.display()
+                ),
+            ));
+        }
+        let snapshot = CatalogSnapshot::build(catalog_store.load_all()?);
+        let (mut profile_store, moved) = ProfileStore::open(&dir.join("profile.db"), durable)?;
+        if let Some(p) = moved {
+            notices.push(notice(
+                "profile",
+                format!(
+                    "profile.db was damaged; moved to {} and started empty",
+                    p.display()
+                ),
+            ));
+        }
+        let now = crate::clock::now();
+        profile_store.enforce_retention(
+            now,
+            config.max_event_age_days as i64 * 86_400,
+            config.max_events as u64,
+        )?;
+        let mut state = profile_store.load_state(&snapshot, &params)?;
+        let dropped = state.prune_affinities(now, &params);
+        if !dropped.is_empty() {
+            profile_store.commit(
+                &WriteBatch {
+                    dropped_affinities: dropped,
+                    ..Default::default()
+                },
+                &state,
+            )?;
+        }
+        let consent = profile_store.consent()?;
+        let salt = *profile_store.salt();
+        let (models, model_notices) = ModelRegistry::open(Some(&dir), keys)?;
+        notices.extend(model_notices.into_iter().map(|m| notice("model", m)));
+        let tailor = Arc::new(Tailor {
+            config,
+            params,
+            dir,
+            salt,
+            catalog: ArcSwap::from_pointee(snapshot),
+            profile: ArcSwap::from_pointee(state),
+            consent: AtomicBool::new(consent),
+            models,
+            writer: Mutex::new(Some(Writer {
+                catalog: catalog_store,
+                profile: profile_store,
+            })),
+            notices: Mutex::new(notices),
+        });
+        // Events whose item arrived just before a crash are resolved now.
+        let ids: Vec<String> = tailor
+            .catalog
+            .load()
+            .records
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        tailor.resolve_pending(&ids)?;
+        Ok(tailor)
+    }
+
+    /// Apply attributes of pending events whose items are now in the catalog.
+    fn resolve_pending(&self, item_ids: &[String]) -> Result<u32> {
+        let mut guard = self.writer()?;
+        let Some(w) = guard.as_mut() else {
+            return Err(Error::Closed);
+        };
+        if w.profile.counts()?.1 == 0 {
+            return Ok(0);
+        }
+        let ids: Vec<&str> = item_ids.iter().map(|s| s.as_str()).collect();
+        let pending = w.profile.pending_for(&ids)?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let catalog = self.catalog.load();
+        let mut state = (**self.profile.load()).clone();
+        let mut batch = WriteBatch::default();
+        for (row, ev) in &pending {
+            if let Some(idx) = catalog.get(&ev.item_id) {
+                state.apply_attributes(ev, catalog.record(idx), &self.params, &mut batch.touched);
+                batch.resolved_rows.push(*row);
+            }
+        }
+        w.profile.commit(&batch, &state)?;
+        self.profile.store(Arc::new(state));
+        Ok(batch.resolved_rows.len() as u32)
+    }
+
+    fn upsert_inner(&self, items: Vec<Item>) -> Result<u32> {
+        if items.len() > MAX_BATCH {
+            return Err(Error::invalid(format!(
+                "{} items in one call; send at most {MAX_BATCH} per call",
+                items.len()
+            )));
+        }
+        let current = self.catalog.load();
+        let existing_dim = if current.len() > items.len() {
+            current.embedding_dim
+        } else {
+            None
+        };
+        catalog::validate::batch(&items, existing_dim)?;
+        if current.len() + items.len() > catalog::validate::MAX_ITEMS
+            && current.len()
+                + items
+                    .iter()
+                    .filter(|i| current.get(&i.id).is_none())
+                    .count()
+                > catalog::validate::MAX_ITEMS
+        {
+            return Err(Error::invalid(format!(
+                "the catalog holds at most {} items",
+                catalog::validate::MAX_ITEMS
+            )));
+        }
+        {
+            let mut guard = self.writer()?;
+            let Some(w) = guard.as_mut() else {
+                return Err(Error::Closed);
+            };
+            w.catalog.upsert(&items, crate::clock::now())?;
+            let next = self.catalog.load().with_changes(&items, &[]);
+            self.catalog.store(Arc::new(next));
+        }
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        self.resolve_pending(&ids)?;
+        Ok(items.len() as u32)
+    }
+
+    fn track_inner(&self, events: &[Event]) -> Result<TrackSummary> {
+        if events.len() > MAX_BATCH {
+            return Err(Error::invalid(format!(
+                "{} events in one call; send at most {MAX_BATCH}",
+                events.len()
+            )));
+        }
+        for e in events {
+            validate_event(e)?;
+        }
+        let mut guard = self.writer()?;
+        let Some(w) = guard.as_mut() else {
+            return Err(Error::Closed);
+        };
+        if !self.consent.load(Ordering::SeqCst) {
+            return Ok(TrackSummary {
+                dropped_no_consent: events.len() as u32,
+                ..Default::default()
+            });
+        }
+        let now = crate::clock::now();
+        let catalog = self.catalog.load();
+        let mut state = (**self.profile.load()).clone();
+        let mut batch = WriteBatch::default();
+        let mut summary = TrackSummary::default();
+        for e in events {
+            let ev = ProfileEvent {
+                kind: e.kind,
+                item_id: Arc::from(e.item_id.as_str()),
+                ts: e.timestamp.unwrap_or(now),
+                session: e.session_id.as_deref().map(|s| keyed_hash(&self.salt, s)),
+                quantity: e.quantity.unwrap_or(1),
+            };
+            state.apply_history(&ev, &self.params, &mut batch.touched);
+            let resolved = match catalog.get(&e.item_id) {
+                Some(idx) => {
+                    state.apply_attributes(
+                        &ev,
+                        catalog.record(idx),
+                        &self.params,
+                        &mut batch.touched,
+                    );
+                    true
+                }
+                None => {
+                    summary.pending_items += 1;
+                    false
+                }
+            };
+            batch.events.push(NewEvent {
+                event: ev,
+                surface: e.surface.clone(),
+                resolved,
+            });
+        }
+        batch.dropped_items = state.prune_items();
+        w.profile.commit(&batch, &state)?;
+        w.profile.enforce_retention(
+            now,
+            self.config.max_event_age_days as i64 * 86_400,
+            self.config.max_events as u64,
+        )?;
+        self.profile.store(Arc::new(state));
+        summary.stored = events.len() as u32;
+        Ok(summary)
+    }
+
+    fn read_model_files(
+        model_path: &str,
+        manifest_path: Option<&str>,
+    ) -> Result<(Vec<u8>, String)> {
+        let model_path = Path::new(model_path);
+        let (onnx, manifest) = if model_path.is_dir() {
+            (
+                model_path.join("model.onnx"),
+                model_path.join("manifest.json"),
+            )
+        } else {
+            let manifest = match manifest_path {
+                Some(m) => PathBuf::from(m),
+                None => model_path.with_file_name("manifest.json"),
+            };
+            (model_path.to_path_buf(), manifest)
+        };
+        let read_err = |p: &Path, e: std::io::Error| {
+            Error::NotFound(format!("cannot read {}: {e}", p.display()))
+        };
+        let bytes = std::fs::read(&onnx).map_err(|e| read_err(&onnx, e))?;
+        let json = std::fs::read_to_string(&manifest).map_err(|e| read_err(&manifest, e))?;
+        Ok((bytes, json))
+    }
+
+    /// A rank context over the current snapshots (used by `rank` and by tools).
+    fn rank_inner(&self, request: &RankRequest) -> Result<RankResponse> {
+        self.ensure_open()?;
+        let catalog = self.catalog.load();
+        let profile = self.profile.load();
+        let model = self.models.active();
+        let ctx = RankContext {
+            catalog: &catalog,
+            profile: &profile,
+            model: &model,
+            params: &self.params,
+            consent: self.consent.load(Ordering::SeqCst),
+            session_key: request
+                .session_id
+                .as_deref()
+                .map(|s| keyed_hash(&self.salt, s)),
+            default_exploration_rate: self.config.exploration_rate,
+        };
+        rank::rank(&ctx, request)
+    }
+}
+
+#[uniffi::export]
+impl Tailor {
+    /// Open (or create) the stores in `config.directory`. A damaged store file is moved aside and
+    /// replaced by an empty one (see `status().notices`) instead of failing.
+    #[uniffi::constructor]
+    pub fn open(config: TailorConfig) -> Result<Arc<Tailor>, TailorError> {
+        Ok(Self::open_inner(config)?)
+    }
+
+    /// Insert or replace catalog items (all or nothing). Returns how many were written.
+    pub fn upsert_items(&self, items: Vec<Item>) -> Result<u32, TailorError> {
+        Ok(self.upsert_inner(items)?)
+    }
+
+    /// Remove items by id; returns how many existed. Unknown ids are ignored.
+    pub fn remove_items(&self, ids: Vec<String>) -> Result<u32, TailorError> {
+        let mut guard = self.writer()?;
+        let Some(w) = guard.as_mut() else {
+            return Err(Error::Closed.into());
+        };
+        let removed = w.catalog.remove(&ids)?;
+        let next = self.catalog.load().with_changes(&[], &ids);
+        self.catalog.store(Arc::new(next));
+        Ok(removed)
+    }
+
+    /// Load a catalog CSV (`item_id,title,category,brand,price,tags,in_stock`, optionally gzip).
+    pub fn import_catalog_csv(&self, path: String) -> Result<u32, TailorError> {
+        let items = catalog::import::read_path(Path::new(&path))?;
+        Ok(self.upsert_inner(items)?)
+    }
+
+    /// Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`) into this profile.
+    /// With `user_id`, only that user's rows are imported.
+    pub fn import_events_csv(
+        &self,
+        path: String,
+        user_id: Option<String>,
+    ) -> Result<TrackSummary, TailorError> {
+        let rows = crate::profile::import::read_path(Path::new(&path))?;
+        let events: Vec<Event> = rows
+            .into_iter()
+            .filter(|r| user_id.as_ref().is_none_or(|u| &r.user_id == u))
+            .map(|r| r.event)
+            .collect();
+        let mut total = TrackSummary::default();
+        for chunk in events.chunks(MAX_BATCH) {
+            let s = self.track_inner(chunk)?;
+            total.stored += s.stored;
+            total.pending_items += s.pending_items;
+            total.dropped_no_consent += s.dropped_no_consent;
+        }
+        Ok(total)
+    }
+
+    /// Record one shopper event. Dropped silently when the shopper has not consented.
+    pub fn track(&self, event: Event) -> Result<(), TailorError> {
+        self.track_inner(std::slice::from_ref(&event))?;
+        Ok(())
+    }
+
+    /// Record many events in one transaction (all or nothing).
+    pub fn track_batch(&self, events: Vec<Event>) -> Result<TrackSummary, TailorError> {
+        Ok(self.track_inner(&events)?)
+    }
+
+    /// Order candidates for this shopper. Never fails because of the shopper's state: cold start,
+    /// opt-out or a failing model give a popularity order flagged in `fallback`.
+    pub fn rank(&self, request: RankRequest) -> Result<RankResponse, TailorError> {
+        Ok(self.rank_inner(&request)?)
+    }
+
+    /// Replace the shopper's explicit preferences (e.g. from an onboarding quiz).
+    pub fn set_preferences(&self, preferences: Vec<Attribute>) -> Result<(), TailorError> {
+        if preferences.len() > 200 {
+            return Err(Error::invalid("at most 200 preferences").into());
+        }
+        for p in &preferences {
+            catalog::validate::id("preference value", &p.value)?;
+        }
+        let mut guard = self.writer()?;
+        let Some(w) = guard.as_mut() else {
+            return Err(Error::Closed.into());
+        };
+        if !self.consent.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        w.profile
+            .set_preferences(&preferences)
+            ?;
+        let mut state = (**self.profile.load()).clone();
+        state.preferences = preferences;
+        self.profile.store(Arc::new(state));
+        Ok(())
+    }
+
+    /// Validate and activate a model. `model_path` is a folder holding `model.onnx` and
+    /// `manifest.json`, or the `.onnx` file (manifest beside it unless `manifest_path` is given).
+    /// On any problem the current model keeps serving and a `ModelRejected` error says why.
+    pub fn load_model(
+        &self,
+        model_path: String,
+        manifest_path: Option<String>,
+    ) -> Result<ModelInfo, TailorError> {
+        self.ensure_open()?;
+        let (bytes, json) = Self::read_model_files(&model_path, manifest_path.as_deref())?;
+        Ok(self.models.install(&bytes, &json)?)
+    }
+
+    /// Like `load_model`, from bytes (e.g. an app asset or a downloaded file the app verified).
+    pub fn load_model_bytes(
+        &self,
+        model: Vec<u8>,
+        manifest_json: String,
+    ) -> Result<ModelInfo, TailorError> {
+        self.ensure_open()?;
+        Ok(self.models.install(&model, &manifest_json)?)
+    }
+
+    /// Check a model without activating it.
+    pub fn validate_model(
+        &self,
+        model_path: String,
+        manifest_path: Option<String>,
+    ) -> Result<ModelInfo, TailorError> {
+        let (bytes, json) = Self::read_model_files(&model_path, manifest_path.as_deref())?;
+        Ok(self.models.validate(&bytes, &json)?)
+    }
+
+    /// Reactivate the previous model. `NotFound` when there is none.
+    pub fn rollback_model(&self) -> Result<ModelInfo, TailorError> {
+        self.ensure_open()?;
+        Ok(self.models.rollback()?)
+    }
+
+    /// The active model.
+    pub fn model_info(&self) -> ModelInfo {
+        self.models.active().info()
+    }
+
+    /// Grant or withdraw consent. Withdrawn: nothing new is stored and ranking is not
+    /// personalized. Existing data stays until `erase()`.
+    pub fn set_consent(&self, granted: bool) -> Result<(), TailorError> {
+        let guard = self.writer()?;
+        let Some(w) = guard.as_ref() else {
+            return Err(Error::Closed.into());
+        };
+        w.profile.set_consent(granted)?;
+        self.consent.store(granted, Ordering::SeqCst);
+        Ok(())
+    }
+
+    pub fn consent(&self) -> bool {
+        self.consent.load(Ordering::SeqCst)
+    }
+
+    /// Sizes, consent, active model and what happened at open.
+    pub fn status(&self) -> Result<Status, TailorError> {
+        let guard = self.writer()?;
+        let Some(w) = guard.as_ref() else {
+            return Err(Error::Closed.into());
+        };
+        let (events, pending) = w.profile.counts()?;
+        Ok(Status {
+            catalog_items: self.catalog.load().len() as u64,
+            profile_events: events,
+            pending_events: pending,
+            consent: self.consent(),
+            model: self.model_info(),
+            notices: self.notices.lock().clone(),
+        })
+    }
+
+    /// Delete every piece of personal data (events, signals, preferences) and compact the file so
+    /// no personal bytes remain on disk. The catalog and installed models stay.
+    pub fn erase(&self) -> Result<(), TailorError> {
+        let mut guard = self.writer()?;
+        let Some(w) = guard.as_mut() else {
+            return Err(Error::Closed.into());
+        };
+        crate::privacy::erase::erase(&mut w.profile)?;
+        self.profile.store(Arc::new(ProfileState::default()));
+        Ok(())
+    }
+
+    /// The shopper's data as one JSON document (see README "Data export").
+    pub fn export_json(&self) -> Result<String, TailorError> {
+        let guard = self.writer()?;
+        let Some(w) = guard.as_ref() else {
+            return Err(Error::Closed.into());
+        };
+        Ok(crate::privacy::export::export(
+            &w.profile,
+            &self.profile.load(),
+            self.consent(),
+        )?)
+    }
+
+    /// Flush and close the stores. Later calls fail with `Closed`.
+    pub fn close(&self) {
+        if let Some(w) = self.writer.lock().take() {
+            let _ = w
+                .profile
+                .connection()
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+    }
+
+    /// The directory this object stores its files in.
+    pub fn directory(&self) -> String {
+        self.dir.display().to_string()
+    }
+}

@@ -1,0 +1,385 @@
+//! Records and enums of the public API (exported to Kotlin and Swift through uniffi).
+//!
+//! Times are Unix seconds (UTC). Scores are `f64` for the bindings' sake; the model runs in `f32`.
+
+/// A catalog item, as the merchant describes it. Not personal data.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub title: String,
+    #[uniffi(default = "")]
+    #[serde(default)]
+    pub category: String,
+    #[uniffi(default = "")]
+    #[serde(default)]
+    pub brand: String,
+    pub price: f64,
+    #[uniffi(default)]
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[uniffi(default = true)]
+    #[serde(default = "yes")]
+    pub in_stock: bool,
+    /// Gross margin as a fraction of price (0.25 = 25%), when the merchant shares it.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub margin: Option<f64>,
+    /// Item embedding (any fixed dimension up to 512, same for every item).
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub embedding: Option<Vec<f32>>,
+    /// Merchant-side popularity, e.g. purchases in the last 30 days. Any non-negative scale.
+    #[uniffi(default = 0.0)]
+    #[serde(default)]
+    pub popularity: f64,
+    /// Items often bought together with this one (co-purchase neighbours), strongest first.
+    #[uniffi(default)]
+    #[serde(default)]
+    pub related: Vec<RelatedItem>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One co-purchase neighbour of an item, with a non-negative strength.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct RelatedItem {
+    pub item_id: String,
+    pub weight: f64,
+}
+
+/// What the shopper did.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    View,
+    Click,
+    AddToCart,
+    Purchase,
+    /// "Not interested": a negative signal.
+    Dismiss,
+}
+
+/// One shopper interaction.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct Event {
+    pub kind: EventKind,
+    pub item_id: String,
+    /// Unix seconds; `None` means now.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    /// The app's session id. Without one, a 30-minute gap starts a new session.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub quantity: Option<u32>,
+    /// Where in the app it happened ("home", "search", "pdp", ...).
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub surface: Option<String>,
+}
+
+/// What a `track_batch` call did.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct TrackSummary {
+    /// Events written to the profile.
+    pub stored: u32,
+    /// Events stored for items not yet in the catalog; they count once the item arrives.
+    pub pending_items: u32,
+    /// Events dropped because the shopper has not consented to personalization.
+    pub dropped_no_consent: u32,
+}
+
+/// Which item attribute a rule or preference refers to.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeKind {
+    Category,
+    Brand,
+    Tag,
+    /// An item id (rules only).
+    Item,
+}
+
+/// An attribute value, e.g. category "shoes".
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, uniffi::Record, serde::Serialize, serde::Deserialize,
+)]
+pub struct Attribute {
+    pub kind: AttributeKind,
+    pub value: String,
+}
+
+/// Raise (positive weight) or lower (negative weight) items with an attribute.
+/// The weight is added to the model score (a logit): 1.0 is a strong nudge, 5.0 nearly a pin.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct Boost {
+    pub attribute: Attribute,
+    pub weight: f64,
+}
+
+/// Put an item at a fixed position (0-based) of the result.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct Pin {
+    pub item_id: String,
+    pub position: u32,
+}
+
+/// Merchant rules applied after scoring.
+#[derive(
+    Debug, Clone, Default, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize,
+)]
+#[serde(default)]
+pub struct BusinessRules {
+    /// Out-of-stock items are dropped unless this is set.
+    #[uniffi(default = false)]
+    pub include_out_of_stock: bool,
+    #[uniffi(default)]
+    pub pinned: Vec<Pin>,
+    #[uniffi(default)]
+    pub boosts: Vec<Boost>,
+    #[uniffi(default)]
+    pub exclude_ids: Vec<String>,
+    /// Drop items whose known margin is below this fraction. Items without a margin are kept.
+    #[uniffi(default = None)]
+    pub min_margin: Option<f64>,
+}
+
+/// Caps per category/brand within the first `window` results, so one taste cannot fill the page.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct DiversityOptions {
+    #[uniffi(default = None)]
+    pub max_per_category: Option<u32>,
+    #[uniffi(default = None)]
+    pub max_per_brand: Option<u32>,
+    #[uniffi(default = 10)]
+    pub window: u32,
+}
+
+impl Default for DiversityOptions {
+    fn default() -> Self {
+        DiversityOptions {
+            max_per_category: None,
+            max_per_brand: None,
+            window: 10,
+        }
+    }
+}
+
+/// Discovery slots mixed into the first results.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ExplorationOptions {
+    /// Fraction of the first `limit` results given to exploration (0 disables, at most 0.5).
+    #[uniffi(default = 0.0)]
+    pub rate: f64,
+    /// Seed for reproducible picks; `None` draws a fresh seed.
+    #[uniffi(default = None)]
+    pub seed: Option<u64>,
+}
+
+impl Default for ExplorationOptions {
+    fn default() -> Self {
+        ExplorationOptions {
+            rate: 0.0,
+            seed: None,
+        }
+    }
+}
+
+/// One ranking call.
+#[derive(
+    Debug, Clone, Default, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize,
+)]
+#[serde(default)]
+pub struct RankRequest {
+    /// Items to order. `None` ranks the whole in-stock catalog.
+    #[uniffi(default = None)]
+    pub candidate_ids: Option<Vec<String>>,
+    /// How many results to return (1..=1000).
+    #[uniffi(default = 20)]
+    pub limit: u32,
+    #[uniffi(default = None)]
+    pub surface: Option<String>,
+    /// Current session id, so session intent applies to this session only.
+    #[uniffi(default = None)]
+    pub session_id: Option<String>,
+    /// Ranking time (Unix seconds); `None` means now. Set it in tests and replays.
+    #[uniffi(default = None)]
+    pub now: Option<i64>,
+    #[uniffi(default)]
+    pub rules: BusinessRules,
+    #[uniffi(default = None)]
+    pub diversity: Option<DiversityOptions>,
+    /// `None` uses the configured default exploration rate.
+    #[uniffi(default = None)]
+    pub exploration: Option<ExplorationOptions>,
+}
+
+/// Why an item is where it is. Typed, so apps can localize their own wording.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reason {
+    /// "Because you viewed X": related to an item the shopper interacted with.
+    SimilarTo { item_id: String, title: String },
+    /// The shopper bought this item before (buy again).
+    BoughtBefore { times: u32 },
+    /// Added to cart and not bought yet.
+    LeftInCart,
+    /// The shopper viewed this item recently.
+    ViewedRecently,
+    /// Long-term taste for an attribute ("you like category Y").
+    Likes { attribute: Attribute },
+    /// Matches what the shopper is browsing in this session.
+    SessionIntent { attribute: Attribute },
+    /// Matches a preference the shopper chose explicitly.
+    ChosenPreference { attribute: Attribute },
+    /// Popular with other shoppers right now.
+    PopularNow,
+    /// Placed by a merchant pin.
+    Pinned,
+    /// Raised by a merchant boost.
+    Boosted { attribute: Attribute },
+    /// A discovery slot, so results do not narrow to one taste.
+    Exploration,
+}
+
+/// Why the response is not personalized.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Fallback {
+    /// No signals about this shopper yet.
+    ColdStart,
+    /// The shopper has not consented to personalization.
+    OptedOut,
+    /// The model failed or produced unusable scores; `message` says how.
+    ModelFailed { message: String },
+}
+
+/// One ranked item.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct RankedItem {
+    pub item_id: String,
+    /// Final score after personalization and rules (higher is better; comparable within a response).
+    pub score: f64,
+    /// Strongest reasons first (at most 3).
+    pub reasons: Vec<Reason>,
+}
+
+/// The result of one ranking call.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct RankResponse {
+    pub items: Vec<RankedItem>,
+    /// Requested ids that are not in the catalog (ignored, not fatal).
+    pub unknown_ids: Vec<String>,
+    pub personalized: bool,
+    /// Set when `personalized` is false.
+    pub fallback: Option<Fallback>,
+    pub model_name: String,
+    pub model_version: String,
+    pub took_micros: u64,
+}
+
+/// The active or a previous model.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub features: Vec<String>,
+    /// `true` for the model compiled into the library.
+    pub builtin: bool,
+}
+
+/// Tailor's options. Only `directory` is required.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct TailorConfig {
+    /// Directory for `catalog.db`, `profile.db` and installed models; created if missing.
+    pub directory: String,
+    /// Half-life of long-term affinities, in days.
+    #[uniffi(default = 30.0)]
+    #[serde(default = "default_half_life")]
+    pub half_life_days: f64,
+    /// Inactivity that ends a session when events carry no session id, in minutes.
+    #[uniffi(default = 30)]
+    #[serde(default = "default_session_gap")]
+    pub session_gap_minutes: u32,
+    /// Events older than this are deleted (their decayed affinities remain).
+    #[uniffi(default = 365)]
+    #[serde(default = "default_max_age")]
+    pub max_event_age_days: u32,
+    /// At most this many events are kept; the oldest go first.
+    #[uniffi(default = 50000)]
+    #[serde(default = "default_max_events")]
+    pub max_events: u32,
+    /// Default exploration rate for rank calls that do not set one.
+    #[uniffi(default = 0.0)]
+    #[serde(default)]
+    pub exploration_rate: f64,
+    /// Hex ed25519 public keys; when non-empty, models must carry a signature by one of them.
+    #[uniffi(default)]
+    #[serde(default)]
+    pub trusted_model_keys: Vec<String>,
+    /// Fsync every commit (survives power loss). Off, commits survive app crashes, not power cuts.
+    #[uniffi(default = false)]
+    #[serde(default)]
+    pub durable_sync: bool,
+}
+
+fn default_half_life() -> f64 {
+    30.0
+}
+fn default_session_gap() -> u32 {
+    30
+}
+fn default_max_age() -> u32 {
+    365
+}
+fn default_max_events() -> u32 {
+    50_000
+}
+
+impl TailorConfig {
+    /// Defaults for everything but the directory.
+    pub fn new(directory: impl Into<String>) -> Self {
+        TailorConfig {
+            directory: directory.into(),
+            half_life_days: default_half_life(),
+            session_gap_minutes: default_session_gap(),
+            max_event_age_days: default_max_age(),
+            max_events: default_max_events(),
+            exploration_rate: 0.0,
+            trusted_model_keys: Vec::new(),
+            durable_sync: false,
+        }
+    }
+}
+
+/// Something the store did on open that the app may want to log (never an error).
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct StoreNotice {
+    /// "catalog" or "profile" or "model".
+    pub store: String,
+    pub message: String,
+}
+
+/// Health and size of the stores.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct Status {
+    pub catalog_items: u64,
+    pub profile_events: u64,
+    pub pending_events: u64,
+    pub consent: bool,
+    pub model: ModelInfo,
+    /// What happened at open (recovered a corrupt file, fell back to the built-in model, ...).
+    pub notices: Vec<StoreNotice>,
+}
