@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long)]
     features: Option<String>,
     /// Random negatives per user (besides history, co-purchase and popular candidates).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 200)]
     random: usize,
 }
 

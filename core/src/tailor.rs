@@ -147,7 +147,9 @@ impl Tailor {
             config.max_events as u64,
         )?;
         let mut state = profile_store.load_state(&snapshot, &params)?;
-        let dropped = state.prune_affinities(now, &params);
+        // Relative to the shopper's last activity: affinities are compared with each other, so
+        // one that decayed to nothing next to the newest signals is dropped, whatever the clock.
+        let dropped = state.prune_affinities(state.last_event, &params);
         if !dropped.is_empty() {
             profile_store.commit(
                 &WriteBatch {
@@ -458,9 +460,7 @@ impl Tailor {
         if !self.consent.load(Ordering::SeqCst) {
             return Ok(());
         }
-        w.profile
-            .set_preferences(&preferences)
-            ?;
+        w.profile.set_preferences(&preferences)?;
         let mut state = (**self.profile.load()).clone();
         state.preferences = preferences;
         self.profile.store(Arc::new(state));

@@ -3,13 +3,24 @@
 //! For each user with events before the cutoff and at least one purchase in
 //! [cutoff, cutoff + horizon): a profile from the events before the cutoff, and one row per
 //! candidate with label 1 if bought in the horizon. Candidates are what a ranker must sort out:
-//! the user's own history, co-purchase neighbours, popular items, the positives, and a few
-//! random items, so the model learns from hard negatives and not only from easy ones.
+//! the user's own history, co-purchase neighbours, popular items and a uniform random sample of
+//! the catalog, so the model learns from hard negatives and not only from easy ones. Positives
+//! are never added just for being positive: a candidate set that depends on the label teaches
+//! the model that "an item with no signal at all" means "bought", which ranks the whole cold
+//! catalog first at serving time.
+//!
+//! Session samples: purchase logs have no browsing sessions, so for a share of users the first
+//! items of their next basket are revealed as views in a live session (and left out of the
+//! candidates). The model then sees session features that predict the rest of the basket, and
+//! learns to weigh session intent against long-term taste.
 
 use super::world::{purchased_between, World};
 use crate::error::Result;
 use crate::features::{assemble, Feature, ProfileView};
-use crate::profile::Params;
+use crate::profile::import::UserEvent;
+use crate::profile::signals::{ProfileEvent, Touched};
+use crate::profile::{Params, ProfileState};
+use crate::types::EventKind;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
@@ -23,6 +34,8 @@ pub struct MatrixOptions {
     pub popular: usize,
     pub random: usize,
     pub seed: u64,
+    /// Share of users (0..1) given a live session revealed from their next basket.
+    pub session_share: f64,
     pub params: Params,
 }
 
@@ -34,8 +47,9 @@ impl Default for MatrixOptions {
             history: 100,
             copurchase: 100,
             popular: 50,
-            random: 30,
+            random: 200,
             seed: 7,
+            session_share: 0.5,
             params: Params::default(),
         }
     }
@@ -74,9 +88,16 @@ pub fn write_matrix(
         if positives.is_empty() {
             continue;
         }
-        let profile = world.profile_before(events, opts.cutoff, &opts.params);
-        let view = ProfileView::build(&profile, catalog, opts.cutoff, None, &opts.params);
+        let mut profile = world.profile_before(events, opts.cutoff, &opts.params);
+        let mut now = opts.cutoff;
         let mut seen = HashSet::new();
+        if rng.random_bool(opts.session_share.clamp(0.0, 1.0)) {
+            if let Some((revealed, at)) = reveal_session(world, events, opts, &mut profile) {
+                now = at;
+                seen.extend(revealed);
+            }
+        }
+        let view = ProfileView::build(&profile, catalog, now, None, &opts.params);
         let mut cands: Vec<u32> = Vec::new();
         let mut add = |i: u32, cands: &mut Vec<u32>| {
             if catalog.item(i).in_stock && seen.insert(i) {
@@ -100,7 +121,6 @@ pub fn write_matrix(
             .iter()
             .take(opts.popular)
             .for_each(|&i| add(i, &mut cands));
-        positives.iter().for_each(|&i| add(i, &mut cands));
         for _ in 0..opts.random {
             if !catalog.is_empty() {
                 add(rng.random_range(0..catalog.len() as u32), &mut cands);
@@ -127,6 +147,49 @@ pub fn write_matrix(
         summary.users += 1;
     }
     Ok(summary)
+}
+
+/// Reveal the first third of the user's next basket (at least 3 items) as session views at the
+/// cutoff. Returns the revealed catalog indices and the time to rank at.
+fn reveal_session(
+    world: &World,
+    events: &[UserEvent],
+    opts: &MatrixOptions,
+    profile: &mut ProfileState,
+) -> Option<(Vec<u32>, i64)> {
+    let first = events.iter().find(|e| {
+        e.event.timestamp.unwrap_or(0) >= opts.cutoff && e.event.kind == EventKind::Purchase
+    })?;
+    let basket = first.event.session_id.clone()?;
+    let mut items: Vec<u32> = Vec::new();
+    for e in events
+        .iter()
+        .filter(|e| e.event.session_id.as_deref() == Some(basket.as_str()))
+    {
+        if let Some(i) = world.catalog.get(&e.event.item_id) {
+            if !items.contains(&i) {
+                items.push(i);
+            }
+        }
+    }
+    if items.len() < 3 {
+        return None;
+    }
+    items.truncate(items.len().div_ceil(3));
+    let mut touched = Touched::default();
+    let session = format!("reveal-{basket}");
+    for (k, &i) in items.iter().enumerate() {
+        let ev = ProfileEvent {
+            kind: EventKind::View,
+            item_id: world.catalog.item(i).id.clone(),
+            ts: opts.cutoff + 60 * k as i64,
+            session: Some(session.clone()),
+            quantity: 1,
+        };
+        profile.apply_history(&ev, &opts.params, &mut touched);
+        profile.apply_attributes(&ev, world.catalog.record(i), &opts.params, &mut touched);
+    }
+    Some((items.clone(), opts.cutoff + 60 * items.len() as i64))
 }
 
 fn format_value(v: f32) -> String {

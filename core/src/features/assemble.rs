@@ -3,7 +3,7 @@
 use super::registry::*;
 use super::view::ProfileView;
 use crate::catalog::CatalogSnapshot;
-use crate::profile::signals::decay_factor;
+use crate::profile::signals::{decay_factor, RECENT_PURCHASE_HALF_LIFE_SECS};
 
 const DAY: f64 = 86_400.0;
 
@@ -43,6 +43,21 @@ pub fn value(f: Feature, idx: u32, catalog: &CatalogSnapshot, view: &ProfileView
         Feature::RecencyBought => stats
             .map(|s| recency(now, s.last_purchase, BOUGHT_HALF_LIFE_DAYS))
             .unwrap_or(0.0),
+        Feature::BoughtRecent => stats
+            .map(|s| (s.recent_purchases.at(now, RECENT_PURCHASE_HALF_LIFE_SECS) as f32).ln_1p())
+            .unwrap_or(0.0),
+        Feature::BoughtShare => match stats {
+            Some(s) if view.total_purchases > 0 => s.purchases as f32 / view.total_purchases as f32,
+            _ => 0.0,
+        },
+        Feature::RepurchaseDue => match stats {
+            Some(s) if s.purchases >= 2 && s.last_purchase > s.first_purchase => {
+                let interval =
+                    (s.last_purchase - s.first_purchase) as f32 / (s.purchases - 1) as f32;
+                ((now - s.last_purchase).max(0) as f32 / interval).min(5.0)
+            }
+            _ => 0.0,
+        },
         Feature::ViewedCount => stats
             .map(|s| ((s.views + s.clicks) as f32).ln_1p())
             .unwrap_or(0.0),

@@ -61,6 +61,8 @@ pub struct ProfileView {
     pub session_embedding: Option<Vec<f32>>,
     pub usual_ln_price: Option<f32>,
     pub event_count: u64,
+    /// Purchases over all items in the history.
+    pub total_purchases: u64,
 }
 
 fn vocab_of(catalog: &CatalogSnapshot, dim: Dim) -> Option<&crate::catalog::snapshot::Vocab> {
@@ -175,6 +177,7 @@ impl ProfileView {
         // Item history in catalog coordinates, and the strongest recent items as sources.
         let mut sources: Vec<(f32, u32)> = Vec::new();
         for (id, stats) in &profile.items {
+            view.total_purchases += stats.purchases as u64;
             let Some(idx) = catalog.get(id) else { continue };
             view.items.insert(idx, *stats);
             if stats.purchases + stats.carts + stats.clicks + stats.views > 0 {

@@ -41,5 +41,12 @@ pub static SCHEMA: Schema = Schema {
             value TEXT NOT NULL,
             PRIMARY KEY (kind, value)
          ) WITHOUT ROWID;",
+        // 2: purchase cycles per item (first purchase, decayed recent purchases). Rows from v1
+        //    start from what v1 knew: every purchase counted at the last purchase time.
+        "ALTER TABLE item_stats ADD COLUMN first_purchase INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE item_stats ADD COLUMN recent_purchases REAL NOT NULL DEFAULT 0;
+         ALTER TABLE item_stats ADD COLUMN recent_purchases_at INTEGER NOT NULL DEFAULT 0;
+         UPDATE item_stats SET first_purchase = last_purchase, recent_purchases = purchases,
+                recent_purchases_at = last_purchase WHERE purchases > 0;",
     ],
 };

@@ -134,7 +134,13 @@ pub struct ItemStats {
     pub last_purchase: i64,
     pub last_dismiss: i64,
     pub last_seen: i64,
+    pub first_purchase: i64,
+    /// Purchases decayed with [`RECENT_PURCHASE_HALF_LIFE_SECS`]: how much it is bought lately.
+    pub recent_purchases: Decayed,
 }
+
+/// Half-life of `ItemStats::recent_purchases` (fixed: features built on it keep their meaning).
+pub const RECENT_PURCHASE_HALF_LIFE_SECS: f64 = 30.0 * 86_400.0;
 
 impl ItemStats {
     pub fn record(&mut self, kind: EventKind, ts: i64, quantity: u32) {
@@ -155,6 +161,11 @@ impl ItemStats {
                 self.purchases = self.purchases.saturating_add(1);
                 self.quantity = self.quantity.saturating_add(quantity.max(1) as u64);
                 self.last_purchase = self.last_purchase.max(ts);
+                if self.first_purchase == 0 || ts < self.first_purchase {
+                    self.first_purchase = ts;
+                }
+                self.recent_purchases
+                    .add(1.0, ts, RECENT_PURCHASE_HALF_LIFE_SECS);
             }
             EventKind::Dismiss => self.last_dismiss = self.last_dismiss.max(ts),
         }

@@ -198,7 +198,8 @@ impl ProfileStore {
         }
         let mut stmt = self.conn.prepare(
             "SELECT item_id, views, clicks, carts, purchases, quantity, last_view, last_cart,
-                    last_purchase, last_dismiss, last_seen FROM item_stats",
+                    last_purchase, last_dismiss, last_seen, first_purchase, recent_purchases,
+                    recent_purchases_at FROM item_stats",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -214,6 +215,11 @@ impl ProfileStore {
                     last_purchase: r.get(8)?,
                     last_dismiss: r.get(9)?,
                     last_seen: r.get(10)?,
+                    first_purchase: r.get(11)?,
+                    recent_purchases: Decayed {
+                        score: r.get(12)?,
+                        as_of: r.get(13)?,
+                    },
                 },
             ))
         })?;
@@ -374,8 +380,9 @@ impl ProfileStore {
             }
             let mut item = tx.prepare_cached(
                 "INSERT OR REPLACE INTO item_stats (item_id, views, clicks, carts, purchases,
-                   quantity, last_view, last_cart, last_purchase, last_dismiss, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                   quantity, last_view, last_cart, last_purchase, last_dismiss, last_seen,
+                   first_purchase, recent_purchases, recent_purchases_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
             for id in &batch.touched.items {
                 if let Some(s) = state.items.get(id) {
@@ -390,7 +397,10 @@ impl ProfileStore {
                         s.last_cart,
                         s.last_purchase,
                         s.last_dismiss,
-                        s.last_seen
+                        s.last_seen,
+                        s.first_purchase,
+                        s.recent_purchases.score,
+                        s.recent_purchases.as_of
                     ])?;
                 }
             }

@@ -80,6 +80,7 @@ fn candidates(ctx: &RankContext<'_>, req: &RankRequest, unknown: &mut Vec<String
     match &req.candidate_ids {
         Some(ids) => {
             let mut seen = HashSet::with_capacity(ids.len());
+            let mut seen_unknown: HashSet<&str> = HashSet::new();
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 match catalog.get(id) {
@@ -89,7 +90,7 @@ fn candidates(ctx: &RankContext<'_>, req: &RankRequest, unknown: &mut Vec<String
                         }
                     }
                     None => {
-                        if !unknown.contains(id) {
+                        if seen_unknown.insert(id) {
                             unknown.push(id.clone());
                         }
                     }

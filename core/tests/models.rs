@@ -1,0 +1,256 @@
+//! Model loading: the drop-in contract, typed rejections, atomic swaps, rollback, persistence,
+//! and parity of every bundled model with onnxruntime's reference scores.
+
+mod common;
+use common::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tailor::*;
+
+fn fixture(case: &str) -> String {
+    repo()
+        .join("tests/fixtures/models")
+        .join(case)
+        .display()
+        .to_string()
+}
+
+fn bundled(name: &str) -> String {
+    repo().join("models").join(name).display().to_string()
+}
+
+fn warm(t: &Tailor) {
+    t.upsert_items(catalog()).unwrap();
+    t.track(event(EventKind::Purchase, "toys-1", NOW - DAY))
+        .unwrap();
+}
+
+#[test]
+fn every_bad_model_gets_its_typed_error_and_the_previous_model_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    warm(&t);
+    let good = t.load_model(fixture("valid_linear"), None).unwrap();
+    assert_eq!(good.name, "fixture-valid-linear");
+    let cases = [
+        ("tree_ensemble_regressor", ModelProblem::UnsupportedOperator),
+        (
+            "tree_ensemble_classifier",
+            ModelProblem::UnsupportedOperator,
+        ),
+        ("wrong_input_shape", ModelProblem::ShapeMismatch),
+        ("nan_output", ModelProblem::NonFiniteOutput),
+        ("unknown_feature", ModelProblem::UnknownFeature),
+        ("truncated", ModelProblem::NotOnnx),
+        ("hash_mismatch", ModelProblem::HashMismatch),
+        ("not_onnx", ModelProblem::NotOnnx),
+    ];
+    for (case, expected) in cases {
+        match t.load_model(fixture(case), None) {
+            Err(TailorError::ModelRejected { problem, message }) => {
+                assert_eq!(problem, expected, "{case}: {message}");
+                assert!(!message.is_empty());
+            }
+            other => panic!("{case}: expected rejection, got {other:?}"),
+        }
+        assert_eq!(t.model_info(), good, "{case}: previous model still active");
+        let r = t
+            .rank(RankRequest {
+                limit: 3,
+                now: Some(NOW),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(r.personalized);
+        assert_eq!(r.model_name, "fixture-valid-linear");
+    }
+    // The tree advice points to the converter.
+    let Err(TailorError::ModelRejected { message, .. }) =
+        t.load_model(fixture("tree_ensemble_regressor"), None)
+    else {
+        panic!()
+    };
+    assert!(message.contains("tree2gemm"), "{message}");
+    // Missing files are NotFound, not a panic.
+    assert!(matches!(
+        t.load_model("/nonexistent/dir".into(), None),
+        Err(TailorError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn swap_rollback_and_restart_keep_the_chosen_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = {
+        let t = open(&dir);
+        let builtin = t.model_info();
+        assert!(builtin.builtin);
+        assert!(matches!(
+            t.rollback_model(),
+            Err(TailorError::NotFound { .. })
+        ));
+        t.load_model(bundled("linear-ranker"), None).unwrap();
+        let mlp = t.load_model(bundled("mlp-ranker"), None).unwrap();
+        assert_eq!(t.model_info(), mlp);
+        builtin
+    };
+    let t = open(&dir);
+    assert_eq!(t.model_info().name, "mlp-ranker", "active model persists");
+    assert_eq!(t.rollback_model().unwrap().name, "linear-ranker");
+    drop(t);
+    let t = open(&dir);
+    assert_eq!(t.model_info().name, "linear-ranker", "rollback persists");
+    assert_eq!(t.rollback_model().unwrap(), builtin);
+}
+
+#[test]
+fn the_zoo_loads_and_ranks_without_code_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    warm(&t);
+    for name in [
+        "linear-ranker",
+        "mlp-ranker",
+        "gbt-ranker",
+        "embedding-ranker",
+        "bootstrap-ranker",
+    ] {
+        let info = t.load_model(bundled(name), None).unwrap();
+        assert_eq!(info.name, name);
+        let r = t
+            .rank(RankRequest {
+                limit: 5,
+                now: Some(NOW),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(r.personalized, "{name}: {:?}", r.fallback);
+        assert_eq!(r.model_name, name);
+        assert_eq!(r.items.len(), 5);
+    }
+}
+
+#[test]
+fn rank_never_fails_while_models_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    warm(&t);
+    let stop = Arc::new(AtomicBool::new(false));
+    let rankers: Vec<_> = (0..3)
+        .map(|_| {
+            let (t, stop) = (t.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let r = t
+                        .rank(RankRequest {
+                            limit: 5,
+                            now: Some(NOW),
+                            ..Default::default()
+                        })
+                        .unwrap();
+                    assert!(r.personalized, "{:?}", r.fallback);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    for i in 0..20 {
+        let name = if i % 2 == 0 {
+            "linear-ranker"
+        } else {
+            "gbt-ranker"
+        };
+        t.load_model(bundled(name), None).unwrap();
+        let _ = t.load_model(fixture("nan_output"), None).unwrap_err();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let total: usize = rankers.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(total > 0);
+}
+
+/// tract's scores equal onnxruntime's (recorded by models/train/parity.py) within 1e-5.
+#[test]
+fn bundled_models_match_onnxruntime() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo().join("models")).unwrap() {
+        let dir = entry.unwrap().path();
+        let parity = dir.join("parity.json");
+        if !parity.exists() {
+            continue;
+        }
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&parity).unwrap()).unwrap();
+        let model =
+            tailor::model::registry::load_from_manifest(&dir.join("manifest.json"), &[]).unwrap();
+        let rows: Vec<Vec<f32>> = fixture["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+                    .collect()
+            })
+            .collect();
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        let got = model.runtime.score(&flat, rows.len()).unwrap();
+        let want: Vec<f32> = fixture["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-5,
+                "{}: row {i}: tract {g} vs onnxruntime {w}",
+                dir.display()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "parity fixtures found for {checked} models");
+}
+
+#[test]
+fn signed_models_are_required_when_keys_are_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, public) = tailor::model::signature::generate_keypair().unwrap();
+    let config = TailorConfig {
+        trusted_model_keys: vec![public],
+        ..TailorConfig::new(dir.path().display().to_string())
+    };
+    let t = Tailor::open(config).unwrap();
+    let unsigned = t.load_model(bundled("linear-ranker"), None).unwrap_err();
+    assert!(matches!(
+        unsigned,
+        TailorError::ModelRejected {
+            problem: ModelProblem::BadSignature,
+            ..
+        }
+    ));
+    let json = std::fs::read_to_string(repo().join("models/linear-ranker/manifest.json")).unwrap();
+    let mut manifest = tailor::model::Manifest::parse(&json).unwrap();
+    tailor::model::signature::sign(&mut manifest, &secret).unwrap();
+    let bytes = std::fs::read(repo().join("models/linear-ranker/model.onnx")).unwrap();
+    let signed = serde_json::to_string(&manifest).unwrap();
+    assert_eq!(
+        t.load_model_bytes(bytes.clone(), signed.clone())
+            .unwrap()
+            .name,
+        "linear-ranker"
+    );
+    let tampered = signed.replace("\"version\":\"1\"", "\"version\":\"2\"");
+    assert!(matches!(
+        t.load_model_bytes(bytes, tampered),
+        Err(TailorError::ModelRejected {
+            problem: ModelProblem::BadSignature,
+            ..
+        })
+    ));
+}

@@ -1,0 +1,215 @@
+"""Shared helpers for the Tailor model pipeline: feature registry, ONNX building,
+manifests, CSV loading, ranking metrics and onnxruntime/tract scoring."""
+import csv
+import hashlib
+import json
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+# ---------------------------------------------------------------- features
+SCALAR_FEATURES = [
+    "affinity_category", "affinity_brand", "affinity_tags", "affinity_price_band",
+    "session_affinity_category", "session_affinity_brand", "session_affinity_tags",
+    "bought_count", "recency_bought", "bought_recent", "bought_share", "repurchase_due",
+    "viewed_count", "recency_viewed",
+    "carted_not_bought", "dismissed", "price_vs_usual", "item_popularity",
+    "popularity_percentile", "copurchase_score", "embedding_similarity",
+    "session_embedding_similarity", "explicit_preference", "in_stock", "price_log",
+    "profile_event_count",
+]
+EMB_DIM = 16
+ITEM_EMB = [f"item_embedding_{i}" for i in range(EMB_DIM)]
+PROFILE_EMB = [f"profile_embedding_{i}" for i in range(EMB_DIM)]
+ALL_FEATURES = SCALAR_FEATURES + ITEM_EMB + PROFILE_EMB
+FEATURE_SET = set(ALL_FEATURES)
+
+# Contract constants (the Rust side relies on these).
+INPUT_NAME = "features"
+OUTPUT_NAME = "score"
+OPSET = 13          # ai.onnx opset of every bundled model
+ML_OPSET = 3        # ai.onnx.ml opset, only for reference / fixture tree-ensemble graphs
+IR_VERSION = 8      # ONNX IR 8 covers opsets 13..17; accepted by tract and onnxruntime
+
+
+def check_features(names):
+    unknown = [n for n in names if n not in FEATURE_SET]
+    if unknown:
+        raise SystemExit(f"unknown feature(s): {unknown}; registry: {ALL_FEATURES}")
+    if len(set(names)) != len(names):
+        raise SystemExit("duplicate feature names")
+
+
+# ---------------------------------------------------------------- ONNX building
+def const(name, array, dtype=np.float32):
+    return numpy_helper.from_array(np.asarray(array, dtype=dtype), name)
+
+
+def io_float(name, dims):
+    """float32 value info; dims may contain the symbolic batch "N"."""
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+
+
+def make_model(nodes, inits, n_features, doc, out_dims=("N",), extra_opsets=(),
+               in_dims=None, out_name=OUTPUT_NAME, graph_name="tailor"):
+    """Wrap nodes into a checked ModelProto with one [N, F] float input "features"
+    and one float output "score" (shape [N] unless out_dims says otherwise)."""
+    in_dims = in_dims or ["N", n_features]
+    graph = helper.make_graph(nodes, graph_name, [io_float(INPUT_NAME, in_dims)],
+                              [io_float(out_name, list(out_dims))], initializer=inits)
+    opsets = [helper.make_opsetid("", OPSET)] + [helper.make_opsetid(d, v) for d, v in extra_opsets]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="tailor-train",
+                              doc_string=doc)
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def linear_graph(weights, bias, doc, out_dims=("N",)):
+    """score = features @ w + b, as MatMul + Add + Reshape(-1) (output [N])."""
+    w = np.asarray(weights, np.float32).reshape(-1, 1)
+    nodes = [
+        helper.make_node("MatMul", [INPUT_NAME, "w"], ["logit2d"]),
+        helper.make_node("Add", ["logit2d", "b"], ["logit2d_b"]),
+        helper.make_node("Reshape", ["logit2d_b", "flat"], [OUTPUT_NAME]),
+    ]
+    inits = [const("w", w), const("b", [bias]), const("flat", [-1], np.int64)]
+    return make_model(nodes, inits, len(w), doc, out_dims)
+
+
+def op_list(model):
+    ops = sorted({(n.domain or "ai.onnx") + ":" + n.op_type if n.domain else n.op_type
+                  for n in model.graph.node})
+    return ops
+
+
+# ---------------------------------------------------------------- manifests
+def sha256_file(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+def save_model_dir(out_dir, model, name, version, features, description):
+    """Write model.onnx + manifest.json (the contract) into out_dir."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "model.onnx")
+    onnx.save(model, path)
+    manifest = {
+        "name": name, "version": str(version), "features": list(features),
+        "inputs": {"features": INPUT_NAME}, "output": OUTPUT_NAME,
+        "sha256": sha256_file(path), "description": description, "opset": OPSET,
+    }
+    write_json(os.path.join(out_dir, "manifest.json"), manifest)
+    return manifest
+
+
+def load_manifest(model_dir):
+    with open(os.path.join(model_dir, "manifest.json")) as f:
+        return json.load(f)
+
+
+# ---------------------------------------------------------------- data
+def load_matrix(path, features=None):
+    """Read a `tailor features` CSV: header user,item,label,<features...>.
+    Returns (users[str], labels[int], X[float32, N x F], feature_names)."""
+    with open(path, newline="") as f:
+        header = next(csv.reader(f))
+    if header[:3] != ["user", "item", "label"]:
+        raise SystemExit(f"{path}: header must start with user,item,label (got {header[:3]})")
+    cols = header[3:]
+    features = features or cols
+    missing = [c for c in features if c not in cols]
+    if missing:
+        raise SystemExit(f"{path}: missing feature columns {missing}")
+    idx = [3 + cols.index(c) for c in features]
+    users = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[0], dtype=str, ndmin=1)
+    data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[2] + idx,
+                      dtype=np.float64, ndmin=2)
+    return users, data[:, 0].astype(int), data[:, 1:].astype(np.float32), list(features)
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def display_path(path):
+    """Repo-relative path for files inside the repo (keeps cards machine-independent)."""
+    full = os.path.abspath(path)
+    return os.path.relpath(full, REPO_ROOT) if full.startswith(REPO_ROOT + os.sep) else path
+
+
+def data_meta(path):
+    """Sidecar written by synth.py (<csv>.meta.json); {} for real matrices."""
+    meta = path + ".meta.json"
+    if os.path.exists(meta):
+        with open(meta) as f:
+            return json.load(f)
+    return {}
+
+
+# ---------------------------------------------------------------- metrics
+def ranking_metrics(users, labels, scores, k=10):
+    """Mean NDCG@k and HR@k over user groups with at least one positive.
+    Ties are broken by row order (stable sort) so results are deterministic."""
+    order = np.argsort(users, kind="stable")
+    users, labels, scores = users[order], labels[order], np.asarray(scores, np.float64)[order]
+    bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
+    ndcgs, hits = [], []
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        y = labels[a:b]
+        if y.sum() == 0:
+            continue
+        top = y[np.argsort(-scores[a:b], kind="stable")][:k]
+        ideal = np.sort(y)[::-1][:k]
+        ndcgs.append(float((top * disc[:len(top)]).sum() / (ideal * disc[:len(ideal)]).sum()))
+        hits.append(float(top.sum() > 0))
+    return {f"ndcg@{k}": float(np.mean(ndcgs)), f"hr@{k}": float(np.mean(hits)),
+            "users_evaluated": len(ndcgs)}
+
+
+def auc(labels, scores):
+    """ROC AUC via the rank statistic (ties get average rank)."""
+    from scipy.stats import rankdata
+    r = rankdata(scores)
+    pos = labels == 1
+    n_pos, n_neg = pos.sum(), (~pos).sum()
+    return float((r[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+# ---------------------------------------------------------------- runtimes
+def ort_session(model_path_or_bytes):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    src = model_path_or_bytes
+    if isinstance(src, onnx.ModelProto):
+        src = src.SerializeToString()
+    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+
+
+def ort_scores(model, X, output=OUTPUT_NAME):
+    sess = ort_session(model)
+    inp = sess.get_inputs()[0].name
+    out = sess.run(None if output is None else [output], {inp: np.asarray(X, np.float32)})[0]
+    return out.reshape(len(X))
+
+
+def tract_scores(model_path, X):
+    """Scores from tract's Python bindings (same engine as the Rust side), or None
+    when the optional `tract` package is not installed."""
+    try:
+        import tract
+    except ImportError:
+        return None
+    runnable = tract.onnx().load(model_path).into_model().into_runnable()
+    out = runnable.run([np.ascontiguousarray(X, np.float32)])[0].to_numpy()
+    return out.reshape(len(X))
