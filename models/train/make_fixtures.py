@@ -65,6 +65,18 @@ def tree_classifier():
     return m
 
 
+def nan_beyond_probe():
+    """score = Log(8 - (x.w + b)): finite on the loader's probe batch (values up to 3), NaN for
+    an item whose popularity feature is very large -- a failure only real traffic reveals."""
+    w = np.zeros((3, 1), np.float32)
+    w[:, 0] = WEIGHTS
+    nodes = [helper.make_node("Gemm", [INPUT_NAME, "w", "b"], ["gemm"]),
+             helper.make_node("Sub", ["eight", "gemm"], ["room"]),
+             helper.make_node("Log", ["room"], [OUTPUT_NAME])]
+    return make_model(nodes, [const("w", w), const("b", [-0.1]), const("eight", [8.0])], 3,
+                      "fixture", out_dims=("N", 1))
+
+
 CASES = {
     # case: (bytes-producing fn, manifest overrides, expect, why)
     "valid_linear": (lambda: linear(), {}, "accept",
@@ -93,6 +105,10 @@ CASES = {
                       "reject", "valid model, but manifest sha256 is not its hash"),
     "not_onnx": (lambda: np.random.default_rng(7).bytes(512), {}, "reject",
                  "512 random bytes (sha256 matches them): not a protobuf ModelProto"),
+    "nan_beyond_probe": (nan_beyond_probe, {}, "accept",
+                         "passes validation, but scores NaN when item_popularity*0.5 + ... > 8 "
+                         "(e.g. popularity 1e9): ranking must fall back to popularity, flagged "
+                         "ModelFailed, never an error"),
     "fixed_batch": (lambda: linear(in_dims=[1, 3], out_dims=(1, 1)), {}, "either",
                     "input fixed to [1, 3] (no symbolic batch), output [1, 1]; otherwise valid. "
                     "Loader may accept and score one row per run, or reject 'batch dim must be "
