@@ -130,3 +130,201 @@ pub fn assemble(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::CatalogSnapshot;
+    use crate::profile::signals::{Params, ProfileEvent, ProfileState, Touched};
+    use crate::types::{Attribute, AttributeKind, EventKind, Item, RelatedItem};
+    use std::sync::Arc;
+
+    const NOW: i64 = 1_000_000_000;
+    const D: i64 = 86_400;
+
+    fn item(id: &str, cat: &str, brand: &str, price: f64, pop: f64, emb: Vec<f32>) -> Item {
+        Item {
+            id: id.into(),
+            title: id.into(),
+            category: cat.into(),
+            brand: brand.into(),
+            price,
+            tags: vec![cat.into(), "common".into()],
+            in_stock: id != "oos",
+            margin: None,
+            embedding: Some(emb),
+            popularity: pop,
+            related: vec![],
+        }
+    }
+
+    struct Fixture {
+        catalog: CatalogSnapshot,
+        profile: ProfileState,
+        params: Params,
+    }
+
+    /// a (shoes/acme, bought twice, carted since), b (shoes/zeta, viewed, dismissed),
+    /// c (books, unseen, neighbour of a), oos (out of stock, unseen).
+    fn fixture() -> Fixture {
+        let mut a = item("a", "shoes", "acme", 20.0, 9.0, vec![1.0, 0.0]);
+        a.related = vec![RelatedItem {
+            item_id: "c".into(),
+            weight: 2.0,
+        }];
+        let catalog = CatalogSnapshot::build(vec![
+            a,
+            item("b", "shoes", "zeta", 40.0, 3.0, vec![0.0, 1.0]),
+            item("c", "books", "acme", 10.0, 0.0, vec![1.0, 1.0]),
+            item("oos", "toys", "", 5.0, 1.0, vec![-1.0, 0.0]),
+        ]);
+        let params = Params::default();
+        let mut profile = ProfileState::default();
+        let mut t = Touched::default();
+        let evs = [
+            (EventKind::Purchase, "a", NOW - 40 * D, None),
+            (EventKind::Purchase, "a", NOW - 10 * D, None),
+            (EventKind::AddToCart, "a", NOW - 3 * D, None),
+            (EventKind::View, "b", NOW - 600, Some("s1")),
+            (EventKind::Dismiss, "b", NOW - 300, Some("s1")),
+        ];
+        for (kind, id, ts, s) in evs {
+            let ev = ProfileEvent {
+                kind,
+                item_id: Arc::from(id),
+                ts,
+                session: s.map(String::from),
+                quantity: 1,
+            };
+            profile.apply_history(&ev, &params, &mut t);
+            let idx = catalog.get(id).unwrap();
+            profile.apply_attributes(&ev, catalog.record(idx), &params, &mut t);
+        }
+        profile.preferences.push(Attribute {
+            kind: AttributeKind::Category,
+            value: "books".into(),
+        });
+        Fixture {
+            catalog,
+            profile,
+            params,
+        }
+    }
+
+    fn values<'a>(f: &'a Fixture, session: Option<&str>) -> impl Fn(Feature, &str) -> f32 + 'a {
+        let view = ProfileView::build(&f.profile, &f.catalog, NOW, session, &f.params);
+        move |feat, id| value(feat, f.catalog.get(id).unwrap(), &f.catalog, &view)
+    }
+
+    #[test]
+    fn history_features() {
+        let f = fixture();
+        let v = values(&f, None);
+        assert!((v(Feature::BoughtCount, "a") - 3f32.ln()).abs() < 1e-6);
+        assert_eq!(v(Feature::BoughtCount, "c"), 0.0);
+        assert!((v(Feature::RecencyBought, "a") - 0.5f32.powf(10.0 / 30.0)).abs() < 1e-5);
+        let recent = 0.5f32.powf(40.0 / 30.0) + 0.5f32.powf(10.0 / 30.0);
+        assert!((v(Feature::BoughtRecent, "a") - recent.ln_1p()).abs() < 1e-5);
+        assert_eq!(v(Feature::BoughtShare, "a"), 1.0);
+        assert!(
+            (v(Feature::RepurchaseDue, "a") - 10.0 / 30.0).abs() < 1e-5,
+            "10 days since, every 30 days"
+        );
+        assert!(
+            (v(Feature::CartedNotBought, "a") - 0.5f32.powf(1.0)).abs() < 1e-5,
+            "carted 3 days ago"
+        );
+        assert!((v(Feature::ViewedCount, "b") - 2f32.ln()).abs() < 1e-6);
+        assert!(v(Feature::RecencyViewed, "b") > 0.99);
+        assert!(v(Feature::Dismissed, "b") > 0.99);
+        assert_eq!(v(Feature::Dismissed, "a"), 0.0);
+        assert!((v(Feature::ProfileEventCount, "c") - 5f32.ln_1p()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn affinity_features() {
+        let f = fixture();
+        let v = values(&f, None);
+        // shoes: 8 + 8 + 4 + 1 - 4 (decayed); books: only the chosen preference (8, no decay).
+        assert_eq!(
+            v(Feature::AffinityCategory, "a"),
+            1.0,
+            "the strongest category is 1"
+        );
+        let books = v(Feature::AffinityCategory, "c");
+        assert!(books > 0.0 && books < 1.0, "{books}");
+        assert_eq!(v(Feature::ExplicitPreference, "c"), 1.0);
+        assert_eq!(v(Feature::ExplicitPreference, "a"), 0.0);
+        assert!(
+            v(Feature::AffinityBrand, "a") > v(Feature::AffinityBrand, "b"),
+            "acme bought, zeta dismissed"
+        );
+        assert!(v(Feature::AffinityTags, "a") > 0.0);
+        assert!(v(Feature::AffinityPriceBand, "a") > v(Feature::AffinityPriceBand, "c"));
+        assert_eq!(v(Feature::AffinityCategory, "oos"), 0.0);
+    }
+
+    #[test]
+    fn session_features_only_in_the_live_session() {
+        let f = fixture();
+        let inside = values(&f, None); // no session id given: the 30-minute rule, still live
+                                       // Session events: view (+1) and dismiss (-4) of b → shoes negative within the session.
+        assert_eq!(inside(Feature::SessionAffinityCategory, "b"), -1.0);
+        assert!(inside(Feature::SessionAffinityBrand, "b") < 0.0);
+        assert!(inside(Feature::SessionAffinityTags, "b") < 0.0);
+        let other = values(&f, Some("another"));
+        assert_eq!(other(Feature::SessionAffinityCategory, "b"), 0.0);
+        assert_eq!(other(Feature::SessionEmbeddingSimilarity, "b"), 0.0);
+    }
+
+    #[test]
+    fn catalog_and_price_features() {
+        let f = fixture();
+        let v = values(&f, None);
+        assert!((v(Feature::ItemPopularity, "a") - 10f32.ln()).abs() < 1e-6);
+        assert_eq!(v(Feature::PopularityPercentile, "a"), 1.0);
+        assert_eq!(v(Feature::PopularityPercentile, "c"), 0.0);
+        assert_eq!(v(Feature::InStock, "a"), 1.0);
+        assert_eq!(v(Feature::InStock, "oos"), 0.0);
+        assert!((v(Feature::PriceLog, "c") - 11f32.ln()).abs() < 1e-6);
+        // Usual price: ln 20 (bought and carted a); b at 40 is one octave above.
+        assert!((v(Feature::PriceVsUsual, "b") - 2f32.ln()).abs() < 1e-5);
+        assert!(
+            v(Feature::CopurchaseScore, "c") > 0.0,
+            "c is a neighbour of bought a"
+        );
+        assert_eq!(v(Feature::CopurchaseScore, "b"), 0.0);
+    }
+
+    #[test]
+    fn embedding_features() {
+        let f = fixture();
+        let v = values(&f, None);
+        // The profile leans to a's direction [1, 0]; c is [1, 1]/sqrt2, oos is [-1, 0].
+        assert!(v(Feature::EmbeddingSimilarity, "a") > v(Feature::EmbeddingSimilarity, "c"));
+        assert!(v(Feature::EmbeddingSimilarity, "oos") < 0.0);
+        assert!(
+            v(Feature::SessionEmbeddingSimilarity, "b") > 0.99,
+            "b is the session's item"
+        );
+        assert!((v(Feature::ItemEmbedding(1), "c") - 0.5f32.sqrt()).abs() < 1e-6);
+        assert_eq!(
+            v(Feature::ItemEmbedding(5), "c"),
+            0.0,
+            "beyond the dimension"
+        );
+        let p0 = v(Feature::ProfileEmbedding(0), "c");
+        let p1 = v(Feature::ProfileEmbedding(1), "c");
+        assert!(((p0 * p0 + p1 * p1) - 1.0).abs() < 1e-5 && p0 > p1);
+    }
+
+    #[test]
+    fn assemble_is_row_major_in_manifest_order() {
+        let f = fixture();
+        let view = ProfileView::build(&f.profile, &f.catalog, NOW, None, &f.params);
+        let feats = [Feature::InStock, Feature::BoughtCount];
+        let mut out = Vec::new();
+        assemble(&feats, &[3, 0], &f.catalog, &view, &mut out);
+        assert_eq!(out, vec![0.0, 0.0, 1.0, 3f32.ln()]);
+    }
+}
