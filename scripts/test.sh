@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: Rust (unit, integration, clippy, fmt), then the Kotlin and Swift suites when
-# their bindings exist. Installs what it needs (idempotently). Usage: scripts/test.sh [rust|kotlin|swift|all]
+# Runs every test: Rust (fmt, clippy, unit and integration tests, including the shared scenarios),
+# the Kotlin SDK on the JVM and the Swift SDK on Linux, both against the real library, and then
+# checks that the three scenario runners wrote identical transcripts. Installs what it needs
+# (idempotently). Usage: scripts/test.sh [rust|kotlin|swift|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -12,9 +14,45 @@ rust() {
   cargo test --workspace
 }
 
+# Per-language logic (toolchain setup, cargo build, binding generation, compile, run) lives in
+# bindings/<language>/test.sh.
+kotlin() {
+  echo "== Kotlin SDK (JUnit 5 on the JVM)"
+  bindings/kotlin/test.sh
+}
+
+swift() {
+  echo "== Swift SDK (XCTest in the Swift chroot)"
+  bindings/swift/test.sh
+}
+
+# The runners check the same expectations; their transcripts (every step's outcome, ranked ids
+# and reasons) must also be identical, byte for byte.
+agree() {
+  echo "== Scenarios: Rust, Kotlin and Swift agree"
+  local dir=target/scenario-transcripts lang
+  for lang in kotlin swift; do
+    if ! diff -r "$dir/rust" "$dir/$lang"; then
+      echo "scenario transcripts of rust and $lang differ (see $dir)" >&2
+      return 1
+    fi
+  done
+  echo "$(find "$dir/rust" -name '*.txt' | wc -l) scenario transcripts identical in rust, kotlin and swift"
+}
+
 case "$what" in
   rust) rust ;;
-  all) rust ;;
-  *) echo "usage: $0 [rust|all]" >&2; exit 2 ;;
+  kotlin) kotlin ;;
+  swift) swift ;;
+  all)
+    rust
+    kotlin
+    swift
+    agree
+    ;;
+  *)
+    echo "usage: $0 [rust|kotlin|swift|all]" >&2
+    exit 2
+    ;;
 esac
 echo "== all requested suites passed"

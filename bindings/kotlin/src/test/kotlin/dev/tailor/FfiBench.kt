@@ -1,0 +1,65 @@
+package dev.tailor
+
+import kotlin.system.exitProcess
+
+/**
+ * FFI cost: rank(1,000 candidates) through the Kotlin bindings. Same catalog, profile and requests
+ * as core/examples/ffi_baseline.rs and bindings/swift/Sources/TailorBench. Run by
+ * `bindings/kotlin/test.sh bench` (or scripts/bench-ffi.sh for all three languages).
+ */
+object FfiBench {
+    const val ITEMS = 2000
+    const val CANDIDATES = 1000
+    const val NOW = 3_786_912_000L
+
+    fun catalog() = (0 until ITEMS).map { i ->
+        Item(
+            id = "p$i", title = "Product $i", category = "c${i % 20}", brand = "b${i % 50}",
+            price = 5.0 + i % 97, tags = listOf("t${i % 30}", "u${i % 11}"), margin = 0.1 + (i % 5) * 0.1,
+            popularity = (ITEMS - i).toDouble(), related = listOf(RelatedItem("p${(i + 1) % ITEMS}", 1.0)),
+        )
+    }
+
+    fun events() = (0 until 300).map { k ->
+        val kind = when (k % 10) { 0 -> EventKind.PURCHASE; 1 -> EventKind.ADD_TO_CART; else -> EventKind.VIEW }
+        Event(kind, "p${(k * 37) % ITEMS}", timestamp = NOW - (300 - k) * 600L, sessionId = "bench")
+    }
+
+    fun request(limit: Int) = RankRequest(
+        candidateIds = (0 until CANDIDATES).map { "p${2 * it}" }, limit = limit.toUInt(), sessionId = "bench", now = NOW,
+    )
+
+    @JvmStatic
+    fun main(args: Array<String>) {
+        val iterations = args.getOrNull(0)?.toInt() ?: 200
+        val dir = java.nio.file.Files.createTempDirectory("tailor-bench")
+        val t = Tailor.open(TailorConfig(directory = dir.toString()))
+        t.upsertItems(catalog())
+        t.trackBatch(events())
+        t.loadModel(TestSupport.path("models/bootstrap-ranker"), null)
+        for (limit in listOf(50, 1000)) {
+            val req = request(limit)
+            repeat(20) { check(t.rank(req).personalized) }
+            val wall = LongArray(iterations)
+            val core = LongArray(iterations)
+            val outside = LongArray(iterations)
+            for (i in 0 until iterations) {
+                val start = System.nanoTime()
+                val r = t.rank(req)
+                wall[i] = (System.nanoTime() - start) / 1000
+                core[i] = r.tookMicros.toLong()
+                outside[i] = wall[i] - core[i]
+                if (r.items.size != limit) exitProcess(1)
+            }
+            fun median(v: LongArray) = v.sorted()[v.size / 2]
+            println(
+                "kotlin rank($CANDIDATES candidates, limit $limit): median ${median(wall)} us, " +
+                    "core took_micros median ${median(core)} us, " +
+                    "outside the core (call - took_micros) median ${median(outside)} us, n=$iterations",
+            )
+        }
+        t.closeStores()
+        t.close()
+        dir.toFile().deleteRecursively()
+    }
+}

@@ -1,0 +1,37 @@
+package dev.tailor
+
+import java.nio.file.Path
+import kotlin.test.assertEquals
+import kotlin.test.assertTrue
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.io.TempDir
+
+/**
+ * The Kotlin quick start of bindings/README.md. The lines between BEGIN/END are the README snippet,
+ * verbatim (bindings/kotlin/test.sh fails when the two differ).
+ */
+class QuickStartTest {
+    @Test
+    fun readmeQuickStart(@TempDir tmp: Path): Unit = runBlocking {
+        val filesDir = tmp.resolve("tailor").toString() // on Android: context.filesDir.resolve("tailor").path
+        val catalogCsv = TestSupport.path("cli/data/catalog.csv.gz")
+        // BEGIN README
+        val tailor = TailorClient.open(filesDir)
+        tailor.importCatalogCsv(catalogCsv)          // or upsertItems(listOf(Item(...)))
+        tailor.track(Event.view("85123A"))
+        tailor.track(Event.purchase("85123A", quantity = 2))
+        val page = tailor.rank {
+            limit = 10
+            rules { pin("22423", position = 0) }
+        }
+        for (item in page.items) println("${item.itemId} ${item.reasons}")
+        tailor.close()
+        // END README
+        assertEquals(10, page.items.size)
+        assertEquals("22423", page.items[0].itemId)
+        assertTrue(page.personalized, "${page.fallback}")
+        val bought = page.items.first { it.itemId == "85123A" }
+        assertTrue(Reason.BoughtBefore(1u) in bought.reasons, "${bought.reasons}")
+    }
+}

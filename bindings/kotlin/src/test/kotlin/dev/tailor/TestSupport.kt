@@ -1,0 +1,22 @@
+package dev.tailor
+
+import java.io.File
+
+/** Paths and constants shared by the Kotlin tests. */
+object TestSupport {
+    /** The repository root: `-Dtailor.repo=...` (set by bindings/kotlin/test.sh), else found upwards. */
+    val repo: File by lazy {
+        System.getProperty("tailor.repo")?.let { return@lazy File(it).canonicalFile }
+        var dir: File? = File("").absoluteFile
+        while (dir != null && !File(dir, "tests/scenarios").isDirectory) dir = dir.parentFile
+        dir ?: error("cannot find the repository root; pass -Dtailor.repo=PATH")
+    }
+
+    /** 2090-01-01T00:00:00Z; see tests/scenarios/README.md for why test times lie in the future. */
+    const val NOW: Long = 3_786_912_000L
+    const val DAY: Long = 86_400L
+
+    fun path(relative: String): String = File(repo, relative).path
+
+    val catalogCsv: String get() = path("tests/data/catalog.csv")
+}

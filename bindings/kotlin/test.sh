@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Kotlin SDK on the JVM, against the real library (target/debug/libtailor.so, loaded by JNA):
+# builds the cdylib and uniffi-bindgen, generates the bindings into build/generated/uniffi,
+# compiles them once into a jar (cached by content), compiles the hand-written layer with the
+# JUnit 5 tests, checks the README quick start against QuickStartTest.kt and runs every test.
+#
+# Usage: bindings/kotlin/test.sh [test|bench [ITERATIONS]]
+#   test   (default) unit, scenario and concurrency tests; fails if any fails or none are found
+#   bench  the FFI cost benchmark (FfiBench.kt): rank(1,000 candidates) through the bindings
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+mode="${1:-test}"
+tools="${TAILOR_TOOLS:-$HOME/.cache/tailor-tools}"
+
+"$repo/scripts/setup-toolchains.sh" kotlin
+# shellcheck source=/dev/null
+. "$tools/kotlin.env"
+
+lib_dir="$repo/target/debug"
+gen="$here/build/generated/uniffi"
+jvm="$here/build/jvm"
+kotlin_lib="$KOTLIN_HOME/lib"
+runtime_cp="$JNA_JAR:$COROUTINES_JAR:$kotlin_lib/kotlin-stdlib.jar"
+
+echo "== Kotlin: cargo build -p tailor-core -p uniffi-bindgen (debug)"
+(cd "$repo" && cargo build --quiet -p tailor-core -p uniffi-bindgen)
+
+echo "== Kotlin: generating bindings into ${gen#"$repo"/}"
+rm -rf "$gen"
+"$repo/target/debug/uniffi-bindgen" generate --library "$lib_dir/libtailor.so" \
+  --language kotlin --no-format --config "$repo/uniffi.toml" --out-dir "$gen"
+generated="$gen/dev/tailor/tailor.kt"
+
+# kotlinc needs ~15 s for the generated file, so its jar is reused while the file is unchanged.
+mkdir -p "$jvm"
+key="$( (cat "$generated"; "$KOTLINC" -version 2>&1) | sha256sum | cut -c1-16)"
+bindings_jar="$jvm/tailor-bindings-$key.jar"
+if [[ -f $bindings_jar ]]; then
+  echo "== Kotlin: bindings unchanged, reusing ${bindings_jar#"$repo"/}"
+else
+  echo "== Kotlin: compiling the generated bindings"
+  rm -f "$jvm"/tailor-bindings-*.jar
+  "$KOTLINC" -nowarn -cp "$JNA_JAR" "$generated" -d "$bindings_jar.tmp.jar"
+  mv "$bindings_jar.tmp.jar" "$bindings_jar"
+fi
+
+echo "== Kotlin: compiling src/main (TailorClient) and src/test"
+classes="$jvm/test-classes"
+rm -rf "$classes"
+test_cp="$bindings_jar:$runtime_cp:$JUNIT_JAR:$kotlin_lib/kotlin-test.jar:$kotlin_lib/kotlin-test-junit5.jar"
+"$KOTLINC" -Werror -cp "$test_cp" "$here/src/main/kotlin" "$here/src/test/kotlin" -d "$classes"
+
+java_props=(-Djna.library.path="$lib_dir" -Dtailor.repo="$repo")
+case "$mode" in
+  test)
+    "$repo/bindings/check-snippet.sh" "$repo/bindings/README.md" kotlin-quickstart \
+      "$here/src/test/kotlin/dev/tailor/QuickStartTest.kt"
+    echo "== Kotlin: JUnit 5"
+    java "${java_props[@]}" -jar "$JUNIT_JAR" --disable-banner --disable-ansi-colors --details=tree \
+      --class-path "$classes:$test_cp" --scan-classpath "$classes" --fail-if-no-tests
+    ;;
+  bench)
+    echo "== Kotlin: FFI benchmark"
+    java "${java_props[@]}" -cp "$classes:$test_cp" dev.tailor.FfiBench "${2:-200}"
+    ;;
+  *)
+    echo "usage: $0 [test|bench [ITERATIONS]]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,244 @@
+// Hand-written Swift layer over the generated bindings (Generated/Tailor.swift, same module).
+// The generated API is complete but blocking; this file adds async wrappers that keep the native
+// work off the caller's actor, and small constructors for events, attributes and rules.
+import Dispatch
+import Foundation
+
+/// One shopper's personalization: the catalog, the profile and the ranking model, stored in one
+/// app-private directory.
+///
+/// Every method is `async` and runs the blocking native call on a background dispatch queue, so
+/// it is safe to call from the main actor. The native object is thread-safe, so one client can be
+/// shared by the whole app (`TailorClient` is `Sendable`). Ranking never waits for writes or model
+/// swaps. Failures are thrown as ``TailorError`` (`.InvalidInput`, `.NotFound`, `.ModelRejected`
+/// with a ``ModelProblem``, `.Storage`, `.Closed`).
+///
+/// ```swift
+/// let tailor = try await TailorClient(directory: dir)
+/// try await tailor.track(.view("85123A"))
+/// let page = try await tailor.rank(limit: 10)
+/// ```
+public final class TailorClient: Sendable {
+    /// The generated object. Its methods block; call them off the main thread.
+    public let native: Tailor
+    private let queue: DispatchQueue
+
+    /// Where the native calls run unless a client is given its own queue.
+    public static let defaultQueue = DispatchQueue(
+        label: "dev.tailor.native", qos: .userInitiated, attributes: .concurrent)
+
+    /// Wrap an already opened object.
+    public init(_ native: Tailor, queue: DispatchQueue = TailorClient.defaultQueue) {
+        self.native = native
+        self.queue = queue
+    }
+
+    /// Open (or create) the stores in `config.directory`.
+    public convenience init(config: TailorConfig, queue: DispatchQueue = TailorClient.defaultQueue) async throws {
+        let native = try await Self.run(on: queue) { try Tailor.open(config: config) }
+        self.init(native, queue: queue)
+    }
+
+    /// Open (or create) the stores in `directory` with default settings.
+    public convenience init(directory: String, queue: DispatchQueue = TailorClient.defaultQueue) async throws {
+        try await self.init(config: TailorConfig(directory: directory), queue: queue)
+    }
+
+    private static func run<T: Sendable>(
+        on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (Tailor) throws -> T) async throws -> T {
+        let native = self.native
+        return try await Self.run(on: queue) { try body(native) }
+    }
+
+    // MARK: catalog
+
+    /// Load a catalog CSV (plain or gzip); returns how many items were written.
+    @discardableResult
+    public func importCatalogCsv(path: String) async throws -> Int {
+        Int(try await run { try $0.importCatalogCsv(path: path) })
+    }
+
+    /// Insert or replace items, all or nothing.
+    @discardableResult
+    public func upsertItems(_ items: [Item]) async throws -> Int {
+        Int(try await run { try $0.upsertItems(items: items) })
+    }
+
+    /// Remove items by id; returns how many existed.
+    @discardableResult
+    public func removeItems(_ ids: [String]) async throws -> Int {
+        Int(try await run { try $0.removeItems(ids: ids) })
+    }
+
+    // MARK: events
+
+    /// Record one event; dropped silently when the shopper has not consented.
+    public func track(_ event: Event) async throws {
+        try await run { try $0.track(event: event) }
+    }
+
+    /// Record many events in one transaction, all or nothing.
+    @discardableResult
+    public func track(_ events: [Event]) async throws -> TrackSummary {
+        try await run { try $0.trackBatch(events: events) }
+    }
+
+    /// Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`), optionally one user's rows.
+    @discardableResult
+    public func importEventsCsv(path: String, userId: String? = nil) async throws -> TrackSummary {
+        try await run { try $0.importEventsCsv(path: path, userId: userId) }
+    }
+
+    // MARK: ranking
+
+    public func rank(_ request: RankRequest) async throws -> RankResponse {
+        try await run { try $0.rank(request: request) }
+    }
+
+    /// Rank with named arguments; omitted ones take the core's defaults.
+    public func rank(
+        limit: UInt32 = RankRequest().limit,
+        candidates: [String]? = nil,
+        sessionId: String? = nil,
+        surface: String? = nil,
+        now: Date? = nil,
+        rules: BusinessRules = BusinessRules(),
+        diversity: DiversityOptions? = nil,
+        exploration: ExplorationOptions? = nil
+    ) async throws -> RankResponse {
+        try await rank(RankRequest(
+            candidateIds: candidates, limit: limit, surface: surface, sessionId: sessionId,
+            now: now.map(\.unixSeconds), rules: rules, diversity: diversity, exploration: exploration))
+    }
+
+    // MARK: shopper controls
+
+    public func setPreferences(_ preferences: [Attribute]) async throws {
+        try await run { try $0.setPreferences(preferences: preferences) }
+    }
+
+    /// Grant or withdraw consent to personalization (persisted).
+    public func setConsent(_ granted: Bool) async throws {
+        try await run { try $0.setConsent(granted: granted) }
+    }
+
+    /// Whether the shopper consented (a cheap in-memory read).
+    public var consent: Bool { native.consent() }
+
+    /// Delete all personal data; the catalog and installed models stay.
+    public func erase() async throws {
+        try await run { try $0.erase() }
+    }
+
+    /// The shopper's data as one JSON document.
+    public func exportJson() async throws -> String {
+        try await run { try $0.exportJson() }
+    }
+
+    public func status() async throws -> Status {
+        try await run { try $0.status() }
+    }
+
+    // MARK: models
+
+    /// Validate and activate a model folder (`model.onnx` + `manifest.json`).
+    @discardableResult
+    public func loadModel(path: String, manifestPath: String? = nil) async throws -> ModelInfo {
+        try await run { try $0.loadModel(modelPath: path, manifestPath: manifestPath) }
+    }
+
+    @discardableResult
+    public func loadModel(data: Data, manifestJson: String) async throws -> ModelInfo {
+        try await run { try $0.loadModelBytes(model: data, manifestJson: manifestJson) }
+    }
+
+    /// Check a model without activating it.
+    public func validateModel(path: String, manifestPath: String? = nil) async throws -> ModelInfo {
+        try await run { try $0.validateModel(modelPath: path, manifestPath: manifestPath) }
+    }
+
+    @discardableResult
+    public func rollbackModel() async throws -> ModelInfo {
+        try await run { try $0.rollbackModel() }
+    }
+
+    /// The active model (a cheap in-memory read).
+    public var model: ModelInfo { native.modelInfo() }
+
+    public var directory: String { native.directory() }
+
+    /// Flush and close the stores. Later calls throw `TailorError.Closed`; closing twice is fine.
+    public func close() async {
+        _ = try? await run { $0.close() }
+    }
+}
+
+// MARK: - Small constructors for the generated records
+
+extension Date {
+    /// Whole Unix seconds, as the core expects.
+    var unixSeconds: Int64 { Int64(timeIntervalSince1970.rounded(.down)) }
+}
+
+extension Event {
+    /// `Event.view("sku-1")`; the time is "now" unless `at` is given.
+    public static func view(_ itemId: String, at: Date? = nil, sessionId: String? = nil, surface: String? = nil) -> Event {
+        Event(kind: .view, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId, surface: surface)
+    }
+
+    public static func click(_ itemId: String, at: Date? = nil, sessionId: String? = nil, surface: String? = nil) -> Event {
+        Event(kind: .click, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId, surface: surface)
+    }
+
+    public static func addToCart(
+        _ itemId: String, quantity: UInt32 = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil
+    ) -> Event {
+        Event(kind: .addToCart, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId,
+              quantity: quantity, surface: surface)
+    }
+
+    public static func purchase(
+        _ itemId: String, quantity: UInt32 = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil
+    ) -> Event {
+        Event(kind: .purchase, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId,
+              quantity: quantity, surface: surface)
+    }
+
+    /// "Not interested".
+    public static func dismiss(_ itemId: String, at: Date? = nil, sessionId: String? = nil, surface: String? = nil) -> Event {
+        Event(kind: .dismiss, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId, surface: surface)
+    }
+}
+
+extension Attribute {
+    public static func category(_ value: String) -> Attribute { Attribute(kind: .category, value: value) }
+    public static func brand(_ value: String) -> Attribute { Attribute(kind: .brand, value: value) }
+    public static func tag(_ value: String) -> Attribute { Attribute(kind: .tag, value: value) }
+    public static func item(_ id: String) -> Attribute { Attribute(kind: .item, value: id) }
+}
+
+extension Pin {
+    /// `Pin("sku-1", at: 0)`: put the item at that 0-based position.
+    public init(_ itemId: String, at position: UInt32) {
+        self.init(itemId: itemId, position: position)
+    }
+}
+
+extension Boost {
+    /// `Boost(.category("toys"), by: 2)`: add `weight` (a logit; negative lowers) to matching items.
+    public init(_ attribute: Attribute, by weight: Double) {
+        self.init(attribute: attribute, weight: weight)
+    }
+}
+
+extension RankResponse {
+    /// The ranked ids, best first.
+    public var ids: [String] { items.map(\.itemId) }
+}

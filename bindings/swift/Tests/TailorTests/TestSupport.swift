@@ -1,0 +1,33 @@
+import Foundation
+import XCTest
+
+/// Paths and constants shared by the Swift tests.
+enum TestSupport {
+    /// The repository root: `TAILOR_REPO`, else four levels above this file.
+    static let repo: URL = {
+        if let env = ProcessInfo.processInfo.environment["TAILOR_REPO"] {
+            return URL(fileURLWithPath: env)
+        }
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }()
+
+    /// 2090-01-01T00:00:00Z; see tests/scenarios/README.md for why test times lie in the future.
+    static let now: Int64 = 3_786_912_000
+    static let day: Int64 = 86_400
+    static let nowDate = Date(timeIntervalSince1970: TimeInterval(now))
+
+    static func path(_ relative: String) -> String { repo.appendingPathComponent(relative).path }
+
+    static var catalogCsv: String { path("tests/data/catalog.csv") }
+
+    /// A fresh empty directory, removed when the test ends.
+    static func tempDir(_ test: XCTestCase) -> String {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tailor-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url.path
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Swift SDK on Linux against the real library (target/debug/libtailor.so): builds the cdylib and
+# uniffi-bindgen, generates the bindings into Sources/Tailor/Generated and Sources/TailorFFI,
+# checks the README quick start against QuickStartTests.swift and runs `swift test` (XCTest) in
+# the Debian-trixie Swift chroot (scripts/swift-chroot.sh; Swift binaries run only there).
+#
+# Usage: bindings/swift/test.sh [test|bench [ITERATIONS]]
+#   test   (default) XCTest: unit, scenario and concurrency tests
+#   bench  the FFI cost benchmark (Sources/TailorBench, built with -c release)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+mode="${1:-test}"
+
+"$repo/scripts/setup-toolchains.sh" swift
+
+echo "== Swift: cargo build -p tailor-core -p uniffi-bindgen (debug)"
+(cd "$repo" && cargo build --quiet -p tailor-core -p uniffi-bindgen)
+
+echo "== Swift: generating bindings"
+gen="$here/.build/uniffi"
+rm -rf "$gen"
+"$repo/target/debug/uniffi-bindgen" generate --library "$repo/target/debug/libtailor.so" \
+  --language swift --no-format --config "$repo/uniffi.toml" --out-dir "$gen"
+# Copy only on change, so SwiftPM's incremental build stays incremental.
+install_if_changed() {
+  mkdir -p "$(dirname "$2")"
+  cmp -s "$1" "$2" || cp "$1" "$2"
+}
+install_if_changed "$gen/Tailor.swift" "$here/Sources/Tailor/Generated/Tailor.swift"
+install_if_changed "$gen/TailorFFI.h" "$here/Sources/TailorFFI/TailorFFI.h"
+
+lib="$repo/target/debug"
+link="-Xlinker -L$lib -Xlinker -rpath -Xlinker $lib"
+case "$mode" in
+  test)
+    "$repo/bindings/check-snippet.sh" "$repo/bindings/README.md" swift-quickstart \
+      "$here/Tests/TailorTests/QuickStartTests.swift"
+    echo "== Swift: swift test (in the chroot)"
+    # The whole repository is mounted: the tests read tests/, models/ and cli/data/ and write
+    # target/scenario-transcripts/swift/.
+    # The chroot starts with a clean environment; pass the scenario filter through.
+    log="$here/.build/swift-test.log"
+    mkdir -p "$here/.build"
+    "$repo/scripts/swift-chroot.sh" "$repo" \
+      "cd bindings/swift && TAILOR_SCENARIO=$(printf '%q' "${TAILOR_SCENARIO:-}") swift test --disable-swift-testing $link" |
+      tee "$log"
+    # `swift test` fails on a failing test; also fail when it found none.
+    if ! grep -Eq "Executed [1-9][0-9]* tests?, with 0 failures" "$log"; then
+      echo "swift test: no tests were executed" >&2
+      exit 1
+    fi
+    ;;
+  bench)
+    echo "== Swift: FFI benchmark (TailorBench, -c release; the Rust library stays debug)"
+    "$repo/scripts/swift-chroot.sh" "$repo" \
+      "cd bindings/swift && swift run -c release $link TailorBench $(printf '%q' "$repo") ${2:-200}"
+    ;;
+  *)
+    echo "usage: $0 [test|bench [ITERATIONS]]" >&2
+    exit 2
+    ;;
+esac
