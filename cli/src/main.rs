@@ -1,5 +1,7 @@
 //! `tailor`: the command-line tool — demo, offline replay, training matrices, model checks.
 
+mod bench;
+mod crash_writer;
 mod demo;
 mod features;
 mod replay;
@@ -32,11 +34,16 @@ enum Command {
     Replay(replay::Args),
     /// Write a training matrix (features named by the registry, label, user, item).
     Features(features::Args),
+    /// Measure rank latency, model execution, track throughput, open time and memory.
+    Bench(bench::Args),
     /// Check that a model would load; exit 1 with the typed reason if not.
     ValidateModel {
         /// Path to manifest.json (model.onnx beside it).
         manifest: PathBuf,
     },
+    /// Test hook for cli/tests/crash.rs: track events until killed (see crash_writer.rs).
+    #[command(hide = true)]
+    CrashWriter(crash_writer::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,7 +52,9 @@ fn main() -> ExitCode {
         Command::Demo { dir } => demo::run(dir),
         Command::Replay(args) => replay::run(args),
         Command::Features(args) => features::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::ValidateModel { manifest } => validate::run(&manifest),
+        Command::CrashWriter(args) => crash_writer::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

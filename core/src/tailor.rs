@@ -3,13 +3,14 @@
 
 use crate::catalog::{self, CatalogSnapshot, CatalogStore};
 use crate::error::{Error, Result, TailorError};
+use crate::features::ProfileView;
 use crate::model::{signature, ModelRegistry};
 use crate::profile::signals::{Params, ProfileEvent};
 use crate::profile::store::{keyed_hash, NewEvent, WriteBatch};
 use crate::profile::{ProfileState, ProfileStore};
 use crate::rank::{self, RankContext};
 use crate::types::*;
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use parking_lot::{Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,15 @@ pub const MAX_BATCH: usize = 100_000;
 /// Timestamps must fall before 2100-01-01 (catches milliseconds passed as seconds).
 pub const MAX_TIMESTAMP: i64 = 4_102_444_800;
 pub const MAX_QUANTITY: u32 = 1_000_000;
+
+/// A profile view and the inputs it was built from.
+struct CachedView {
+    catalog: Arc<CatalogSnapshot>,
+    profile: Arc<ProfileState>,
+    now: i64,
+    session_key: Option<String>,
+    view: Arc<ProfileView>,
+}
 
 /// The stores, behind the single writer lock. `None` once closed.
 struct Writer {
@@ -38,6 +48,10 @@ pub struct Tailor {
     consent: AtomicBool,
     models: ModelRegistry,
     writer: Mutex<Option<Writer>>,
+    /// The last profile view built by `rank` (see `view_for`).
+    view_cache: ArcSwapOption<CachedView>,
+    /// Set by `close`, so readers can check it without waiting for the writer lock.
+    closed: AtomicBool,
     notices: Mutex<Vec<StoreNotice>>,
 }
 
@@ -108,8 +122,13 @@ impl Tailor {
         Ok(guard)
     }
 
+    /// For readers (`rank`, model loads): never waits on the writer lock, which a commit holds
+    /// while it writes to disk.
     fn ensure_open(&self) -> Result<()> {
-        self.writer().map(|_| ())
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        Ok(())
     }
 
     fn open_inner(config: TailorConfig) -> Result<Arc<Tailor>> {
@@ -176,6 +195,8 @@ impl Tailor {
                 catalog: catalog_store,
                 profile: profile_store,
             })),
+            closed: AtomicBool::new(false),
+            view_cache: ArcSwapOption::empty(),
             notices: Mutex::new(notices),
         });
         // Events whose item arrived just before a crash are resolved now.
@@ -353,23 +374,64 @@ impl Tailor {
 
     /// A rank context over the current snapshots (used by `rank` and by tools).
     fn rank_inner(&self, request: &RankRequest) -> Result<RankResponse> {
+        let started = std::time::Instant::now();
         self.ensure_open()?;
-        let catalog = self.catalog.load();
-        let profile = self.profile.load();
+        rank::pipeline::validate(request)?;
+        let catalog = self.catalog.load_full();
+        let profile = self.profile.load_full();
         let model = self.models.active();
+        let session_key = request
+            .session_id
+            .as_deref()
+            .map(|s| keyed_hash(&self.salt, s));
+        let now = request.now.unwrap_or_else(crate::clock::now);
+        let view = self.view_for(&catalog, &profile, now, session_key.as_deref());
         let ctx = RankContext {
             catalog: &catalog,
             profile: &profile,
             model: &model,
             params: &self.params,
             consent: self.consent.load(Ordering::SeqCst),
-            session_key: request
-                .session_id
-                .as_deref()
-                .map(|s| keyed_hash(&self.salt, s)),
+            session_key,
             default_exploration_rate: self.config.exploration_rate,
         };
-        rank::rank(&ctx, request)
+        rank::pipeline::rank_with_view(&ctx, request, &view, started)
+    }
+
+    /// The profile view for these snapshots, time and session, reused while they are unchanged:
+    /// an app typically ranks several surfaces at once, and building the view is most of the
+    /// fixed cost of a rank call.
+    fn view_for(
+        &self,
+        catalog: &Arc<CatalogSnapshot>,
+        profile: &Arc<ProfileState>,
+        now: i64,
+        session_key: Option<&str>,
+    ) -> Arc<ProfileView> {
+        if let Some(c) = self.view_cache.load().as_ref() {
+            if Arc::ptr_eq(&c.catalog, catalog)
+                && Arc::ptr_eq(&c.profile, profile)
+                && c.now == now
+                && c.session_key.as_deref() == session_key
+            {
+                return c.view.clone();
+            }
+        }
+        let view = Arc::new(ProfileView::build(
+            profile,
+            catalog,
+            now,
+            session_key,
+            &self.params,
+        ));
+        self.view_cache.store(Some(Arc::new(CachedView {
+            catalog: catalog.clone(),
+            profile: profile.clone(),
+            now,
+            session_key: session_key.map(String::from),
+            view: view.clone(),
+        })));
+        view
     }
 }
 
@@ -571,6 +633,7 @@ impl Tailor {
 
     /// Flush and close the stores. Later calls fail with `Closed`.
     pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         if let Some(w) = self.writer.lock().take() {
             let _ = w
                 .profile

@@ -4,6 +4,7 @@
 //! integers and dense arrays instead of hashing strings.
 
 use crate::types::Item;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use std::sync::Arc;
 #[derive(Debug, Default, Clone)]
 pub struct Vocab {
     names: Vec<Arc<str>>,
-    ids: HashMap<Arc<str>, u32>,
+    ids: FxHashMap<Arc<str>, u32>,
 }
 
 impl Vocab {
@@ -75,7 +76,7 @@ pub struct CatalogSnapshot {
     /// The records as stored, in the same order as `items`.
     pub records: Vec<Item>,
     pub items: Vec<CatalogItem>,
-    pub index: HashMap<Arc<str>, u32>,
+    pub index: FxHashMap<Arc<str>, u32>,
     pub categories: Vocab,
     pub brands: Vocab,
     pub tags: Vocab,
@@ -97,7 +98,7 @@ impl CatalogSnapshot {
         let mut categories = Vocab::new();
         let mut brands = Vocab::new();
         let mut tags = Vocab::new();
-        let mut index = HashMap::with_capacity(records.len());
+        let mut index = FxHashMap::with_capacity_and_hasher(records.len(), Default::default());
         // The most common embedding dimension wins; validation keeps them equal anyway.
         let mut dims: HashMap<usize, usize> = HashMap::new();
         for r in &records {

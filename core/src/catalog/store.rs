@@ -34,6 +34,11 @@ impl CatalogStore {
         })
     }
 
+    /// The underlying connection (tests and tools: pragmas such as `max_page_count`).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Every item, in insertion order of their keys (sorted by id).
     pub fn load_all(&self) -> Result<Vec<Item>> {
         let mut stmt = self.conn.prepare(

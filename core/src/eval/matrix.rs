@@ -97,6 +97,7 @@ pub fn write_matrix(
                 seen.extend(revealed);
             }
         }
+        let profile = std::sync::Arc::new(profile);
         let view = ProfileView::build(&profile, catalog, now, None, &opts.params);
         let mut cands: Vec<u32> = Vec::new();
         let mut add = |i: u32, cands: &mut Vec<u32>| {
@@ -104,8 +105,11 @@ pub fn write_matrix(
                 cands.push(i);
             }
         };
-        let mut history: Vec<(i64, u32)> =
-            view.items.iter().map(|(&i, s)| (s.last_seen, i)).collect();
+        let mut history: Vec<(i64, u32)> = profile
+            .items
+            .iter()
+            .filter_map(|(id, s)| Some((s.last_seen, catalog.get(id)?)))
+            .collect();
         history.sort_unstable_by(|a, b| b.cmp(a));
         history
             .iter()

@@ -107,7 +107,11 @@ pub fn replay(
                     let mut means = [Mean::default(); 3];
                     for (_, evs) in part {
                         let relevant = purchased_between(evs, opts.cutoff, until);
-                        let profile = world.profile_before(evs, opts.cutoff, &opts.params);
+                        let profile = std::sync::Arc::new(world.profile_before(
+                            evs,
+                            opts.cutoff,
+                            &opts.params,
+                        ));
                         let ctx = RankContext {
                             catalog: &world.catalog,
                             profile: &profile,

@@ -1,9 +1,11 @@
 //! Candidates → feature matrix (row-major, one row per candidate, one column per feature).
 
 use super::registry::*;
+use super::view::Copurchase;
 use super::view::ProfileView;
-use crate::catalog::CatalogSnapshot;
+use crate::catalog::{CatalogItem, CatalogSnapshot};
 use crate::profile::signals::{decay_factor, RECENT_PURCHASE_HALF_LIFE_SECS};
+use crate::profile::ItemStats;
 
 const DAY: f64 = 86_400.0;
 
@@ -22,11 +24,30 @@ fn cosine(a: Option<&[f32]>, b: Option<&[f32]>) -> f32 {
     }
 }
 
+/// What one candidate's features read, looked up once per row rather than once per feature.
+struct Cell<'a> {
+    idx: u32,
+    item: &'a CatalogItem,
+    stats: Option<&'a ItemStats>,
+    copurchase: Option<&'a Copurchase>,
+}
+
+fn cell<'a>(idx: u32, catalog: &'a CatalogSnapshot, view: &'a ProfileView) -> Cell<'a> {
+    Cell {
+        idx,
+        item: catalog.item(idx),
+        stats: view.stats(catalog.item(idx)),
+        copurchase: view.copurchase.get(&idx),
+    }
+}
+
 /// One feature of one candidate.
 pub fn value(f: Feature, idx: u32, catalog: &CatalogSnapshot, view: &ProfileView) -> f32 {
-    let item = catalog.item(idx);
-    let stats = view.items.get(&idx);
-    let now = view.now;
+    value_of(f, &cell(idx, catalog, view), catalog, view)
+}
+
+fn value_of(f: Feature, c: &Cell<'_>, catalog: &CatalogSnapshot, view: &ProfileView) -> f32 {
+    let (item, stats, now) = (c.item, c.stats, view.now);
     match f {
         Feature::AffinityCategory => view.category.get(item.category),
         Feature::AffinityBrand => view.brand.get(item.brand),
@@ -76,12 +97,8 @@ pub fn value(f: Feature, idx: u32, catalog: &CatalogSnapshot, view: &ProfileView
             _ => 0.0,
         },
         Feature::ItemPopularity => item.popularity.max(0.0).ln_1p(),
-        Feature::PopularityPercentile => catalog.popularity_percentile[idx as usize],
-        Feature::CopurchaseScore => view
-            .copurchase
-            .get(&idx)
-            .map(|c| c.score.ln_1p())
-            .unwrap_or(0.0),
+        Feature::PopularityPercentile => catalog.popularity_percentile[c.idx as usize],
+        Feature::CopurchaseScore => c.copurchase.map(|c| c.score.ln_1p()).unwrap_or(0.0),
         Feature::EmbeddingSimilarity => {
             cosine(item.embedding.as_deref(), view.profile_embedding.as_deref())
         }
@@ -123,10 +140,10 @@ pub fn assemble(
     let width = features.len();
     out.clear();
     out.resize(candidates.len() * width, 0.0);
-    // Column by column: one `match` per feature rather than per cell.
-    for (col, &f) in features.iter().enumerate() {
-        for (row, &idx) in candidates.iter().enumerate() {
-            out[row * width + col] = value(f, idx, catalog, view);
+    for (row, values) in candidates.iter().zip(out.chunks_exact_mut(width.max(1))) {
+        let c = cell(*row, catalog, view);
+        for (v, &f) in values.iter_mut().zip(features) {
+            *v = value_of(f, &c, catalog, view);
         }
     }
 }
@@ -160,7 +177,7 @@ mod tests {
 
     struct Fixture {
         catalog: CatalogSnapshot,
-        profile: ProfileState,
+        profile: Arc<ProfileState>,
         params: Params,
     }
 
@@ -206,7 +223,7 @@ mod tests {
         });
         Fixture {
             catalog,
-            profile,
+            profile: Arc::new(profile),
             params,
         }
     }

@@ -8,7 +8,9 @@ use crate::profile::signals::{
     decay_factor, Dim, ItemStats, Params, ProfileState, PREFERENCE_SCORE,
 };
 use crate::types::AttributeKind;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// History items that feed co-purchase scores and the profile embedding (strongest first).
 pub const MAX_SOURCE_ITEMS: usize = 50;
@@ -46,7 +48,7 @@ pub struct ProfileView {
     pub category: DimAffinity,
     pub brand: DimAffinity,
     pub tag: DimAffinity,
-    pub price_band: HashMap<i32, f32>,
+    pub price_band: FxHashMap<i32, f32>,
     pub session_active: bool,
     pub session_category: DimAffinity,
     pub session_brand: DimAffinity,
@@ -54,15 +56,22 @@ pub struct ProfileView {
     pub preferred_categories: Vec<u32>,
     pub preferred_brands: Vec<u32>,
     pub preferred_tags: Vec<u32>,
-    /// History of items that are in the catalog, by catalog index.
-    pub items: HashMap<u32, ItemStats>,
-    pub copurchase: HashMap<u32, Copurchase>,
+    /// The profile this view was built from (item history is read from it by id).
+    pub profile: Arc<ProfileState>,
+    pub copurchase: FxHashMap<u32, Copurchase>,
     pub profile_embedding: Option<Vec<f32>>,
     pub session_embedding: Option<Vec<f32>>,
     pub usual_ln_price: Option<f32>,
     pub event_count: u64,
     /// Purchases over all items in the history.
     pub total_purchases: u64,
+}
+
+impl ProfileView {
+    /// The shopper's history of a catalog item, if any.
+    pub fn stats(&self, item: &crate::catalog::CatalogItem) -> Option<&ItemStats> {
+        self.profile.items.get(&item.id)
+    }
 }
 
 fn vocab_of(catalog: &CatalogSnapshot, dim: Dim) -> Option<&crate::catalog::snapshot::Vocab> {
@@ -99,7 +108,7 @@ fn normalized_mean(vectors: impl Iterator<Item = (f32, Vec<f32>)>, dim: usize) -
 
 impl ProfileView {
     pub fn build(
-        profile: &ProfileState,
+        profile: &Arc<ProfileState>,
         catalog: &CatalogSnapshot,
         now: i64,
         session_key: Option<&str>,
@@ -139,6 +148,7 @@ impl ProfileView {
             }
         }
         let mut view = ProfileView {
+            profile: profile.clone(),
             now,
             session_active,
             event_count: profile.event_count,
@@ -174,19 +184,27 @@ impl ProfileView {
         view.session_brand = take(&mut raw_session, Dim::Brand);
         view.session_tag = take(&mut raw_session, Dim::Tag);
 
-        // Item history in catalog coordinates, and the strongest recent items as sources.
-        let mut sources: Vec<(f32, u32)> = Vec::new();
+        // The strongest recent items are the sources of co-purchase scores and the profile
+        // embedding. Selecting the top ones is linear; only they are sorted and resolved.
+        let mut weighted: Vec<(f32, &Arc<str>)> = Vec::with_capacity(profile.items.len());
         for (id, stats) in &profile.items {
             view.total_purchases += stats.purchases as u64;
-            let Some(idx) = catalog.get(id) else { continue };
-            view.items.insert(idx, *stats);
             if stats.purchases + stats.carts + stats.clicks + stats.views > 0 {
                 let w = stats.strength() * decay_factor(now - stats.last_seen, hl);
-                sources.push((w as f32, idx));
+                weighted.push((w as f32, id));
             }
         }
-        sources.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        sources.truncate(MAX_SOURCE_ITEMS);
+        let by_weight =
+            |a: &(f32, &Arc<str>), b: &(f32, &Arc<str>)| b.0.total_cmp(&a.0).then(a.1.cmp(b.1));
+        if weighted.len() > MAX_SOURCE_ITEMS {
+            weighted.select_nth_unstable_by(MAX_SOURCE_ITEMS, by_weight);
+            weighted.truncate(MAX_SOURCE_ITEMS);
+        }
+        weighted.sort_unstable_by(by_weight);
+        let sources: Vec<(f32, u32)> = weighted
+            .iter()
+            .filter_map(|&(w, id)| Some((w, catalog.get(id)?)))
+            .collect();
         for &(w, src) in &sources {
             for &(j, nw) in catalog.item(src).related.iter() {
                 let c = w * nw;

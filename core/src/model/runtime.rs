@@ -34,6 +34,23 @@ fn chain(e: &TractError) -> String {
         .join(": ")
 }
 
+/// Run tract code that may panic on a malformed graph (e.g. an output no node produces, found by
+/// tests/hostile_input.rs): a model file must never take the app down, so a panic becomes a typed
+/// rejection instead.
+fn guarded<T>(problem: ModelProblem, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(rejected(
+            problem,
+            format!("the ONNX runtime failed on this graph ({msg}); the model file is malformed"),
+        ))
+    })
+}
+
 /// Refuse graphs whose ops we know tract cannot run, with advice instead of a stack of errors.
 fn check_operators(proto: &ModelProto) -> Result<()> {
     let Some(graph) = &proto.graph else {
@@ -54,12 +71,37 @@ fn check_operators(proto: &ModelProto) -> Result<()> {
             ));
         }
     }
+    // tract indexes outputs by name and panics on one that nothing produces.
+    let produced: std::collections::HashSet<&str> = graph
+        .node
+        .iter()
+        .flat_map(|n| &n.output)
+        .chain(graph.input.iter().map(|i| &i.name))
+        .chain(graph.initializer.iter().map(|t| &t.name))
+        .map(String::as_str)
+        .collect();
+    if let Some(o) = graph
+        .output
+        .iter()
+        .find(|o| !produced.contains(o.name.as_str()))
+    {
+        return Err(rejected(
+            ModelProblem::NotOnnx,
+            format!("graph output {:?} is not produced by any node", o.name),
+        ));
+    }
     Ok(())
 }
 
 impl Runtime {
     /// Parse, check and optimize a model for `manifest`; does not probe it (see `probe`).
     pub fn load(bytes: &[u8], manifest: &Manifest) -> Result<Runtime> {
+        guarded(ModelProblem::NotOnnx, || {
+            Self::load_unguarded(bytes, manifest)
+        })
+    }
+
+    fn load_unguarded(bytes: &[u8], manifest: &Manifest) -> Result<Runtime> {
         let width = manifest.features.len();
         let onnx = tract_onnx::onnx();
         let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| {
@@ -174,11 +216,13 @@ impl Runtime {
         }
         let input = Tensor::from_shape(&[rows, self.width], features)
             .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
-        let outputs = self.plan.run(tvec!(input.into_tvalue())).map_err(|e| {
-            rejected(
-                ModelProblem::ShapeMismatch,
-                format!("model run failed: {}", chain(&e)),
-            )
+        let outputs = guarded(ModelProblem::ShapeMismatch, || {
+            self.plan.run(tvec!(input.into_tvalue())).map_err(|e| {
+                rejected(
+                    ModelProblem::ShapeMismatch,
+                    format!("model run failed: {}", chain(&e)),
+                )
+            })
         })?;
         let out = outputs
             .first()

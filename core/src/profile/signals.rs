@@ -6,7 +6,7 @@
 
 use crate::catalog::snapshot::price_band;
 use crate::types::{Attribute, AttributeKind, EventKind, Item};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 /// How much each kind of event says about taste. Dismiss is negative.

@@ -60,7 +60,7 @@ pub fn reasons(
     let item = catalog.item(idx);
     if marks.personalized {
         let now = view.now;
-        if let Some(s) = view.items.get(&idx) {
+        if let Some(s) = view.stats(catalog.item(idx)) {
             if s.purchases > 0 {
                 let r = decay_factor(now - s.last_purchase, BOUGHT_HALF_LIFE_DAYS * DAY) as f32;
                 out.push((2.0 + r, Reason::BoughtBefore { times: s.purchases }));

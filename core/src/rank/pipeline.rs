@@ -7,7 +7,8 @@ use crate::features::{assemble, ProfileView};
 use crate::model::LoadedModel;
 use crate::profile::{Params, ProfileState};
 use crate::types::{Fallback, RankRequest, RankResponse, RankedItem};
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 pub const MAX_LIMIT: u32 = 1_000;
@@ -16,7 +17,7 @@ pub const MAX_CANDIDATES: usize = 100_000;
 /// What a rank call reads: snapshots and settings, nothing mutable.
 pub struct RankContext<'a> {
     pub catalog: &'a CatalogSnapshot,
-    pub profile: &'a ProfileState,
+    pub profile: &'a Arc<ProfileState>,
     pub model: &'a LoadedModel,
     pub params: &'a Params,
     pub consent: bool,
@@ -70,7 +71,7 @@ pub fn validate(req: &RankRequest) -> Result<()> {
 /// Resolve candidates: dedupe (first occurrence wins), report unknown ids, apply filters.
 fn candidates(ctx: &RankContext<'_>, req: &RankRequest, unknown: &mut Vec<String>) -> Vec<u32> {
     let catalog = ctx.catalog;
-    let excluded: HashSet<u32> = req
+    let excluded: FxHashSet<u32> = req
         .rules
         .exclude_ids
         .iter()
@@ -79,8 +80,8 @@ fn candidates(ctx: &RankContext<'_>, req: &RankRequest, unknown: &mut Vec<String
     let admit = |i: &u32| rules::admits(catalog, *i, &req.rules, &excluded);
     match &req.candidate_ids {
         Some(ids) => {
-            let mut seen = HashSet::with_capacity(ids.len());
-            let mut seen_unknown: HashSet<&str> = HashSet::new();
+            let mut seen = FxHashSet::with_capacity_and_hasher(ids.len(), Default::default());
+            let mut seen_unknown: FxHashSet<&str> = FxHashSet::default();
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 match catalog.get(id) {
@@ -111,17 +112,28 @@ fn candidates(ctx: &RankContext<'_>, req: &RankRequest, unknown: &mut Vec<String
 pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
     let started = Instant::now();
     validate(req)?;
-    let catalog = ctx.catalog;
     let now = req.now.unwrap_or_else(crate::clock::now);
-    let mut unknown_ids = Vec::new();
-    let cands = candidates(ctx, req, &mut unknown_ids);
     let view = ProfileView::build(
         ctx.profile,
-        catalog,
+        ctx.catalog,
         now,
         ctx.session_key.as_deref(),
         ctx.params,
     );
+    rank_with_view(ctx, req, &view, started)
+}
+
+/// Rank a validated request with a profile view already built for it (`view.now` is the
+/// ranking time). `started` is when the call began, for `took_micros`.
+pub fn rank_with_view(
+    ctx: &RankContext<'_>,
+    req: &RankRequest,
+    view: &ProfileView,
+    started: Instant,
+) -> Result<RankResponse> {
+    let catalog = ctx.catalog;
+    let mut unknown_ids = Vec::new();
+    let cands = candidates(ctx, req, &mut unknown_ids);
 
     let mut fallback_reason = if !ctx.consent {
         Some(Fallback::OptedOut)
@@ -133,7 +145,7 @@ pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
     let mut scores: Vec<f32> = Vec::new();
     if fallback_reason.is_none() && !cands.is_empty() {
         let mut matrix = Vec::new();
-        assemble(&ctx.model.features, &cands, catalog, &view, &mut matrix);
+        assemble(&ctx.model.features, &cands, catalog, view, &mut matrix);
         match ctx.model.runtime.score(&matrix, cands.len()) {
             Ok(s) if s.iter().all(|v| v.is_finite()) => scores = s,
             Ok(_) => {
@@ -177,7 +189,7 @@ pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
             })
             .then(a.1.cmp(&b.1))
     });
-    let final_score: std::collections::HashMap<u32, (f64, usize)> =
+    let final_score: FxHashMap<u32, (f64, usize)> =
         scored.iter().map(|&(s, idx, k)| (idx, (s, k))).collect();
     let mut order: Vec<u32> = scored.iter().map(|&(_, idx, _)| idx).collect();
 
@@ -195,12 +207,12 @@ pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
         .as_ref()
         .and_then(|e| e.seed)
         .unwrap_or_else(rand::random);
-    let explored: HashSet<u32> = explore::apply(&mut order, limit, rate, seed, catalog)
+    let explored: FxHashSet<u32> = explore::apply(&mut order, limit, rate, seed, catalog)
         .into_iter()
         .collect();
 
     let (pins, unknown_pins) = rules::resolve_pins(catalog, &req.rules.pinned);
-    let excluded: HashSet<u32> = req
+    let excluded: FxHashSet<u32> = req
         .rules
         .exclude_ids
         .iter()
@@ -218,7 +230,7 @@ pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
     rules::apply_pins(&mut order, &pins);
     order.truncate(limit);
 
-    let pinned: HashSet<u32> = pins.iter().map(|&(i, _)| i).collect();
+    let pinned: FxHashSet<u32> = pins.iter().map(|&(i, _)| i).collect();
     let items = order
         .iter()
         .map(|&idx| {
@@ -235,7 +247,7 @@ pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
             RankedItem {
                 item_id: catalog.item(idx).id.to_string(),
                 score,
-                reasons: explain::reasons(idx, catalog, &view, &marks),
+                reasons: explain::reasons(idx, catalog, view, &marks),
             }
         })
         .collect();

@@ -32,8 +32,16 @@ pub fn validate(rules: &BusinessRules, limit: u32) -> Result<()> {
         )));
     }
     let mut positions = std::collections::HashSet::new();
+    let mut items = std::collections::HashSet::new();
     for p in &rules.pinned {
         crate::catalog::validate::id("pinned item id", &p.item_id)?;
+        // Pinned twice would be placed twice: the same item shown at two positions.
+        if !items.insert(p.item_id.as_str()) {
+            return Err(Error::invalid(format!(
+                "item {} is pinned twice; pin each item once",
+                p.item_id
+            )));
+        }
         if p.position >= limit {
             return Err(Error::invalid(format!(
                 "pin of {} at position {} is outside the {limit} results requested",
@@ -55,7 +63,7 @@ pub fn admits(
     catalog: &CatalogSnapshot,
     idx: u32,
     rules: &BusinessRules,
-    excluded: &std::collections::HashSet<u32>,
+    excluded: &rustc_hash::FxHashSet<u32>,
 ) -> bool {
     let item = catalog.item(idx);
     if !item.in_stock && !rules.include_out_of_stock {

@@ -1,0 +1,277 @@
+//! `tailor bench [--json]`: the numbers in the README, measured on this machine.
+//!
+//! A synthetic but realistic setup: a 10,000-item catalog (50 categories, 200 brands, tags,
+//! Zipf popularity, 16-d embeddings, 20 co-purchase neighbours each) and a profile built from
+//! 10,000 events. Everything goes through the public API, as an app would call it.
+
+use crate::CliResult;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+use tailor::{Event, EventKind, Item, RankRequest, RelatedItem, Tailor, TailorConfig};
+
+pub const SIZES: [usize; 3] = [100, 1_000, 10_000];
+const ITEMS: usize = 10_000;
+const EVENTS: usize = 10_000;
+const NOW: i64 = 1_790_000_000;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Scale the number of timed runs (1 = default; lower for a quick look).
+    #[arg(long, default_value_t = 1.0)]
+    runs: f64,
+}
+
+#[derive(serde::Serialize, Default)]
+struct Report {
+    rank_p50_us: BTreeMap<String, f64>,
+    rank_p95_us: BTreeMap<String, f64>,
+    rank_cached_p50_us: BTreeMap<String, f64>,
+    model_p50_us: BTreeMap<String, f64>,
+    model_p95_us: BTreeMap<String, f64>,
+    track_events_per_s: f64,
+    track_p50_us: f64,
+    track_p99_us: f64,
+    open_ms: f64,
+    rss_mb: f64,
+    model: String,
+    catalog_items: usize,
+    profile_events: usize,
+}
+
+pub fn catalog(rng: &mut SmallRng, n: usize) -> Vec<Item> {
+    (0..n)
+        .map(|i| {
+            let category = rng.random_range(0..50);
+            Item {
+                id: format!("sku-{i:06}"),
+                title: format!("Item {i}"),
+                category: format!("category-{category}"),
+                brand: format!("brand-{}", rng.random_range(0..200)),
+                price: (rng.random_range(1.0f64..6.0)).exp(),
+                tags: (0..5)
+                    .map(|_| format!("tag-{}", category * 10 + rng.random_range(0..10)))
+                    .collect(),
+                in_stock: rng.random_bool(0.95),
+                margin: Some(rng.random_range(0.05..0.6)),
+                embedding: Some((0..16).map(|_| rng.random_range(-1.0f32..1.0)).collect()),
+                popularity: 1000.0 / (1.0 + i as f64).powf(0.8),
+                related: (0..20)
+                    .map(|_| RelatedItem {
+                        item_id: format!("sku-{:06}", rng.random_range(0..n)),
+                        weight: rng.random_range(0.1..1.0),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+pub fn events(rng: &mut SmallRng, n: usize, items: usize, start: i64) -> Vec<Event> {
+    (0..n)
+        .map(|k| {
+            let kind = match rng.random_range(0..100) {
+                0..=59 => EventKind::View,
+                60..=79 => EventKind::Click,
+                80..=89 => EventKind::AddToCart,
+                90..=97 => EventKind::Purchase,
+                _ => EventKind::Dismiss,
+            };
+            // Skewed towards a few hundred favourite items, like a real shopper.
+            let item = (rng.random_range(0.0f64..1.0).powi(3) * items as f64) as usize;
+            Event {
+                kind,
+                item_id: format!("sku-{item:06}"),
+                timestamp: Some(start + k as i64 * 60),
+                session_id: Some(format!("s-{}", k / 20)),
+                quantity: None,
+                surface: Some("home".into()),
+            }
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn timed(
+    runs: usize,
+    mut f: impl FnMut() -> CliResult,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    let mut t = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let s = Instant::now();
+        f()?;
+        t.push(s.elapsed().as_secs_f64() * 1e6);
+    }
+    t.sort_by(f64::total_cmp);
+    Ok(t)
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn config(dir: &Path) -> TailorConfig {
+    TailorConfig {
+        max_event_age_days: 36_500,
+        max_events: 1_000_000,
+        ..TailorConfig::new(dir.display().to_string())
+    }
+}
+
+pub fn run(args: Args) -> CliResult {
+    let runs = |n: usize| ((n as f64 * args.runs).round() as usize).max(3);
+    let dir = std::env::temp_dir().join(format!("tailor-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut rng = SmallRng::seed_from_u64(42);
+    let items = catalog(&mut rng, ITEMS);
+    let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+    let history = events(&mut rng, EVENTS, ITEMS, NOW - EVENTS as i64 * 60);
+    let mut report = Report {
+        catalog_items: ITEMS,
+        profile_events: EVENTS,
+        ..Default::default()
+    };
+    {
+        let t = Tailor::open(config(&dir))?;
+        t.upsert_items(items)?;
+        // Throughput: the profile's 10,000 events in batches of 1,000, durable (WAL commits).
+        let s = Instant::now();
+        for chunk in history.chunks(1_000) {
+            t.track_batch(chunk.to_vec())?;
+        }
+        report.track_events_per_s = EVENTS as f64 / s.elapsed().as_secs_f64();
+        // Latency: single track calls, one transaction each.
+        let mut k = 0;
+        let singles = timed(runs(1_000), || {
+            k += 1;
+            t.track(Event {
+                timestamp: Some(NOW + k),
+                ..history[k as usize % EVENTS].clone()
+            })?;
+            Ok(())
+        })?;
+        report.track_p50_us = percentile(&singles, 0.5);
+        report.track_p99_us = percentile(&singles, 0.99);
+        t.close();
+    }
+    let s = Instant::now();
+    let t = Tailor::open(config(&dir))?;
+    report.open_ms = s.elapsed().as_secs_f64() * 1e3;
+    let active = tailor::model::registry::builtin().map_err(tailor::TailorError::from)?;
+    report.model = format!("{} v{}", active.manifest.name, active.manifest.version);
+    for n in SIZES {
+        let candidates: Vec<String> = (0..n)
+            .map(|_| ids[rng.random_range(0..ids.len())].clone())
+            .collect();
+        let request = RankRequest {
+            candidate_ids: Some(candidates),
+            limit: 20,
+            now: Some(NOW + 3_600),
+            ..Default::default()
+        };
+        let reps = runs(if n >= 10_000 { 100 } else { 400 });
+        t.rank(request.clone())?; // warm-up
+                                  // Every call at a new time: the profile view is rebuilt, as for a rank after new events.
+        let mut tick = 0;
+        let rank = timed(reps, || {
+            tick += 1;
+            let at = Some(NOW + 3_600 + tick);
+            let r = t.rank(RankRequest {
+                now: at,
+                ..request.clone()
+            })?;
+            if !r.personalized {
+                return Err(
+                    format!("bench profile should be personalized: {:?}", r.fallback).into(),
+                );
+            }
+            Ok(())
+        })?;
+        report
+            .rank_p50_us
+            .insert(n.to_string(), percentile(&rank, 0.5));
+        report
+            .rank_p95_us
+            .insert(n.to_string(), percentile(&rank, 0.95));
+        // Same time and snapshots: the cached view is reused (several surfaces ranked at once).
+        let cached = timed(reps, || {
+            t.rank(request.clone())?;
+            Ok(())
+        })?;
+        report
+            .rank_cached_p50_us
+            .insert(n.to_string(), percentile(&cached, 0.5));
+        let width = active.features.len();
+        let matrix: Vec<f32> = (0..n * width)
+            .map(|_| rng.random_range(0.0f32..1.0))
+            .collect();
+        let model = timed(reps, || {
+            active
+                .runtime
+                .score(&matrix, n)
+                .map_err(tailor::TailorError::from)?;
+            Ok(())
+        })?;
+        report
+            .model_p50_us
+            .insert(n.to_string(), percentile(&model, 0.5));
+        report
+            .model_p95_us
+            .insert(n.to_string(), percentile(&model, 0.95));
+    }
+    report.rss_mb = rss_mb();
+    t.close();
+    drop(t);
+    let _ = std::fs::remove_dir_all(&dir);
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!(
+        "tailor bench — {} items, {} events, model {}",
+        ITEMS, EVENTS, report.model
+    );
+    println!(
+        "{:>12} {:>14} {:>14} {:>16} {:>14}",
+        "candidates", "rank p50 µs", "rank p95 µs", "cached p50 µs", "model p50 µs"
+    );
+    for n in SIZES {
+        let k = n.to_string();
+        println!(
+            "{:>12} {:>14.0} {:>14.0} {:>16.0} {:>14.0}",
+            n,
+            report.rank_p50_us[&k],
+            report.rank_p95_us[&k],
+            report.rank_cached_p50_us[&k],
+            report.model_p50_us[&k]
+        );
+    }
+    println!(
+        "track: {:.0} events/s batched; single call p50 {:.0} µs, p99 {:.0} µs",
+        report.track_events_per_s, report.track_p50_us, report.track_p99_us
+    );
+    println!(
+        "open (stores + model): {:.1} ms; resident memory {:.1} MB",
+        report.open_ms, report.rss_mb
+    );
+    Ok(())
+}
