@@ -5,6 +5,7 @@ mod crash_writer;
 mod demo;
 mod features;
 mod replay;
+mod sign;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,20 @@ enum Command {
     Replay(replay::Args),
     /// Write a training matrix (features named by the registry, label, user, item).
     Features(features::Args),
+    /// Create an ed25519 key pair for signing models.
+    Keygen {
+        /// File for the secret key (created with mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a model's manifest.json (in place unless --out) with a secret key from `keygen`.
+    SignModel {
+        manifest: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Measure rank latency, model execution, track throughput, open time and memory.
     Bench(bench::Args),
     /// Check that a model would load; exit 1 with the typed reason if not.
@@ -53,6 +68,8 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Features(args) => features::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Keygen { out } => sign::keygen(&out),
+        Command::SignModel { manifest, key, out } => sign::sign(&manifest, &key, out),
         Command::ValidateModel { manifest } => validate::run(&manifest),
         Command::CrashWriter(args) => crash_writer::run(args),
     };

@@ -618,6 +618,19 @@ impl Tailor {
         Ok(())
     }
 
+    /// The shopper's profile in plain terms, for a "why am I seeing this" screen. `now` defaults
+    /// to the current time.
+    pub fn explain_profile(&self, now: Option<i64>) -> Result<ProfileSummary, TailorError> {
+        self.ensure_open()?;
+        Ok(crate::privacy::explain::summarize(
+            &self.profile.load(),
+            &self.catalog.load(),
+            now.unwrap_or_else(crate::clock::now),
+            &self.params,
+            self.consent(),
+        ))
+    }
+
     /// The shopper's data as one JSON document (see README "Data export").
     pub fn export_json(&self) -> Result<String, TailorError> {
         let guard = self.writer()?;

@@ -383,3 +383,41 @@ pub struct Status {
     /// What happened at open (recovered a corrupt file, fell back to the built-in model, ...).
     pub notices: Vec<StoreNotice>,
 }
+
+/// An attribute with how strongly it describes the shopper, relative to the strongest (0..1].
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct AttributeStrength {
+    pub attribute: Attribute,
+    pub strength: f64,
+}
+
+/// An item the shopper interacted with recently.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct RecentItem {
+    pub item_id: String,
+    /// `None` when the item is not (or no longer) in the catalog.
+    pub title: Option<String>,
+    pub views: u32,
+    pub purchases: u32,
+    pub in_cart: bool,
+    pub last_seen: i64,
+}
+
+/// The shopper's profile in plain terms, for a "why am I seeing this" screen.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct ProfileSummary {
+    /// False when the shopper opted out (results are then not personalized).
+    pub personalized: bool,
+    pub top_categories: Vec<AttributeStrength>,
+    pub top_brands: Vec<AttributeStrength>,
+    pub top_tags: Vec<AttributeStrength>,
+    /// What the current session is about (empty outside a session).
+    pub session_intent: Vec<AttributeStrength>,
+    pub preferences: Vec<Attribute>,
+    pub recent_items: Vec<RecentItem>,
+    /// The typical price of what the shopper carts and buys.
+    pub usual_price: Option<f64>,
+    pub events_total: u64,
+    /// The same in short English sentences (apps may build their own from the fields).
+    pub sentences: Vec<String>,
+}

@@ -513,3 +513,47 @@ fn erase_removes_personal_data_and_export_lists_it() {
     assert_eq!(export["events"].as_array().unwrap().len(), 0);
     assert_eq!(export["items"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn explain_profile_speaks_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    t.upsert_items(catalog()).unwrap();
+    let empty = t.explain_profile(Some(NOW)).unwrap();
+    assert!(empty.top_categories.is_empty());
+    assert!(
+        empty.sentences[0].contains("don't know"),
+        "{:?}",
+        empty.sentences
+    );
+    for i in 0..3 {
+        t.track(event(EventKind::Purchase, &format!("toys-{i}"), NOW - DAY))
+            .unwrap();
+    }
+    t.track(event(EventKind::View, "books-1", NOW - 2 * DAY))
+        .unwrap();
+    t.track(Event {
+        session_id: Some("s".into()),
+        ..event(EventKind::AddToCart, "shoes-2", NOW - 60)
+    })
+    .unwrap();
+    let s = t.explain_profile(Some(NOW)).unwrap();
+    assert_eq!(s.top_categories[0].attribute.value, "toys");
+    assert_eq!(s.top_categories[0].strength, 1.0);
+    assert!(s
+        .top_categories
+        .iter()
+        .any(|a| a.attribute.value == "books"));
+    assert_eq!(s.session_intent[0].attribute.value, "shoes");
+    assert_eq!(s.recent_items[0].item_id, "shoes-2");
+    assert!(s.recent_items[0].in_cart);
+    assert_eq!(s.events_total, 5);
+    assert!(s.usual_price.is_some());
+    assert!(
+        s.sentences.iter().any(|l| l.contains("toys")),
+        "{:?}",
+        s.sentences
+    );
+    t.set_consent(false).unwrap();
+    assert!(!t.explain_profile(Some(NOW)).unwrap().personalized);
+}
