@@ -2,7 +2,7 @@
 # Runs every test: Rust (fmt, clippy, unit and integration tests, including the shared scenarios),
 # the Kotlin SDK on the JVM and the Swift SDK on Linux, both against the real library, and then
 # checks that the three scenario runners wrote identical transcripts. Installs what it needs
-# (idempotently). Usage: scripts/test.sh [rust|kotlin|swift|all]
+# (idempotently). Usage: scripts/test.sh [rust|models|kotlin|swift|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -12,6 +12,15 @@ rust() {
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets -- -D warnings
   cargo test --workspace
+  bindings/check-snippet.sh README.md rust-quickstart core/tests/quickstart.rs
+}
+
+# The bundled models score the same in onnxruntime (PyPI) as the recorded reference scores that
+# the Rust suite checks tract against (core/tests/models.rs): together, tract == onnxruntime.
+models() {
+  echo "== Models: onnxruntime parity of every bundled model"
+  models/train/setup.sh
+  models/train/.venv/bin/python models/train/parity.py --check
 }
 
 # Per-language logic (toolchain setup, cargo build, binding generation, compile, run) lives in
@@ -42,16 +51,18 @@ agree() {
 
 case "$what" in
   rust) rust ;;
+  models) models ;;
   kotlin) kotlin ;;
   swift) swift ;;
   all)
     rust
+    models
     kotlin
     swift
     agree
     ;;
   *)
-    echo "usage: $0 [rust|kotlin|swift|all]" >&2
+    echo "usage: $0 [rust|models|kotlin|swift|all]" >&2
     exit 2
     ;;
 esac

@@ -54,8 +54,10 @@ test_cp="$bindings_jar:$runtime_cp:$JUNIT_JAR:$kotlin_lib/kotlin-test.jar:$kotli
 java_props=(-Djna.library.path="$lib_dir" -Dtailor.repo="$repo")
 case "$mode" in
   test)
-    "$repo/bindings/check-snippet.sh" "$repo/bindings/README.md" kotlin-quickstart \
-      "$here/src/test/kotlin/dev/tailor/QuickStartTest.kt"
+    for readme in "$repo/README.md" "$repo/bindings/README.md"; do
+      "$repo/bindings/check-snippet.sh" "$readme" kotlin-quickstart \
+        "$here/src/test/kotlin/dev/tailor/QuickStartTest.kt"
+    done
     echo "== Kotlin: JUnit 5"
     java "${java_props[@]}" -jar "$JUNIT_JAR" --disable-banner --disable-ansi-colors --details=tree \
       --class-path "$classes:$test_cp" --scan-classpath "$classes" --fail-if-no-tests

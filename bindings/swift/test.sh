@@ -34,8 +34,10 @@ lib="$repo/target/debug"
 link="-Xlinker -L$lib -Xlinker -rpath -Xlinker $lib"
 case "$mode" in
   test)
-    "$repo/bindings/check-snippet.sh" "$repo/bindings/README.md" swift-quickstart \
-      "$here/Tests/TailorTests/QuickStartTests.swift"
+    for readme in "$repo/README.md" "$repo/bindings/README.md"; do
+      "$repo/bindings/check-snippet.sh" "$readme" swift-quickstart \
+        "$here/Tests/TailorTests/QuickStartTests.swift"
+    done
     echo "== Swift: swift test (in the chroot)"
     # The whole repository is mounted: the tests read tests/, models/ and cli/data/ and write
     # target/scenario-transcripts/swift/.
