@@ -4,7 +4,7 @@
 use crate::catalog::{self, CatalogSnapshot, CatalogStore};
 use crate::error::{Error, Result, TailorError};
 use crate::features::ProfileView;
-use crate::model::{signature, ModelRegistry};
+use crate::model::{signature, LoadedModel, ModelRegistry};
 use crate::profile::signals::{Params, ProfileEvent};
 use crate::profile::store::{keyed_hash, NewEvent, WriteBatch};
 use crate::profile::{ProfileState, ProfileStore};
@@ -21,6 +21,19 @@ pub const MAX_BATCH: usize = 100_000;
 /// Timestamps must fall before 2100-01-01 (catches milliseconds passed as seconds).
 pub const MAX_TIMESTAMP: i64 = 4_102_444_800;
 pub const MAX_QUANTITY: u32 = 1_000_000;
+
+/// The request as a variant changes it: its boosts are added, and its exploration rate applies
+/// unless the request set one.
+fn with_variant(request: &RankRequest, v: &Variant) -> RankRequest {
+    let mut r = request.clone();
+    r.rules.boosts.extend(v.boosts.iter().cloned());
+    if r.exploration.is_none() {
+        if let Some(rate) = v.exploration_rate {
+            r.exploration = Some(ExplorationOptions { rate, seed: None });
+        }
+    }
+    r
+}
 
 /// A profile view and the inputs it was built from.
 struct CachedView {
@@ -48,6 +61,11 @@ pub struct Tailor {
     consent: AtomicBool,
     models: ModelRegistry,
     writer: Mutex<Option<Writer>>,
+    /// Experiments defined since open, by key.
+    experiments: parking_lot::RwLock<rustc_hash::FxHashMap<String, Experiment>>,
+    /// Pages recently shown, with their features, for learning from feedback.
+    shown: Mutex<crate::learn::impressions::ImpressionBuffer>,
+    counters: crate::metrics::EngineCounters,
     /// The last profile view built by `rank` (see `view_for`).
     view_cache: ArcSwapOption<CachedView>,
     /// Set by `close`, so readers can check it without waiting for the writer lock.
@@ -197,6 +215,9 @@ impl Tailor {
             })),
             closed: AtomicBool::new(false),
             view_cache: ArcSwapOption::empty(),
+            experiments: Default::default(),
+            shown: Default::default(),
+            counters: Default::default(),
             notices: Mutex::new(notices),
         });
         // Events whose item arrived just before a crash are resolved now.
@@ -305,6 +326,9 @@ impl Tailor {
         let mut state = (**self.profile.load()).clone();
         let mut batch = WriteBatch::default();
         let mut summary = TrackSummary::default();
+        let window = self.config.attribution_window_hours as i64 * 3_600;
+        let shown = self.shown.lock();
+        let mut feedback: Vec<(Arc<str>, EventKind, i64, f64, String)> = Vec::new();
         for e in events {
             let ev = ProfileEvent {
                 kind: e.kind,
@@ -329,14 +353,47 @@ impl Tailor {
                     false
                 }
             };
+            if crate::learn::feedback_strength(e.kind).is_some() {
+                crate::learn::feedback::learn_from_event(
+                    &mut state,
+                    &mut batch.touched,
+                    &shown,
+                    &catalog,
+                    e.kind,
+                    &e.item_id,
+                    ev.ts,
+                    window,
+                    self.config.personal_learning,
+                );
+                let price = catalog
+                    .get(&e.item_id)
+                    .map(|i| catalog.record(i).price)
+                    .unwrap_or(0.0);
+                let surface = e.surface.clone().unwrap_or_default();
+                feedback.push((
+                    ev.item_id.clone(),
+                    e.kind,
+                    ev.ts,
+                    price * ev.quantity as f64,
+                    surface,
+                ));
+            }
             batch.events.push(NewEvent {
                 event: ev,
                 surface: e.surface.clone(),
                 resolved,
             });
         }
+        drop(shown);
         batch.dropped_items = state.prune_items();
-        w.profile.commit(&batch, &state)?;
+        w.profile.commit_with(&batch, &state, |tx| {
+            for (item, kind, ts, value, surface) in &feedback {
+                crate::metrics::funnel::count_feedback(
+                    tx, item, *kind, *ts, *value, surface, window,
+                )?;
+            }
+            Ok(())
+        })?;
         w.profile.enforce_retention(
             now,
             self.config.max_event_age_days as i64 * 86_400,
@@ -377,9 +434,13 @@ impl Tailor {
         let started = std::time::Instant::now();
         self.ensure_open()?;
         rank::pipeline::validate(request)?;
+        let (variant, model) = self.variant_of(request.experiment.as_deref())?;
+        let request = match &variant {
+            Some(v) => &with_variant(request, v),
+            None => request,
+        };
         let catalog = self.catalog.load_full();
         let profile = self.profile.load_full();
-        let model = self.models.active();
         let session_key = request
             .session_id
             .as_deref()
@@ -394,8 +455,138 @@ impl Tailor {
             consent: self.consent.load(Ordering::SeqCst),
             session_key,
             default_exploration_rate: self.config.exploration_rate,
+            personal_learning: self.config.personal_learning,
+            variant: variant.map(|v| v.name),
         };
-        rank::pipeline::rank_with_view(&ctx, request, &view, started)
+        let response = rank::pipeline::rank_with_view(&ctx, request, &view, started)?;
+        self.counters
+            .rank(response.took_micros, response.fallback.as_ref());
+        Ok(response)
+    }
+
+    /// This install's variant of an experiment (if one is named) and the model it ranks with:
+    /// the variant's model when it names one that is loaded, else the active model.
+    fn variant_of(&self, experiment: Option<&str>) -> Result<(Option<Variant>, Arc<LoadedModel>)> {
+        let Some(key) = experiment else {
+            return Ok((None, self.models.active()));
+        };
+        let experiments = self.experiments.read();
+        let e = experiments.get(key).ok_or_else(|| {
+            Error::invalid(format!(
+                "experiment {key:?} is not defined; call define_experiment first"
+            ))
+        })?;
+        let v = e.variants[crate::experiments::assign(&self.salt, e)].clone();
+        let model = v
+            .model_name
+            .as_deref()
+            .and_then(|n| self.models.by_name(n))
+            .unwrap_or_else(|| self.models.active());
+        Ok((Some(v), model))
+    }
+
+    /// Count a failed call by kind, and pass the result on.
+    fn observe<T>(&self, result: Result<T>) -> Result<T, TailorError> {
+        result.map_err(|e| {
+            let e = TailorError::from(e);
+            self.counters.error(&e);
+            e
+        })
+    }
+
+    fn record_impressions_inner(&self, impressions: Impressions) -> Result<()> {
+        if impressions.item_ids.len() > rank::pipeline::MAX_LIMIT as usize {
+            return Err(Error::invalid(format!(
+                "{} impressions in one call; report at most {} (one page)",
+                impressions.item_ids.len(),
+                rank::pipeline::MAX_LIMIT
+            )));
+        }
+        for id in &impressions.item_ids {
+            catalog::validate::id("impression item id", id)?;
+        }
+        if impressions.surface.as_ref().is_some_and(|s| s.len() > 64) {
+            return Err(Error::invalid("surface names are limited to 64 bytes"));
+        }
+        if let Some(ts) = impressions.timestamp {
+            if !(0..MAX_TIMESTAMP).contains(&ts) {
+                return Err(Error::invalid(format!(
+                    "impression timestamp {ts} is not Unix seconds before 2100"
+                )));
+            }
+        }
+        let (variant, model) = self.variant_of(impressions.experiment.as_deref())?;
+        let mut guard = self.writer()?;
+        let Some(w) = guard.as_mut() else {
+            return Err(Error::Closed);
+        };
+        if !self.consent.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let now = crate::clock::now();
+        let ts = impressions.timestamp.unwrap_or(now);
+        let catalog = self.catalog.load_full();
+        let profile = self.profile.load_full();
+        // What the ranking saw for these items: features and model scores, for learning.
+        let known: Vec<u32> = impressions
+            .item_ids
+            .iter()
+            .filter_map(|id| catalog.get(id))
+            .collect();
+        if self.config.personal_learning && !known.is_empty() && !profile.is_cold() {
+            let view = ProfileView::build(&profile, &catalog, ts, None, &self.params);
+            let mut matrix = Vec::new();
+            crate::features::assemble(&model.features, &known, &catalog, &view, &mut matrix);
+            if let Ok(base) = model.runtime.score(&matrix, known.len()) {
+                let width = model.features.len();
+                let items = known
+                    .iter()
+                    .zip(matrix.chunks_exact(width))
+                    .zip(base)
+                    .map(|((&idx, row), base)| crate::learn::impressions::ShownItem {
+                        item_id: catalog.item(idx).id.clone(),
+                        features: row.to_vec(),
+                        base,
+                    })
+                    .collect();
+                self.shown
+                    .lock()
+                    .push(crate::learn::impressions::ShownPage {
+                        ts,
+                        model_key: crate::learn::model_key(&model),
+                        items,
+                    });
+            }
+        }
+        let mut state = (*profile).clone();
+        let mut batch = WriteBatch::default();
+        for &idx in &known {
+            let arm = rank::explore::arm(&catalog, idx);
+            state.bandit.entry(arm.clone()).or_default().beta += 1.0;
+            batch.touched.bandit.insert(arm);
+        }
+        let key = crate::metrics::funnel::FunnelKey {
+            experiment: impressions.experiment.clone().unwrap_or_default(),
+            variant: variant.map(|v| v.name).unwrap_or_default(),
+            surface: impressions.surface.clone().unwrap_or_default(),
+        };
+        let ids: Vec<&str> = impressions.item_ids.iter().map(|s| s.as_str()).collect();
+        w.profile.commit_with(&batch, &state, |tx| {
+            use crate::metrics::funnel;
+            funnel::insert_impressions(tx, ts, &ids, &key)?;
+            let delta = funnel::Delta {
+                impressions: ids.len() as u64,
+                ..Default::default()
+            };
+            funnel::add(tx, &key, &delta)?;
+            if !key.experiment.is_empty() {
+                funnel::expose(tx, &key.experiment, &key.variant, now, 1)?;
+            }
+            // Relative to the page's time, like the attribution window it serves.
+            funnel::prune_impressions(tx, ts)
+        })?;
+        self.profile.store(Arc::new(state));
+        Ok(())
     }
 
     /// The profile view for these snapshots, time and session, reused while they are unchanged:
@@ -446,7 +637,7 @@ impl Tailor {
 
     /// Insert or replace catalog items (all or nothing). Returns how many were written.
     pub fn upsert_items(&self, items: Vec<Item>) -> Result<u32, TailorError> {
-        Ok(self.upsert_inner(items)?)
+        self.observe(self.upsert_inner(items))
     }
 
     /// Remove items by id; returns how many existed. Unknown ids are ignored.
@@ -464,7 +655,7 @@ impl Tailor {
     /// Load a catalog CSV (`item_id,title,category,brand,price,tags,in_stock`, optionally gzip).
     pub fn import_catalog_csv(&self, path: String) -> Result<u32, TailorError> {
         let items = catalog::import::read_path(Path::new(&path))?;
-        Ok(self.upsert_inner(items)?)
+        self.observe(self.upsert_inner(items))
     }
 
     /// Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`) into this profile.
@@ -492,19 +683,18 @@ impl Tailor {
 
     /// Record one shopper event. Dropped silently when the shopper has not consented.
     pub fn track(&self, event: Event) -> Result<(), TailorError> {
-        self.track_inner(std::slice::from_ref(&event))?;
-        Ok(())
+        self.observe(self.track_inner(std::slice::from_ref(&event)).map(|_| ()))
     }
 
     /// Record many events in one transaction (all or nothing).
     pub fn track_batch(&self, events: Vec<Event>) -> Result<TrackSummary, TailorError> {
-        Ok(self.track_inner(&events)?)
+        self.observe(self.track_inner(&events))
     }
 
     /// Order candidates for this shopper. Never fails because of the shopper's state: cold start,
     /// opt-out or a failing model give a popularity order flagged in `fallback`.
     pub fn rank(&self, request: RankRequest) -> Result<RankResponse, TailorError> {
-        Ok(self.rank_inner(&request)?)
+        self.observe(self.rank_inner(&request))
     }
 
     /// Replace the shopper's explicit preferences (e.g. from an onboarding quiz).
@@ -539,7 +729,7 @@ impl Tailor {
     ) -> Result<ModelInfo, TailorError> {
         self.ensure_open()?;
         let (bytes, json) = Self::read_model_files(&model_path, manifest_path.as_deref())?;
-        Ok(self.models.install(&bytes, &json)?)
+        self.observe(self.models.install(&bytes, &json))
     }
 
     /// Like `load_model`, from bytes (e.g. an app asset or a downloaded file the app verified).
@@ -549,7 +739,7 @@ impl Tailor {
         manifest_json: String,
     ) -> Result<ModelInfo, TailorError> {
         self.ensure_open()?;
-        Ok(self.models.install(&model, &manifest_json)?)
+        self.observe(self.models.install(&model, &manifest_json))
     }
 
     /// Check a model without activating it.
@@ -559,13 +749,13 @@ impl Tailor {
         manifest_path: Option<String>,
     ) -> Result<ModelInfo, TailorError> {
         let (bytes, json) = Self::read_model_files(&model_path, manifest_path.as_deref())?;
-        Ok(self.models.validate(&bytes, &json)?)
+        self.observe(self.models.validate(&bytes, &json))
     }
 
     /// Reactivate the previous model. `NotFound` when there is none.
     pub fn rollback_model(&self) -> Result<ModelInfo, TailorError> {
         self.ensure_open()?;
-        Ok(self.models.rollback()?)
+        self.observe(self.models.rollback())
     }
 
     /// The active model.
@@ -616,6 +806,124 @@ impl Tailor {
         crate::privacy::erase::erase(&mut w.profile)?;
         self.profile.store(Arc::new(ProfileState::default()));
         Ok(())
+    }
+
+    /// Report what the app actually showed (in display order). Tailor learns from what the
+    /// shopper then clicks, carts or buys among these items (`personal_learning`), updates the
+    /// exploration posteriors, and counts impressions and conversions in the local funnel. Pass
+    /// the rank request's `experiment` key when the page came from an experiment.
+    pub fn record_impressions(&self, impressions: Impressions) -> Result<(), TailorError> {
+        self.observe(self.record_impressions_inner(impressions))
+    }
+
+    /// Define (or redefine) an experiment and return this install's variant. The assignment is
+    /// deterministic: the same install gets the same variant on every launch. Rank requests and
+    /// impressions that name the key run under the variant.
+    pub fn define_experiment(&self, experiment: Experiment) -> Result<String, TailorError> {
+        self.observe((|| {
+            crate::experiments::validate(&experiment)?;
+            for v in &experiment.variants {
+                if let Some(name) = &v.model_name {
+                    if self.models.by_name(name).is_none() {
+                        return Err(Error::NotFound(format!(
+                            "variant {} names model {name:?}, which is neither active nor kept for \
+                             rollback; load it first",
+                            v.name
+                        )));
+                    }
+                }
+            }
+            let variant = experiment.variants[crate::experiments::assign(&self.salt, &experiment)]
+                .name
+                .clone();
+            let mut guard = self.writer()?;
+            let Some(w) = guard.as_mut() else {
+                return Err(Error::Closed);
+            };
+            if self.consent.load(Ordering::SeqCst) {
+                crate::metrics::funnel::expose(
+                    w.profile.connection(),
+                    &experiment.key,
+                    &variant,
+                    crate::clock::now(),
+                    0,
+                )?;
+            }
+            self.experiments
+                .write()
+                .insert(experiment.key.clone(), experiment);
+            Ok(variant)
+        })())
+    }
+
+    /// Funnel counters per experiment variant and surface, and engine statistics — for the app
+    /// to report through its own analytics. Tailor never sends them anywhere.
+    pub fn metrics(&self) -> Result<LocalMetrics, TailorError> {
+        self.observe((|| {
+            let guard = self.writer()?;
+            let Some(w) = guard.as_ref() else {
+                return Err(Error::Closed);
+            };
+            let funnels = crate::metrics::funnel::load(w.profile.connection())?;
+            let (events, _) = w.profile.counts()?;
+            let size = |name: &str| -> u64 {
+                ["", "-wal"]
+                    .iter()
+                    .filter_map(|s| std::fs::metadata(self.dir.join(format!("{name}{s}"))).ok())
+                    .map(|m| m.len())
+                    .sum()
+            };
+            Ok(LocalMetrics {
+                funnels,
+                engine: EngineStats {
+                    rank_latency: self.counters.latency(),
+                    model: self.model_info(),
+                    fallbacks: self.counters.fallbacks(),
+                    errors: self.counters.errors(),
+                    catalog_items: self.catalog.load().len() as u64,
+                    profile_events: events,
+                    profile_db_bytes: size("profile.db"),
+                    catalog_db_bytes: size("catalog.db"),
+                    personal_updates: self
+                        .profile
+                        .load()
+                        .personal
+                        .as_ref()
+                        .map(|l| l.updates)
+                        .unwrap_or(0),
+                },
+            })
+        })())
+    }
+
+    /// Zero the funnel counters (e.g. after the app reported them).
+    pub fn reset_metrics(&self) -> Result<(), TailorError> {
+        self.observe((|| {
+            let guard = self.writer()?;
+            let Some(w) = guard.as_ref() else {
+                return Err(Error::Closed);
+            };
+            w.profile.connection().execute("DELETE FROM funnel", [])?;
+            Ok(())
+        })())
+    }
+
+    /// Forget the personal adjustment layer (ranking goes back to the plain model).
+    pub fn reset_personal_layer(&self) -> Result<(), TailorError> {
+        self.observe((|| {
+            let mut guard = self.writer()?;
+            let Some(w) = guard.as_mut() else {
+                return Err(Error::Closed);
+            };
+            let mut state = (**self.profile.load()).clone();
+            state.personal = None;
+            let mut batch = WriteBatch::default();
+            batch.touched.personal = true;
+            w.profile.commit(&batch, &state)?;
+            self.shown.lock().clear();
+            self.profile.store(Arc::new(state));
+            Ok(())
+        })())
     }
 
     /// The shopper's profile in plain terms, for a "why am I seeing this" screen. `now` defaults

@@ -223,6 +223,10 @@ pub struct RankRequest {
     /// `None` uses the configured default exploration rate.
     #[uniffi(default = None)]
     pub exploration: Option<ExplorationOptions>,
+    /// Key of an experiment defined with `define_experiment`: this install's variant may choose
+    /// the model, the exploration rate and extra boosts, and is reported in the response.
+    #[uniffi(default = None)]
+    pub experiment: Option<String>,
 }
 
 /// Why an item is where it is. Typed, so apps can localize their own wording.
@@ -287,6 +291,8 @@ pub struct RankResponse {
     pub model_name: String,
     pub model_version: String,
     pub took_micros: u64,
+    /// This install's variant when the request named an experiment.
+    pub variant: Option<String>,
 }
 
 /// The active or a previous model.
@@ -333,6 +339,20 @@ pub struct TailorConfig {
     #[uniffi(default = false)]
     #[serde(default)]
     pub durable_sync: bool,
+    /// Learn a small per-shopper adjustment of the model from their own clicks and purchases on
+    /// the items `record_impressions` reported.
+    #[uniffi(default = true)]
+    #[serde(default = "yes")]
+    pub personal_learning: bool,
+    /// A purchase counts as a conversion of Tailor's ranking when the item was shown within
+    /// this many hours before.
+    #[uniffi(default = 24)]
+    #[serde(default = "default_attribution_hours")]
+    pub attribution_window_hours: u32,
+}
+
+fn default_attribution_hours() -> u32 {
+    24
 }
 
 fn default_half_life() -> f64 {
@@ -360,6 +380,8 @@ impl TailorConfig {
             exploration_rate: 0.0,
             trusted_model_keys: Vec::new(),
             durable_sync: false,
+            personal_learning: true,
+            attribution_window_hours: default_attribution_hours(),
         }
     }
 }
@@ -420,4 +442,109 @@ pub struct ProfileSummary {
     pub events_total: u64,
     /// The same in short English sentences (apps may build their own from the fields).
     pub sentences: Vec<String>,
+}
+
+/// What the app showed the shopper, in display order, so Tailor can learn from what they then
+/// click or buy and count the funnel.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct Impressions {
+    /// Item ids in the order shown (position 0 first).
+    pub item_ids: Vec<String>,
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub surface: Option<String>,
+    /// The experiment key of the rank request that produced the page, if any: the funnel is
+    /// then counted under this install's variant.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub experiment: Option<String>,
+    /// Unix seconds; `None` means now.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+}
+
+/// One arm of an experiment. A variant may override the model (the name of the active model or
+/// of one kept for rollback), the exploration rate, and add boosts.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct Variant {
+    pub name: String,
+    /// Relative share of installs (any non-negative scale).
+    pub weight: f64,
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub model_name: Option<String>,
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub exploration_rate: Option<f64>,
+    #[uniffi(default)]
+    #[serde(default)]
+    pub boosts: Vec<Boost>,
+}
+
+/// An A/B experiment: installs are bucketed deterministically (install salt + key).
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct Experiment {
+    pub key: String,
+    pub variants: Vec<Variant>,
+}
+
+/// Local funnel of one (variant, surface). Never sent anywhere: the app may report it.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct FunnelCounters {
+    /// Experiment key ("" outside experiments).
+    pub experiment: String,
+    /// This install's variant in it ("" outside experiments).
+    pub variant: String,
+    /// Surface of the impression ("" when none was given).
+    pub surface: String,
+    pub impressions: u64,
+    pub clicks: u64,
+    pub add_to_carts: u64,
+    pub purchases: u64,
+    /// Price x quantity of the purchases.
+    pub revenue: f64,
+    /// Purchases of an item shown within `attribution_window_hours` before.
+    pub attributed_conversions: u64,
+    pub attributed_revenue: f64,
+}
+
+/// Rank latency percentiles since the object was opened.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub p50_micros: u64,
+    pub p95_micros: u64,
+    pub p99_micros: u64,
+}
+
+/// A named counter.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct NamedCount {
+    pub name: String,
+    pub count: u64,
+}
+
+/// How the engine has been doing since the object was opened.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct EngineStats {
+    pub rank_latency: LatencySummary,
+    pub model: ModelInfo,
+    /// Non-personalized responses by reason (cold_start, opted_out, model_failed).
+    pub fallbacks: Vec<NamedCount>,
+    /// Failed calls by error kind (invalid_input, not_found, model_rejected, storage, closed).
+    pub errors: Vec<NamedCount>,
+    pub catalog_items: u64,
+    pub profile_events: u64,
+    pub profile_db_bytes: u64,
+    pub catalog_db_bytes: u64,
+    /// Updates of the personal adjustment layer (lifetime).
+    pub personal_updates: u64,
+}
+
+/// Everything measured on the device, for the app to send through its own analytics.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct LocalMetrics {
+    pub funnels: Vec<FunnelCounters>,
+    pub engine: EngineStats,
 }

@@ -120,6 +120,8 @@ pub fn replay(
                             consent: true,
                             session_key: None,
                             default_exploration_rate: 0.0,
+                            personal_learning: false,
+                            variant: None,
                         };
                         let req = RankRequest {
                             limit: opts.k as u32,

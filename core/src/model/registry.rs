@@ -272,6 +272,20 @@ impl ModelRegistry {
     pub fn history(&self) -> Vec<ModelInfo> {
         self.history.lock().iter().map(|m| m.info()).collect()
     }
+
+    /// The active model or one kept for rollback, by manifest name (experiments pick models so).
+    pub fn by_name(&self, name: &str) -> Option<Arc<LoadedModel>> {
+        let active = self.active();
+        if active.manifest.name == name {
+            return Some(active);
+        }
+        self.history
+            .lock()
+            .iter()
+            .rev()
+            .find(|m| m.manifest.name == name)
+            .cloned()
+    }
 }
 
 fn sanitize(name: &str) -> String {

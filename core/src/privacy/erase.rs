@@ -4,7 +4,17 @@ use crate::error::Result;
 use crate::profile::ProfileStore;
 
 /// Tables holding personal data (every table but `meta`, whose only kept key is the salt).
-pub const PERSONAL_TABLES: &[&str] = &["events", "affinities", "item_stats", "preferences"];
+pub const PERSONAL_TABLES: &[&str] = &[
+    "events",
+    "affinities",
+    "item_stats",
+    "preferences",
+    "personal_weights",
+    "bandit",
+    "experiments",
+    "funnel",
+    "impressions",
+];
 
 pub fn erase(store: &mut ProfileStore) -> Result<()> {
     let conn = store.connection();
@@ -15,6 +25,11 @@ pub fn erase(store: &mut ProfileStore) -> Result<()> {
          DELETE FROM affinities;
          DELETE FROM item_stats;
          DELETE FROM preferences;
+         DELETE FROM personal_weights;
+         DELETE FROM bandit;
+         DELETE FROM experiments;
+         DELETE FROM funnel;
+         DELETE FROM impressions;
          DELETE FROM meta WHERE key NOT IN ('salt', 'consent');
          DELETE FROM sqlite_sequence WHERE name = 'events';
          COMMIT;",

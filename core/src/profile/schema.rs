@@ -48,5 +48,49 @@ pub static SCHEMA: Schema = Schema {
          ALTER TABLE item_stats ADD COLUMN recent_purchases_at INTEGER NOT NULL DEFAULT 0;
          UPDATE item_stats SET first_purchase = last_purchase, recent_purchases = purchases,
                 recent_purchases_at = last_purchase WHERE purchases > 0;",
+        // 3: on-device learning and local measurement: the personal adjustment layer, the
+        //    exploration bandit, experiment assignments, funnel counters and recent impressions
+        //    (bounded by age and count, for attribution).
+        "CREATE TABLE personal_weights (
+            model_key TEXT PRIMARY KEY NOT NULL,
+            weights TEXT NOT NULL,
+            updates INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+         ) WITHOUT ROWID;
+         CREATE TABLE bandit (
+            arm TEXT PRIMARY KEY NOT NULL,
+            alpha REAL NOT NULL,
+            beta REAL NOT NULL
+         ) WITHOUT ROWID;
+         CREATE TABLE experiments (
+            key TEXT PRIMARY KEY NOT NULL,
+            variant TEXT NOT NULL,
+            assigned_at INTEGER NOT NULL,
+            exposures INTEGER NOT NULL DEFAULT 0
+         ) WITHOUT ROWID;
+         CREATE TABLE funnel (
+            experiment TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            surface TEXT NOT NULL,
+            impressions INTEGER NOT NULL DEFAULT 0,
+            clicks INTEGER NOT NULL DEFAULT 0,
+            carts INTEGER NOT NULL DEFAULT 0,
+            purchases INTEGER NOT NULL DEFAULT 0,
+            revenue REAL NOT NULL DEFAULT 0,
+            attributed INTEGER NOT NULL DEFAULT 0,
+            attributed_revenue REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (experiment, variant, surface)
+         ) WITHOUT ROWID;
+         CREATE TABLE impressions (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            surface TEXT NOT NULL,
+            experiment TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            position INTEGER NOT NULL
+         );
+         CREATE INDEX impressions_item ON impressions(item_id, ts);
+         CREATE INDEX impressions_ts ON impressions(ts);",
     ],
 };

@@ -226,6 +226,26 @@ pub struct Touched {
     pub affinities: std::collections::HashSet<AffinityKey>,
     pub items: std::collections::HashSet<Arc<str>>,
     pub price: bool,
+    /// The personal layer changed (or was reset).
+    pub personal: bool,
+    pub bandit: std::collections::HashSet<Arc<str>>,
+}
+
+/// Beta posterior of an exploration arm: engagement (alpha) versus impressions without (beta).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BetaArm {
+    pub alpha: f32,
+    pub beta: f32,
+}
+
+impl Default for BetaArm {
+    /// The uniform prior Beta(1, 1).
+    fn default() -> Self {
+        BetaArm {
+            alpha: 1.0,
+            beta: 1.0,
+        }
+    }
 }
 
 /// Everything ranking needs to know about one shopper.
@@ -241,6 +261,10 @@ pub struct ProfileState {
     /// Events applied over the profile's life (retention does not lower it).
     pub event_count: u64,
     pub last_event: i64,
+    /// The on-device adjustment layer (see `learn`), when the shopper has given feedback.
+    pub personal: Option<crate::learn::PersonalLayer>,
+    /// Exploration arms (categories, or a brand or tag when items have no category).
+    pub bandit: HashMap<Arc<str>, BetaArm>,
 }
 
 impl ProfileState {

@@ -249,6 +249,40 @@ impl ProfileStore {
                 };
             }
         }
+        let personal: Option<(String, String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT model_key, weights, updates FROM personal_weights
+                 ORDER BY updated_at DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        state.personal = personal.and_then(|(model_key, weights, updates)| {
+            Some(crate::learn::PersonalLayer {
+                model_key,
+                weights: serde_json::from_str(&weights).ok()?,
+                updates: updates as u64,
+            })
+        });
+        let mut stmt = self.conn.prepare("SELECT arm, alpha, beta FROM bandit")?;
+        let arms = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, f64>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
+        })?;
+        for arm in arms {
+            let (key, alpha, beta) = arm?;
+            state.bandit.insert(
+                Arc::from(key.as_str()),
+                super::signals::BetaArm {
+                    alpha: alpha as f32,
+                    beta: beta as f32,
+                },
+            );
+        }
         state.event_count = self
             .meta("event_count")?
             .and_then(|v| v.parse().ok())
@@ -341,6 +375,16 @@ impl ProfileStore {
 
     /// Write a batch and the rows of `state` it touched, all or nothing. Returns new event ids.
     pub fn commit(&mut self, batch: &WriteBatch, state: &ProfileState) -> Result<Vec<i64>> {
+        self.commit_with(batch, state, |_| Ok(()))
+    }
+
+    /// Like `commit`, running `also` inside the same transaction (funnel counters and the like).
+    pub fn commit_with(
+        &mut self,
+        batch: &WriteBatch,
+        state: &ProfileState,
+        also: impl FnOnce(&Connection) -> Result<()>,
+    ) -> Result<Vec<i64>> {
         let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(batch.events.len());
         {
@@ -426,7 +470,31 @@ impl ProfileStore {
                 meta.execute(params!["event_count", state.event_count.to_string()])?;
                 meta.execute(params!["last_event", state.last_event.to_string()])?;
             }
+            if batch.touched.personal {
+                tx.execute("DELETE FROM personal_weights", [])?;
+                if let Some(layer) = &state.personal {
+                    tx.execute(
+                        "INSERT INTO personal_weights (model_key, weights, updates, updated_at)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![
+                            layer.model_key,
+                            serde_json::to_string(&layer.weights).unwrap_or_default(),
+                            layer.updates as i64,
+                            state.last_event
+                        ],
+                    )?;
+                }
+            }
+            let mut arm = tx.prepare_cached(
+                "INSERT OR REPLACE INTO bandit (arm, alpha, beta) VALUES (?1, ?2, ?3)",
+            )?;
+            for key in &batch.touched.bandit {
+                if let Some(b) = state.bandit.get(key) {
+                    arm.execute(params![&**key, b.alpha as f64, b.beta as f64])?;
+                }
+            }
         }
+        also(&tx)?;
         tx.commit()?;
         self.event_rows += batch.events.len() as u64;
         Ok(ids)

@@ -1,15 +1,22 @@
 //! Exploration slots: a few items from beyond the page, placed at fixed spread-out positions and
-//! marked, so a shopper's results keep room for discovery. Seeded, so tests are reproducible.
+//! marked, so results keep room for discovery. Which items: Thompson sampling over arms (an
+//! item's category, else brand, else first tag) with this shopper's Beta posteriors — arms they
+//! engaged with when shown come up more often, arms they ignore fade, unseen arms stay possible.
+//! Seeded, so tests are reproducible.
 
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
+use crate::profile::signals::BetaArm;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
 
 pub const MAX_RATE: f64 = 0.5;
 /// Exploration draws from this many pages beyond the current one.
 const POOL_PAGES: usize = 10;
+/// Arms already on the page are sampled at this discount, so slots favour something new.
+const ON_PAGE_DISCOUNT: f64 = 0.5;
 
 pub fn validate(rate: f64) -> Result<()> {
     if !rate.is_finite() || !(0.0..=MAX_RATE).contains(&rate) {
@@ -28,41 +35,112 @@ pub fn slots(rate: f64, limit: usize) -> usize {
     ((rate * limit as f64).round() as usize).clamp(1, limit / 2)
 }
 
+/// The exploration arm of an item.
+pub fn arm(catalog: &CatalogSnapshot, idx: u32) -> Arc<str> {
+    let item = catalog.item(idx);
+    let name = if item.category != 0 {
+        format!("category:{}", catalog.categories.name(item.category))
+    } else if item.brand != 0 {
+        format!("brand:{}", catalog.brands.name(item.brand))
+    } else if let Some(&t) = item.tags.first() {
+        format!("tag:{}", catalog.tags.name(t))
+    } else {
+        String::from("any")
+    };
+    Arc::from(name)
+}
+
+/// Standard normal by Box-Muller.
+fn normal(rng: &mut SmallRng) -> f64 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random_range(0.0..1.0);
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// Gamma(shape, 1) by Marsaglia and Tsang; shapes below 1 use the u^(1/shape) boost.
+fn gamma(rng: &mut SmallRng, shape: f64) -> f64 {
+    if shape < 1.0 {
+        let u: f64 = rng.random_range(f64::EPSILON..1.0);
+        return gamma(rng, shape + 1.0) * u.powf(1.0 / shape);
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    loop {
+        let x = normal(rng);
+        let v = (1.0 + c * x).powi(3);
+        if v <= 0.0 {
+            continue;
+        }
+        let u: f64 = rng.random_range(f64::EPSILON..1.0);
+        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+            return d * v;
+        }
+    }
+}
+
+/// A draw from Beta(alpha, beta).
+pub fn beta(rng: &mut SmallRng, arm: BetaArm) -> f64 {
+    let x = gamma(rng, arm.alpha.max(0.01) as f64);
+    let y = gamma(rng, arm.beta.max(0.01) as f64);
+    if x + y > 0.0 {
+        x / (x + y)
+    } else {
+        0.5
+    }
+}
+
 /// Choose exploration items and insert them into `order` (best first) within the first `limit`.
-/// Prefers categories absent from the page. Returns the chosen catalog indices.
+/// Returns the chosen catalog indices.
 pub fn apply(
     order: &mut Vec<u32>,
     limit: usize,
     rate: f64,
     seed: u64,
     catalog: &CatalogSnapshot,
+    posteriors: &rustc_hash::FxHashMap<Arc<str>, BetaArm>,
 ) -> Vec<u32> {
     let n = slots(rate, limit);
     if n == 0 || order.len() <= limit {
         return Vec::new();
     }
     let mut rng = SmallRng::seed_from_u64(seed);
-    let page_categories: HashSet<u32> = order[..limit]
-        .iter()
-        .map(|&i| catalog.item(i).category)
-        .collect();
+    let on_page: FxHashSet<Arc<str>> = order[..limit].iter().map(|&i| arm(catalog, i)).collect();
     let pool_end = order.len().min(limit + POOL_PAGES * limit);
-    let mut pool: Vec<u32> = order[limit..pool_end].to_vec();
-    // Fresh categories first, then the rest; random order within each group.
-    let mut fresh: Vec<u32> = pool
-        .iter()
-        .copied()
-        .filter(|&i| !page_categories.contains(&catalog.item(i).category))
-        .collect();
-    pool.retain(|i| !fresh.contains(i));
-    let mut picks = Vec::with_capacity(n);
-    for group in [&mut fresh, &mut pool] {
-        while picks.len() < n && !group.is_empty() {
-            let at = rng.random_range(0..group.len());
-            picks.push(group.swap_remove(at));
+    // Best remaining item per arm (the pool is in rank order); arms in first-seen order so a
+    // seed always gives the same draws.
+    let mut best: FxHashMap<Arc<str>, u32> = FxHashMap::default();
+    let mut arms: Vec<Arc<str>> = Vec::new();
+    for &i in &order[limit..pool_end] {
+        let a = arm(catalog, i);
+        if let std::collections::hash_map::Entry::Vacant(slot) = best.entry(a.clone()) {
+            slot.insert(i);
+            arms.push(a);
         }
     }
-    let chosen: HashSet<u32> = picks.iter().copied().collect();
+    let mut picks = Vec::with_capacity(n);
+    while picks.len() < n && !arms.is_empty() {
+        let draws: Vec<f64> = arms
+            .iter()
+            .map(|a| {
+                let theta = beta(&mut rng, posteriors.get(a).copied().unwrap_or_default());
+                if on_page.contains(a) {
+                    theta * ON_PAGE_DISCOUNT
+                } else {
+                    theta
+                }
+            })
+            .collect();
+        let (k, _) =
+            draws.iter().enumerate().fold(
+                (0, f64::MIN),
+                |(bk, bv), (k, &v)| if v > bv { (k, v) } else { (bk, bv) },
+            );
+        let chosen = arms.remove(k);
+        if let Some(&i) = best.get(&chosen) {
+            picks.push(i);
+        }
+    }
+    let chosen: FxHashSet<u32> = picks.iter().copied().collect();
     order.retain(|i| !chosen.contains(i));
     // Spread over the page, never first: positions limit*(k+1)/(n+1).
     for (k, &idx) in picks.iter().enumerate() {
@@ -83,5 +161,22 @@ mod tests {
         assert_eq!(slots(0.01, 20), 1);
         assert_eq!(slots(0.5, 3), 1);
         assert_eq!(slots(0.3, 1), 0);
+    }
+
+    #[test]
+    fn beta_draws_have_the_right_mean() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        for (a, b) in [(1.0, 1.0), (9.0, 1.0), (2.0, 30.0), (0.5, 0.5)] {
+            let n = 20_000;
+            let mean = (0..n)
+                .map(|_| beta(&mut rng, BetaArm { alpha: a, beta: b }))
+                .sum::<f64>()
+                / n as f64;
+            let want = a as f64 / (a + b) as f64;
+            assert!(
+                (mean - want).abs() < 0.01,
+                "Beta({a},{b}): {mean} vs {want}"
+            );
+        }
     }
 }

@@ -24,6 +24,10 @@ pub struct RankContext<'a> {
     /// Keyed hash of the request's session id.
     pub session_key: Option<String>,
     pub default_exploration_rate: f64,
+    /// Add the shopper's personal adjustment layer to the model score (when it fits the model).
+    pub personal_learning: bool,
+    /// The experiment variant this request runs under, reported back in the response.
+    pub variant: Option<String>,
 }
 
 pub fn validate(req: &RankRequest) -> Result<()> {
@@ -125,6 +129,25 @@ pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
 
 /// Rank a validated request with a profile view already built for it (`view.now` is the
 /// ranking time). `started` is when the call began, for `took_micros`.
+/// Add the personal layer's adjustment, when it was learned for this very model.
+fn personal_adjustment(ctx: &RankContext<'_>, matrix: &[f32], scores: &mut [f32]) {
+    let Some(layer) = ctx
+        .profile
+        .personal
+        .as_ref()
+        .filter(|_| ctx.personal_learning)
+    else {
+        return;
+    };
+    let width = ctx.model.features.len();
+    if layer.weights.len() != width || layer.model_key != crate::learn::model_key(ctx.model) {
+        return;
+    }
+    for (s, row) in scores.iter_mut().zip(matrix.chunks_exact(width)) {
+        *s += layer.score(row);
+    }
+}
+
 pub fn rank_with_view(
     ctx: &RankContext<'_>,
     req: &RankRequest,
@@ -147,7 +170,10 @@ pub fn rank_with_view(
         let mut matrix = Vec::new();
         assemble(&ctx.model.features, &cands, catalog, view, &mut matrix);
         match ctx.model.runtime.score(&matrix, cands.len()) {
-            Ok(s) if s.iter().all(|v| v.is_finite()) => scores = s,
+            Ok(s) if s.iter().all(|v| v.is_finite()) => {
+                scores = s;
+                personal_adjustment(ctx, &matrix, &mut scores);
+            }
             Ok(_) => {
                 fallback_reason = Some(Fallback::ModelFailed {
                     message: format!(
@@ -207,9 +233,10 @@ pub fn rank_with_view(
         .as_ref()
         .and_then(|e| e.seed)
         .unwrap_or_else(rand::random);
-    let explored: FxHashSet<u32> = explore::apply(&mut order, limit, rate, seed, catalog)
-        .into_iter()
-        .collect();
+    let explored: FxHashSet<u32> =
+        explore::apply(&mut order, limit, rate, seed, catalog, &ctx.profile.bandit)
+            .into_iter()
+            .collect();
 
     let (pins, unknown_pins) = rules::resolve_pins(catalog, &req.rules.pinned);
     let excluded: FxHashSet<u32> = req
@@ -268,5 +295,6 @@ pub fn rank_with_view(
             fallback::VERSION.into()
         },
         took_micros: started.elapsed().as_micros() as u64,
+        variant: ctx.variant.clone(),
     })
 }
