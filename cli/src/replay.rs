@@ -28,6 +28,10 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also report `tailor+learn`: the personal layer trained on simulated impressions and
+    /// purchases of each user's baskets before the cutoff.
+    #[arg(long)]
+    learn: bool,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -57,6 +61,7 @@ pub fn run(args: Args) -> CliResult {
         horizon_days: args.horizon_days,
         derive: DeriveOptions::default(),
         params: Params::default(),
+        learn: args.learn,
     };
     let report =
         replay(items, events, &model, &opts, &progress).map_err(tailor::TailorError::from)?;

@@ -261,14 +261,30 @@ fn a_model_failing_on_real_traffic_falls_back_to_popularity_flagged() {
     let t = open(&dir);
     warm(&t);
     t.load_model(fixture("nan_beyond_probe"), None).unwrap();
-    let r = t.rank(RankRequest { limit: 3, now: Some(NOW), ..Default::default() }).unwrap();
+    let r = t
+        .rank(RankRequest {
+            limit: 3,
+            now: Some(NOW),
+            ..Default::default()
+        })
+        .unwrap();
     assert!(r.personalized, "finite on ordinary items");
     let mut huge = item("viral", "toys", "acme", 1.0, 1e9);
     huge.tags.clear();
     t.upsert_items(vec![huge]).unwrap();
-    let r = t.rank(RankRequest { limit: 3, now: Some(NOW), ..Default::default() }).unwrap();
+    let r = t
+        .rank(RankRequest {
+            limit: 3,
+            now: Some(NOW),
+            ..Default::default()
+        })
+        .unwrap();
     assert!(!r.personalized);
-    assert!(matches!(&r.fallback, Some(Fallback::ModelFailed { message }) if message.contains("non-finite")), "{:?}", r.fallback);
+    assert!(
+        matches!(&r.fallback, Some(Fallback::ModelFailed { message }) if message.contains("non-finite")),
+        "{:?}",
+        r.fallback
+    );
     assert_eq!(ids(&r)[0], "viral", "popularity order");
     assert_eq!(r.model_name, "popularity");
 }
@@ -280,11 +296,19 @@ fn a_fixed_batch_model_is_either_refused_or_serves_any_batch() {
     warm(&t);
     match t.load_model(fixture("fixed_batch"), None) {
         Ok(_) => {
-            let r = t.rank(RankRequest { limit: 12, now: Some(NOW), ..Default::default() }).unwrap();
+            let r = t
+                .rank(RankRequest {
+                    limit: 12,
+                    now: Some(NOW),
+                    ..Default::default()
+                })
+                .unwrap();
             assert!(r.personalized, "{:?}", r.fallback);
             assert_eq!(r.items.len(), 12);
         }
-        Err(TailorError::ModelRejected { problem, .. }) => assert_eq!(problem, ModelProblem::ShapeMismatch),
+        Err(TailorError::ModelRejected { problem, .. }) => {
+            assert_eq!(problem, ModelProblem::ShapeMismatch)
+        }
         Err(e) => panic!("{e}"),
     }
 }

@@ -25,5 +25,8 @@ fn readme_feature_table_matches_the_registry() {
         std::fs::write(path, format!("{head}{BEGIN}{want}{END}{tail}")).unwrap();
         return;
     }
-    assert_eq!(current, want, "README feature table is stale: run TAILOR_BLESS=1 cargo test --test readme");
+    assert_eq!(
+        current, want,
+        "README feature table is stale: run TAILOR_BLESS=1 cargo test --test readme"
+    );
 }

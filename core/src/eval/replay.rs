@@ -20,6 +20,9 @@ pub struct ReplayOptions {
     pub horizon_days: Option<i64>,
     pub derive: DeriveOptions,
     pub params: Params,
+    /// Also report `tailor+learn`: the personal layer trained on simulated feedback before the
+    /// cutoff (see `eval::feedback`).
+    pub learn: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -98,13 +101,13 @@ pub fn replay(
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = users.len();
     let chunk = total.div_ceil(threads).max(1);
-    let results: Vec<Result<[Mean; 3]>> = std::thread::scope(|s| {
+    let results: Vec<Result<[Mean; 4]>> = std::thread::scope(|s| {
         let handles: Vec<_> = users
             .chunks(chunk)
             .map(|part| {
                 let (world, popular, done) = (&world, &popular, &done);
-                s.spawn(move || -> Result<[Mean; 3]> {
-                    let mut means = [Mean::default(); 3];
+                s.spawn(move || -> Result<[Mean; 4]> {
+                    let mut means = [Mean::default(); 4];
                     for (_, evs) in part {
                         let relevant = purchased_between(evs, opts.cutoff, until);
                         let profile = std::sync::Arc::new(world.profile_before(
@@ -139,6 +142,29 @@ pub fn replay(
                         means[1].add(score_list(popular, &relevant, opts.k));
                         let again = buy_again(evs, opts.cutoff, popular, opts.k);
                         means[2].add(score_list(&again, &relevant, opts.k));
+                        if opts.learn {
+                            let layer = super::feedback::learn_before(
+                                world,
+                                evs,
+                                model,
+                                opts.cutoff,
+                                opts.k,
+                                &opts.params,
+                            );
+                            let learned = std::sync::Arc::new(crate::profile::ProfileState {
+                                personal: layer,
+                                ..(*profile).clone()
+                            });
+                            let ctx = RankContext {
+                                profile: &learned,
+                                personal_learning: true,
+                                ..ctx
+                            };
+                            let resp = rank(&ctx, &req)?;
+                            let ranked: Vec<&str> =
+                                resp.items.iter().map(|i| i.item_id.as_str()).collect();
+                            means[3].add(score_list(&ranked, &relevant, opts.k));
+                        }
                         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         progress(n, total);
                     }
@@ -148,10 +174,10 @@ pub fn replay(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Ok([Mean::default(); 3])))
+            .map(|h| h.join().unwrap_or_else(|_| Ok([Mean::default(); 4])))
             .collect()
     });
-    let mut totals = [Mean::default(); 3];
+    let mut totals = [Mean::default(); 4];
     for r in results {
         let part = r?;
         for (t, p) in totals.iter_mut().zip(part.iter()) {
@@ -162,6 +188,9 @@ pub fn replay(
     methods.insert("tailor".to_string(), totals[0].get());
     methods.insert("popularity".to_string(), totals[1].get());
     methods.insert("buy_again".to_string(), totals[2].get());
+    if opts.learn {
+        methods.insert("tailor+learn".to_string(), totals[3].get());
+    }
     Ok(ReplayReport {
         users: total,
         k: opts.k,

@@ -1,0 +1,102 @@
+//! `tailor replay --learn`: what the personal layer would have learned before the cutoff.
+//!
+//! Purchase logs have no impressions, so they are simulated: at the start of each of the user's
+//! baskets before the cutoff, Tailor ranks the catalog with the profile so far and "shows" the top
+//! K; every item bought in that basket is then feedback against the shown items above it (or all
+//! of them, when the item was not shown). This is the same update the SDK makes from
+//! `record_impressions` + purchases, with the same features and model scores.
+
+use super::world::World;
+use crate::features::{assemble, ProfileView};
+use crate::learn::{model_key, PersonalLayer};
+use crate::model::LoadedModel;
+use crate::profile::import::UserEvent;
+use crate::profile::signals::{ProfileEvent, Touched};
+use crate::profile::{Params, ProfileState};
+use crate::types::EventKind;
+use std::sync::Arc;
+
+/// Purchase strength of `learn::feedback_strength`.
+const PURCHASE: f32 = 3.0;
+
+/// Train a layer on the user's baskets before `cutoff`, showing `k` items per basket.
+pub fn learn_before(
+    world: &World,
+    events: &[UserEvent],
+    model: &LoadedModel,
+    cutoff: i64,
+    k: usize,
+    params: &Params,
+) -> Option<PersonalLayer> {
+    let catalog = &world.catalog;
+    let width = model.features.len();
+    let mut layer = PersonalLayer::new(model_key(model), width);
+    let mut profile = ProfileState::default();
+    let mut touched = Touched::default();
+    let mut matrix = Vec::new();
+    let mut i = 0;
+    while i < events.len() {
+        let ts = events[i].event.timestamp.unwrap_or(0);
+        if ts >= cutoff {
+            break;
+        }
+        // One basket: the run of events sharing a session id (or one event without).
+        let basket = events[i].event.session_id.clone();
+        let mut j = i + 1;
+        while j < events.len() && basket.is_some() && events[j].event.session_id == basket {
+            j += 1;
+        }
+        let bought: Vec<u32> = events[i..j]
+            .iter()
+            .filter(|e| e.event.kind == EventKind::Purchase)
+            .filter_map(|e| catalog.get(&e.event.item_id))
+            .collect();
+        if !profile.is_cold() && !bought.is_empty() {
+            let snapshot = Arc::new(ProfileState {
+                personal: Some(layer.clone()),
+                ..profile.clone()
+            });
+            let view = ProfileView::build(&snapshot, catalog, ts, None, params);
+            let candidates = &catalog.in_stock_by_popularity;
+            assemble(&model.features, candidates, catalog, &view, &mut matrix);
+            if let Ok(base) = model.runtime.score(&matrix, candidates.len()) {
+                let total: Vec<f32> = base
+                    .iter()
+                    .zip(matrix.chunks_exact(width))
+                    .map(|(b, row)| b + layer.score(row))
+                    .collect();
+                let mut order: Vec<usize> = (0..candidates.len()).collect();
+                order.sort_by(|&a, &b| total[b].total_cmp(&total[a]));
+                order.truncate(k);
+                let row = |p: usize| (&matrix[p * width..(p + 1) * width], base[p]);
+                for &item in &bought {
+                    let Some(p) = candidates.iter().position(|&c| c == item) else {
+                        continue;
+                    };
+                    let shown_at = order.iter().position(|&o| o == p);
+                    let skipped: Vec<(&[f32], f32)> = order[..shown_at.unwrap_or(order.len())]
+                        .iter()
+                        .filter(|&&o| !bought.contains(&candidates[o]))
+                        .map(|&o| row(o))
+                        .collect();
+                    layer.update(row(p), &skipped, PURCHASE);
+                }
+            }
+        }
+        for e in &events[i..j] {
+            let ev = ProfileEvent {
+                kind: e.event.kind,
+                item_id: Arc::from(e.event.item_id.as_str()),
+                ts: e.event.timestamp.unwrap_or(0),
+                session: e.event.session_id.clone(),
+                quantity: e.event.quantity.unwrap_or(1),
+            };
+            profile.apply_history(&ev, params, &mut touched);
+            if let Some(idx) = catalog.get(&e.event.item_id) {
+                profile.apply_attributes(&ev, catalog.record(idx), params, &mut touched);
+            }
+        }
+        i = j;
+    }
+    (layer.updates > 0).then_some(layer)
+}
