@@ -1,6 +1,7 @@
 //! `tailor`: the command-line tool — demo, offline replay, training matrices, model checks.
 
 mod bench;
+mod bench_model;
 mod crash_writer;
 mod demo;
 mod features;
@@ -35,6 +36,8 @@ enum Command {
     Replay(replay::Args),
     /// Write a training matrix (features named by the registry, label, user, item).
     Features(features::Args),
+    /// Time a model alone on a feature batch (used by scripts/bench-vs-onnxruntime).
+    BenchModel(bench_model::Args),
     /// Create an ed25519 key pair for signing models.
     Keygen {
         /// File for the secret key (created with mode 0600; never overwritten).
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Features(args) => features::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::BenchModel(args) => bench_model::run(args),
         Command::Keygen { out } => sign::keygen(&out),
         Command::SignModel { manifest, key, out } => sign::sign(&manifest, &key, out),
         Command::ValidateModel { manifest } => validate::run(&manifest),

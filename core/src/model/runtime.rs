@@ -256,6 +256,9 @@ impl Runtime {
             };
         }
         let scores = self.score(&batch, rows)?;
+        // A second, odd batch size: a graph that only works for one size is caught here, not
+        // by a shopper's first rank call.
+        self.score(&batch[..5 * self.width], 5)?;
         if let Some((row, s)) = scores.iter().enumerate().find(|(_, s)| !s.is_finite()) {
             return Err(rejected(
                 ModelProblem::NonFiniteOutput,
