@@ -35,7 +35,7 @@ pub fn run(args: Args) -> CliResult {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
-    if pool.len() < width || pool.len() % width != 0 {
+    if pool.len() < width || !pool.len().is_multiple_of(width) {
         return Err(format!(
             "{} holds {} floats, not a multiple of the width {width}",
             args.batch.display(),

@@ -2,6 +2,7 @@
 //! - model: the reused tract plan vs building the plan per call (what plan reuse saves);
 //! - rank: a personalized rank vs the popularity fallback over the same candidates (the cost of
 //!   personalization on top of the pipeline's fixed work).
+//!
 //! Run: `cargo bench -p tailor-core --bench hot_paths`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
