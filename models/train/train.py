@@ -28,7 +28,10 @@ from common import (INPUT_NAME, ITEM_EMB, OUTPUT_NAME, PROFILE_EMB, SCALAR_FEATU
                     make_model, op_list, ort_scores, ranking_metrics, save_model_dir,
                     write_json)
 
-EMB_SCALARS = ["item_popularity", "popularity_percentile", "in_stock", "price_vs_usual"]
+# The embedding match carries taste; these scalars carry what embeddings cannot (repeat purchases,
+# popularity), so the model is a usable ranker and not only a demonstration of the input format.
+EMB_SCALARS = ["bought_count", "recency_bought", "bought_share", "copurchase_score",
+               "item_popularity", "popularity_percentile", "in_stock", "price_vs_usual"]
 DEFAULT_FEATURES = {
     "linear": SCALAR_FEATURES,
     "mlp": SCALAR_FEATURES,
