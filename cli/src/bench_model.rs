@@ -29,6 +29,11 @@ pub fn run(args: Args) -> CliResult {
         None => builtin(),
     }
     .map_err(tailor::TailorError::from)?;
+    // Time the plans ranking uses: wait for the fixed-batch plans to be built.
+    let started = Instant::now();
+    while !model.runtime.batch_plans_ready() && started.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let width = model.features.len();
     let bytes = std::fs::read(&args.batch)?;
     let pool: Vec<f32> = bytes

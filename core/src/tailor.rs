@@ -758,6 +758,12 @@ impl Tailor {
         self.observe(self.models.rollback())
     }
 
+    /// Whether the active model's fixed-batch plans are built (they are built in the background
+    /// after a model loads; until then ranking uses the slower symbolic-batch plan).
+    pub fn model_batch_plans_ready(&self) -> bool {
+        self.models.active().runtime.batch_plans_ready()
+    }
+
     /// The active model.
     pub fn model_info(&self) -> ModelInfo {
         self.models.active().info()

@@ -312,3 +312,38 @@ fn a_fixed_batch_model_is_either_refused_or_serves_any_batch() {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// The fixed-batch plans built in the background score exactly what the symbolic plan scores,
+/// for sizes that pad up to a bucket and for sizes beyond the largest one.
+#[test]
+fn fixed_batch_plans_score_like_the_symbolic_plan() {
+    for name in ["default-ranker", "gbt-ranker", "embedding-ranker"] {
+        let model = tailor::model::registry::load_from_manifest(
+            &repo().join("models").join(name).join("manifest.json"),
+            &[],
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        while !model.runtime.batch_plans_ready() && started.elapsed().as_secs() < 120 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(
+            !model.runtime.batch_plan_sizes().is_empty(),
+            "{name}: no fixed plans were built"
+        );
+        let width = model.features.len();
+        for rows in [1, 7, 64, 100, 1000, 20_000] {
+            let x: Vec<f32> = (0..rows * width)
+                .map(|i| ((i * 7919) % 101) as f32 / 25.0 - 1.0)
+                .collect();
+            let fixed = model.runtime.score(&x, rows).unwrap();
+            let symbolic = model.runtime.score_symbolic(&x, rows).unwrap();
+            for (f, s) in fixed.iter().zip(&symbolic) {
+                assert!(
+                    (f - s).abs() <= 1e-4 * s.abs().max(1.0),
+                    "{name} rows={rows}: {f} vs {s}"
+                );
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! ONNX models: the manifest contract, the tract runtime and the registry that swaps models.
 
+pub mod batch_plans;
 pub mod manifest;
 pub mod registry;
 pub mod runtime;

@@ -71,6 +71,7 @@ pub fn validate(
 /// The model compiled into the library.
 pub fn builtin() -> Result<LoadedModel> {
     let (manifest, features, runtime) = validate(BUILTIN_ONNX, BUILTIN_MANIFEST, &[])?;
+    runtime.prepare_batch_plans();
     Ok(LoadedModel {
         manifest,
         features,
@@ -90,6 +91,7 @@ pub fn load_from_manifest(manifest_path: &Path, keys: &[VerifyingKey]) -> Result
     let onnx = manifest_path.with_file_name("model.onnx");
     let bytes = read(&onnx)?;
     let (manifest, features, runtime) = validate(&bytes, &json, keys)?;
+    runtime.prepare_batch_plans();
     Ok(LoadedModel {
         manifest,
         features,
@@ -168,6 +170,7 @@ impl ModelRegistry {
         let bytes = std::fs::read(folder.join("model.onnx"))?;
         let manifest = std::fs::read_to_string(folder.join("manifest.json"))?;
         let (manifest, features, runtime) = validate(&bytes, &manifest, &self.keys)?;
+        runtime.prepare_batch_plans();
         Ok(LoadedModel {
             manifest,
             features,
@@ -201,6 +204,7 @@ impl ModelRegistry {
     /// Validate, persist and swap in a model. On any error nothing changes.
     pub fn install(&self, model_bytes: &[u8], manifest_json: &str) -> Result<ModelInfo> {
         let (manifest, features, runtime) = validate(model_bytes, manifest_json, &self.keys)?;
+        runtime.prepare_batch_plans();
         let mut history = self.history.lock();
         let stored_at = match &self.dir {
             Some(dir) => {

@@ -1,6 +1,7 @@
 //! Running a validated ONNX model with tract: one optimized plan with a symbolic batch dimension,
 //! built once and reused by every rank call.
 
+use super::batch_plans::{bucket_for, run_padded, BatchPlans, BUCKETS};
 use super::manifest::Manifest;
 use crate::error::{Error, ModelProblem, Result};
 use tract_onnx::pb::ModelProto;
@@ -16,11 +17,16 @@ const TREE_OPS: &[&str] = &[
 pub const TREE_ADVICE: &str = "convert the trees to dense tensor ops with \
     `models/train/.venv/bin/python models/train/tree2gemm.py IN.onnx OUT.onnx` (same scores, fast in tract)";
 
-type Plan = Arc<TypedSimplePlan>;
+use super::batch_plans::Plan;
 
 pub struct Runtime {
+    /// The symbolic-batch plan: serves any batch size, and validation runs on it.
     plan: Plan,
     width: usize,
+    /// The parsed model and output name, from which fixed-batch plans are built.
+    proto: Arc<ModelProto>,
+    output: String,
+    batches: Arc<BatchPlans>,
 }
 
 fn rejected(problem: ModelProblem, msg: impl Into<String>) -> Error {
@@ -195,7 +201,13 @@ impl Runtime {
         let plan = optimized
             .into_runnable()
             .map_err(|e| rejected(ModelProblem::UnsupportedOperator, chain(&e)))?;
-        Ok(Runtime { plan, width })
+        Ok(Runtime {
+            plan,
+            width,
+            proto: Arc::new(proto),
+            output: manifest.output.clone(),
+            batches: Arc::new(BatchPlans::default()),
+        })
     }
 
     pub fn width(&self) -> usize {
@@ -214,6 +226,22 @@ impl Runtime {
                 self.width
             )));
         }
+        if let Some(plan) = bucket_for(rows).and_then(|b| Some((b, self.batches.get(b)?))) {
+            let (bucket, plan) = plan;
+            return guarded(ModelProblem::ShapeMismatch, || {
+                run_padded(&plan, features, rows, self.width, bucket).map_err(|e| {
+                    rejected(
+                        ModelProblem::ShapeMismatch,
+                        format!("model run failed: {}", chain(&e)),
+                    )
+                })
+            });
+        }
+        self.score_symbolic(features, rows)
+    }
+
+    /// Score with the symbolic-batch plan (any number of rows).
+    pub fn score_symbolic(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
         let input = Tensor::from_shape(&[rows, self.width], features)
             .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
         let outputs = guarded(ModelProblem::ShapeMismatch, || {
@@ -242,19 +270,55 @@ impl Runtime {
         Ok(scores.to_vec())
     }
 
+    /// Start building the fixed-batch plans in the background (see `batch_plans`). Each is
+    /// accepted only if it scores a probe batch like the symbolic plan (within 1e-4).
+    pub fn prepare_batch_plans(&self) {
+        let symbolic = Runtime {
+            plan: self.plan.clone(),
+            width: self.width,
+            proto: self.proto.clone(),
+            output: self.output.clone(),
+            batches: Arc::new(BatchPlans::default()),
+        };
+        let width = self.width;
+        let probe = probe_batch(64, width);
+        let reference = symbolic.score_symbolic(&probe, 64).ok();
+        self.batches.build_in_background(
+            self.proto.clone(),
+            width,
+            self.output.clone(),
+            move |plan, bucket| {
+                let Some(want) = &reference else { return false };
+                let rows = bucket.min(64);
+                match run_padded(plan, &probe[..rows * width], rows, width, bucket) {
+                    Ok(got) => got
+                        .iter()
+                        .zip(want)
+                        .all(|(g, w)| (g - w).abs() <= 1e-4 * w.abs().max(1.0)),
+                    Err(_) => false,
+                }
+            },
+        );
+    }
+
+    /// Whether the fixed-batch plans are built (benchmarks wait for this).
+    pub fn batch_plans_ready(&self) -> bool {
+        self.batches.ready()
+    }
+
+    /// The batch sizes that have a fixed plan.
+    pub fn batch_plan_sizes(&self) -> Vec<usize> {
+        BUCKETS
+            .iter()
+            .copied()
+            .filter(|&b| self.batches.get(b).is_some())
+            .collect()
+    }
+
     /// Score a deterministic probe batch (zeros, ones, spread values) and demand finite scores.
     pub fn probe(&self) -> Result<()> {
         let rows = 16;
-        let mut batch = vec![0.0f32; rows * self.width];
-        for (i, v) in batch.iter_mut().enumerate().skip(self.width) {
-            let r = i / self.width;
-            // Row 1 all ones; later rows a spread of values in [-1, 3].
-            *v = if r == 1 {
-                1.0
-            } else {
-                ((i * 7919) % 97) as f32 / 24.0 - 1.0
-            };
-        }
+        let batch = probe_batch(rows, self.width);
         let scores = self.score(&batch, rows)?;
         // A second, odd batch size: a graph that only works for one size is caught here, not
         // by a shopper's first rank call.
@@ -267,4 +331,18 @@ impl Runtime {
         }
         Ok(())
     }
+}
+
+/// Probe rows: zeros, ones, then a spread of values in [-1, 3].
+fn probe_batch(rows: usize, width: usize) -> Vec<f32> {
+    let mut batch = vec![0.0f32; rows * width];
+    for (i, v) in batch.iter_mut().enumerate().skip(width) {
+        let r = i / width;
+        *v = if r == 1 {
+            1.0
+        } else {
+            ((i * 7919) % 97) as f32 / 24.0 - 1.0
+        };
+    }
+    batch
 }
