@@ -2,7 +2,7 @@
 # Kotlin SDK on the JVM, against the real library (target/debug/libtailor.so, loaded by JNA):
 # builds the cdylib and uniffi-bindgen, generates the bindings into build/generated/uniffi,
 # compiles them once into a jar (cached by content), compiles the hand-written layer with the
-# JUnit 5 tests, checks the README quick start against QuickStartTest.kt and runs every test.
+# JUnit 5 tests, checks the README snippets against their tests and runs every test.
 #
 # Usage: bindings/kotlin/test.sh [test|bench [ITERATIONS]]
 #   test   (default) unit, scenario and concurrency tests; fails if any fails or none are found
@@ -58,6 +58,8 @@ case "$mode" in
       "$repo/bindings/check-snippet.sh" "$readme" kotlin-quickstart \
         "$here/src/test/kotlin/dev/tailor/QuickStartTest.kt"
     done
+    "$repo/bindings/check-snippet.sh" "$repo/bindings/README.md" kotlin-learning \
+      "$here/src/test/kotlin/dev/tailor/LearningReadmeTest.kt"
     echo "== Kotlin: JUnit 5"
     java "${java_props[@]}" -jar "$JUNIT_JAR" --disable-banner --disable-ansi-colors --details=tree \
       --class-path "$classes:$test_cp" --scan-classpath "$classes" --fail-if-no-tests

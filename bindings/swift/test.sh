@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Swift SDK on Linux against the real library (target/debug/libtailor.so): builds the cdylib and
 # uniffi-bindgen, generates the bindings into Sources/Tailor/Generated and Sources/TailorFFI,
-# checks the README quick start against QuickStartTests.swift and runs `swift test` (XCTest) in
+# checks the README snippets against their tests and runs `swift test` (XCTest) in
 # the Debian-trixie Swift chroot (scripts/swift-chroot.sh; Swift binaries run only there).
 #
 # Usage: bindings/swift/test.sh [test|bench [ITERATIONS]]
@@ -38,6 +38,8 @@ case "$mode" in
       "$repo/bindings/check-snippet.sh" "$readme" swift-quickstart \
         "$here/Tests/TailorTests/QuickStartTests.swift"
     done
+    "$repo/bindings/check-snippet.sh" "$repo/bindings/README.md" swift-learning \
+      "$here/Tests/TailorTests/LearningReadmeTests.swift"
     echo "== Swift: swift test (in the chroot)"
     # The whole repository is mounted: the tests read tests/, models/ and cli/data/ and write
     # target/scenario-transcripts/swift/.

@@ -1,6 +1,7 @@
 // Hand-written Swift layer over the generated bindings (Generated/Tailor.swift, same module).
 // The generated API is complete but blocking; this file adds async wrappers that keep the native
-// work off the caller's actor, and small constructors for events, attributes and rules.
+// work off the caller's actor, and small constructors for events, attributes, rules, impressions
+// and experiments.
 import Dispatch
 import Foundation
 
@@ -111,11 +112,13 @@ public final class TailorClient: Sendable {
         now: Date? = nil,
         rules: BusinessRules = BusinessRules(),
         diversity: DiversityOptions? = nil,
-        exploration: ExplorationOptions? = nil
+        exploration: ExplorationOptions? = nil,
+        experiment: String? = nil
     ) async throws -> RankResponse {
         try await rank(RankRequest(
             candidateIds: candidates, limit: limit, surface: surface, sessionId: sessionId,
-            now: now.map(\.unixSeconds), rules: rules, diversity: diversity, exploration: exploration))
+            now: now.map(\.unixSeconds), rules: rules, diversity: diversity, exploration: exploration,
+            experiment: experiment))
     }
 
     // MARK: shopper controls
@@ -144,6 +147,52 @@ public final class TailorClient: Sendable {
 
     public func status() async throws -> Status {
         try await run { try $0.status() }
+    }
+
+    /// The shopper's profile in plain terms (top categories, brands, recent items, sentences), for
+    /// a "why am I seeing this" screen. `now` defaults to the current time.
+    public func explainProfile(now: Date? = nil) async throws -> ProfileSummary {
+        try await run { try $0.explainProfile(now: now?.unixSeconds) }
+    }
+
+    // MARK: learning, experiments, metrics
+
+    /// Report what the app showed, in display order (`Impressions(page: page, surface: "home")`).
+    /// Tailor learns from the clicks, carts and purchases of these items that follow (unless
+    /// `TailorConfig.personalLearning` is off), steers exploration and counts the local funnel.
+    public func recordImpressions(_ impressions: Impressions) async throws {
+        try await run { try $0.recordImpressions(impressions: impressions) }
+    }
+
+    /// Forget the personal adjustment layer learned from impressions; ranking uses the plain model.
+    public func resetPersonalLayer() async throws {
+        try await run { try $0.resetPersonalLayer() }
+    }
+
+    /// Define (or redefine) an experiment and return this install's variant, the same on every
+    /// launch. Rank with `rank(experiment: key)` and report the page with
+    /// `Impressions(page:surface:experiment: key)`. A variant's model must be loaded (active or
+    /// kept for rollback), else `TailorError.NotFound`.
+    @discardableResult
+    public func defineExperiment(_ experiment: Experiment) async throws -> String {
+        try await run { try $0.defineExperiment(experiment: experiment) }
+    }
+
+    /// `defineExperiment("ranker", variants: [Variant("a"), Variant("b", model: "mlp-ranker")])`
+    @discardableResult
+    public func defineExperiment(_ key: String, variants: [Variant]) async throws -> String {
+        try await defineExperiment(Experiment(key: key, variants: variants))
+    }
+
+    /// Local funnel counters per experiment variant and surface, and engine statistics, for the
+    /// app to report through its own analytics (Tailor sends nothing anywhere).
+    public func metrics() async throws -> LocalMetrics {
+        try await run { try $0.metrics() }
+    }
+
+    /// Zero the funnel counters, e.g. after the app reported them.
+    public func resetMetrics() async throws {
+        try await run { try $0.resetMetrics() }
     }
 
     // MARK: models
@@ -241,4 +290,51 @@ extension Boost {
 extension RankResponse {
     /// The ranked ids, best first.
     public var ids: [String] { items.map(\.itemId) }
+}
+
+extension Impressions {
+    /// What the app showed: `Impressions(page: page, surface: "home", experiment: "ranker")`.
+    /// Pass the same `experiment` key as the rank request; `at` defaults to now.
+    public init(page: RankResponse, surface: String? = nil, experiment: String? = nil, at: Date? = nil) {
+        self.init(page.ids, surface: surface, experiment: experiment, at: at)
+    }
+
+    /// The items shown, in display order (e.g. `Array(page.ids.prefix(6))` when six fit on screen).
+    public init(_ itemIds: [String], surface: String? = nil, experiment: String? = nil, at: Date? = nil) {
+        self.init(itemIds: itemIds, surface: surface, experiment: experiment, timestamp: at?.unixSeconds)
+    }
+}
+
+extension Variant {
+    /// `Variant("mlp", weight: 50, model: "mlp-ranker")`. `weight` is the relative share of
+    /// installs (any non-negative scale); `model` names a loaded model (active or kept for
+    /// rollback), `nil` keeps the active one; `explorationRate` replaces the configured default (a
+    /// request's own `exploration` still wins); `boosts` are added to the request's.
+    public init(
+        _ name: String, weight: Double = 1, model: String? = nil, explorationRate: Double? = nil,
+        boosts: [Boost] = []
+    ) {
+        self.init(name: name, weight: weight, modelName: model, explorationRate: explorationRate, boosts: boosts)
+    }
+}
+
+extension Experiment {
+    /// `Experiment("ranker", variants: [Variant("control"), Variant("mlp", model: "mlp-ranker")])`
+    public init(_ key: String, variants: [Variant]) {
+        self.init(key: key, variants: variants)
+    }
+}
+
+extension LocalMetrics {
+    /// The funnel of one experiment (`""` outside experiments) and surface (`""` when none was given).
+    public func funnel(experiment: String = "", surface: String = "") -> FunnelCounters? {
+        funnels.first { $0.experiment == experiment && $0.surface == surface }
+    }
+}
+
+extension Array where Element == NamedCount {
+    /// `engine.fallbacks["cold_start"]`, `engine.errors["invalid_input"]`: the count, 0 when absent.
+    public subscript(_ name: String) -> Int {
+        Int(first { $0.name == name }?.count ?? 0)
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Tailor
 
 /// Paths and constants shared by the Swift tests.
 enum TestSupport {
@@ -21,6 +22,21 @@ enum TestSupport {
     static func path(_ relative: String) -> String { repo.appendingPathComponent(relative).path }
 
     static var catalogCsv: String { path("tests/data/catalog.csv") }
+
+    /// The catalog of the core's integration tests (core/tests/common/mod.rs `catalog()`): twelve
+    /// items, shoes-0..3, books-0..3, toys-0..3, brands alternating acme/zeta, popularity falling
+    /// and price rising with the position.
+    static func learningCatalog() -> [Item] {
+        ["shoes", "books", "toys"].enumerated().flatMap { c, category in
+            (0..<4).map { i in
+                let n = c * 4 + i
+                return Item(
+                    id: "\(category)-\(i)", title: "\(category) \(category)-\(i)", category: category,
+                    brand: i % 2 == 0 ? "acme" : "zeta", price: 10 + Double(n), tags: [category],
+                    popularity: 100 - Double(n))
+            }
+        }
+    }
 
     /// A fresh empty directory, removed when the test ends.
     static func tempDir(_ test: XCTestCase) -> String {

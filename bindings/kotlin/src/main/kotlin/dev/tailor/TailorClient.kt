@@ -1,6 +1,7 @@
 // Hand-written Kotlin layer over the generated bindings (build/generated/uniffi/dev/tailor/tailor.kt,
 // same package). The generated API is complete but blocking; this file adds coroutine wrappers,
-// Int instead of UInt where Kotlin code expects it, and small constructors for events and rules.
+// Int instead of UInt where Kotlin code expects it, and small constructors for events, rules,
+// impressions and experiments.
 package dev.tailor
 
 import java.util.concurrent.atomic.AtomicBoolean
@@ -107,6 +108,45 @@ class TailorClient(
 
     suspend fun status(): Status = io { status() }
 
+    /**
+     * The shopper's profile in plain terms (top categories, brands, recent items, sentences), for a
+     * "why am I seeing this" screen. [now] is Unix seconds; `null` means now.
+     */
+    suspend fun explainProfile(now: Long? = null): ProfileSummary = io { explainProfile(now) }
+
+    // ---- learning, experiments, metrics ----
+
+    /**
+     * Report what the app showed, in display order (`Impressions.of(page, surface = "home")`).
+     * Tailor learns from the clicks, carts and purchases of these items that follow (unless
+     * `TailorConfig.personalLearning` is off), steers exploration and counts the local funnel.
+     */
+    suspend fun recordImpressions(impressions: Impressions): Unit = io { recordImpressions(impressions) }
+
+    /** Forget the personal adjustment layer learned from impressions; ranking uses the plain model. */
+    suspend fun resetPersonalLayer(): Unit = io { resetPersonalLayer() }
+
+    /**
+     * Define (or redefine) an experiment and return this install's variant, the same on every
+     * launch. Rank with `rank { experiment = key }` and report the page with
+     * `Impressions.of(page, experiment = key)`. A variant's model must be loaded (active or kept
+     * for rollback), else [TailorException.NotFound].
+     */
+    suspend fun defineExperiment(experiment: Experiment): String = io { defineExperiment(experiment) }
+
+    /** `defineExperiment("ranker") { variant("a", model = "linear-ranker"); variant("b") }` */
+    suspend fun defineExperiment(key: String, build: ExperimentBuilder.() -> Unit): String =
+        defineExperiment(experiment(key, build))
+
+    /**
+     * Local funnel counters per experiment variant and surface, and engine statistics, for the
+     * app to report through its own analytics (Tailor sends nothing anywhere).
+     */
+    suspend fun metrics(): LocalMetrics = io { metrics() }
+
+    /** Zero the funnel counters, e.g. after the app reported them. */
+    suspend fun resetMetrics(): Unit = io { resetMetrics() }
+
     // ---- models ----
 
     /** Validate and activate a model folder (`model.onnx` + `manifest.json`). */
@@ -175,6 +215,26 @@ fun Attribute.Companion.item(id: String) = Attribute(AttributeKind.ITEM, id)
 /** The ranked ids, best first. */
 val RankResponse.ids: List<String> get() = items.map { it.itemId }
 
+/**
+ * What the app showed: `Impressions.of(page, surface = "home", experiment = "ranker")`. Pass the
+ * same [experiment] key as the rank request; [at] is Unix seconds (`null` means now).
+ */
+fun Impressions.Companion.of(
+    page: RankResponse, surface: String? = null, experiment: String? = null, at: Long? = null,
+) = of(page.ids, surface, experiment, at)
+
+/** The items shown, in display order (e.g. `page.ids.take(6)` when only six fit on screen). */
+fun Impressions.Companion.of(
+    itemIds: List<String>, surface: String? = null, experiment: String? = null, at: Long? = null,
+) = Impressions(itemIds = itemIds, surface = surface, experiment = experiment, timestamp = at)
+
+/** The funnel of one experiment (`""` outside experiments) and surface (`""` when none was given). */
+fun LocalMetrics.funnel(experiment: String = "", surface: String = ""): FunnelCounters? =
+    funnels.firstOrNull { it.experiment == experiment && it.surface == surface }
+
+/** `engine.fallbacks["cold_start"]`, `engine.errors["invalid_input"]`: the count, 0 when absent. */
+operator fun List<NamedCount>.get(name: String): Long = firstOrNull { it.name == name }?.count?.toLong() ?: 0L
+
 // ---- request DSL ----
 
 @DslMarker
@@ -199,6 +259,9 @@ class RankRequestBuilder {
 
     /** `null` uses the configured default exploration rate. */
     var exploration: ExplorationOptions? = null
+
+    /** Key of an experiment defined with `defineExperiment`: this install's variant ranks. */
+    var experiment: String? = null
     private val rules = RulesBuilder()
 
     fun candidates(vararg ids: String) {
@@ -232,6 +295,7 @@ class RankRequestBuilder {
         rules = rules.build(),
         diversity = diversity,
         exploration = exploration,
+        experiment = experiment,
     )
 }
 
@@ -270,3 +334,53 @@ class RulesBuilder {
 }
 
 fun rankRequest(build: RankRequestBuilder.() -> Unit): RankRequest = RankRequestBuilder().apply(build).build()
+
+// ---- experiment DSL ----
+
+/**
+ * Builds an [Experiment]:
+ * ```
+ * experiment("ranker") {
+ *     variant("control", weight = 50.0)
+ *     variant("mlp", weight = 50.0, model = "mlp-ranker") { boost(Attribute.category("new"), 0.5) }
+ * }
+ * ```
+ */
+@TailorDsl
+class ExperimentBuilder(val key: String) {
+    private val variants = mutableListOf<Variant>()
+
+    /**
+     * One arm. [weight] is its relative share of installs (any non-negative scale); [model] names
+     * a loaded model (active or kept for rollback), `null` keeps the active one; [explorationRate]
+     * replaces the configured default (a request's own `explore(..)` still wins); [configure] adds
+     * boosts, applied after the request's.
+     */
+    fun variant(
+        name: String,
+        weight: Double = 1.0,
+        model: String? = null,
+        explorationRate: Double? = null,
+        configure: VariantBuilder.() -> Unit = {},
+    ) {
+        val boosts = VariantBuilder().apply(configure).boosts.toList()
+        variants += Variant(
+            name = name, weight = weight, modelName = model, explorationRate = explorationRate, boosts = boosts,
+        )
+    }
+
+    fun build() = Experiment(key = key, variants = variants.toList())
+}
+
+/** Extra boosts of one experiment variant. */
+@TailorDsl
+class VariantBuilder {
+    internal val boosts = mutableListOf<Boost>()
+
+    /** Add [weight] (a logit) to items with [attribute] for installs in this variant. */
+    fun boost(attribute: Attribute, weight: Double) {
+        boosts += Boost(attribute = attribute, weight = weight)
+    }
+}
+
+fun experiment(key: String, build: ExperimentBuilder.() -> Unit): Experiment = ExperimentBuilder(key).apply(build).build()

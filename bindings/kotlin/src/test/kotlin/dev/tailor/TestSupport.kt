@@ -19,4 +19,24 @@ object TestSupport {
     fun path(relative: String): String = File(repo, relative).path
 
     val catalogCsv: String get() = path("tests/data/catalog.csv")
+
+    /**
+     * The catalog of the core's integration tests (core/tests/common/mod.rs `catalog()`): twelve
+     * items, shoes-0..3, books-0..3, toys-0..3, brands alternating acme/zeta, popularity falling
+     * and price rising with the position.
+     */
+    fun learningCatalog(): List<Item> = listOf("shoes", "books", "toys").flatMapIndexed { c, category ->
+        (0 until 4).map { i ->
+            val n = c * 4 + i
+            Item(
+                id = "$category-$i",
+                title = "$category $category-$i",
+                category = category,
+                brand = if (i % 2 == 0) "acme" else "zeta",
+                price = 10.0 + n,
+                tags = listOf(category),
+                popularity = 100.0 - n,
+            )
+        }
+    }
 }
