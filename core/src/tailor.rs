@@ -660,6 +660,7 @@ impl Tailor {
 
     /// Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`) into this profile.
     /// With `user_id`, only that user's rows are imported.
+    #[uniffi::method(default(user_id = None))]
     pub fn import_events_csv(
         &self,
         path: String,
@@ -722,6 +723,7 @@ impl Tailor {
     /// Validate and activate a model. `model_path` is a folder holding `model.onnx` and
     /// `manifest.json`, or the `.onnx` file (manifest beside it unless `manifest_path` is given).
     /// On any problem the current model keeps serving and a `ModelRejected` error says why.
+    #[uniffi::method(default(manifest_path = None))]
     pub fn load_model(
         &self,
         model_path: String,
@@ -743,6 +745,7 @@ impl Tailor {
     }
 
     /// Check a model without activating it.
+    #[uniffi::method(default(manifest_path = None))]
     pub fn validate_model(
         &self,
         model_path: String,
@@ -934,6 +937,7 @@ impl Tailor {
 
     /// The shopper's profile in plain terms, for a "why am I seeing this" screen. `now` defaults
     /// to the current time.
+    #[uniffi::method(default(now = None))]
     pub fn explain_profile(&self, now: Option<i64>) -> Result<ProfileSummary, TailorError> {
         self.ensure_open()?;
         Ok(crate::privacy::explain::summarize(

@@ -42,6 +42,10 @@ fn yes() -> bool {
     true
 }
 
+fn one() -> f64 {
+    1.0
+}
+
 /// One co-purchase neighbour of an item, with a non-negative strength.
 #[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
 pub struct RelatedItem {
@@ -293,6 +297,10 @@ pub struct RankResponse {
     pub took_micros: u64,
     /// This install's variant when the request named an experiment.
     pub variant: Option<String>,
+    /// The request's experiment key and surface, echoed so `Impressions` can be built from the
+    /// response alone.
+    pub experiment: Option<String>,
+    pub surface: Option<String>,
 }
 
 /// The active or a previous model.
@@ -464,12 +472,32 @@ pub struct Impressions {
     pub timestamp: Option<i64>,
 }
 
+impl Impressions {
+    /// The first `shown` items of a response, as the app displayed them, under the response's
+    /// experiment and surface.
+    pub fn of(response: &RankResponse, shown: usize, timestamp: Option<i64>) -> Impressions {
+        Impressions {
+            item_ids: response
+                .items
+                .iter()
+                .take(shown)
+                .map(|i| i.item_id.clone())
+                .collect(),
+            surface: response.surface.clone(),
+            experiment: response.experiment.clone(),
+            timestamp,
+        }
+    }
+}
+
 /// One arm of an experiment. A variant may override the model (the name of the active model or
 /// of one kept for rollback), the exploration rate, and add boosts.
 #[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
 pub struct Variant {
     pub name: String,
     /// Relative share of installs (any non-negative scale).
+    #[uniffi(default = 1.0)]
+    #[serde(default = "one")]
     pub weight: f64,
     #[uniffi(default = None)]
     #[serde(default)]

@@ -172,8 +172,15 @@ fn export_is_one_documented_json_document_without_raw_identifiers() {
     assert!(!text.contains(SESSION), "raw session id in the export");
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["format"], "tailor-profile-export");
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     assert_eq!(doc["consent"], true);
+    for section in ["exploration", "experiments", "impressions", "funnel"] {
+        assert!(doc[section].is_array(), "{section} is exported");
+    }
+    assert!(
+        doc.get("personal_layer").is_some(),
+        "the personal layer is exported (null when none)"
+    );
 
     let events = doc["events"].as_array().unwrap();
     assert_eq!(events.len(), 44);

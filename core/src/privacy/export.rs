@@ -1,9 +1,14 @@
 //! Data portability: the shopper's profile as one JSON document.
 //!
-//! Schema (version 1): `{"format": "tailor-profile-export", "version": 1, "consent": bool,
+//! Schema (version 2): `{"format": "tailor-profile-export", "version": 2, "consent": bool,
 //! "events": [{"ts", "kind", "item_id", "session", "quantity", "surface"}],
 //! "affinities": [{"dimension", "key", "score", "as_of"}], "items": [{"item_id", "views", ...}],
-//! "preferences": [{"kind", "value"}]}`. Session ids appear as the keyed hashes that are stored.
+//! "preferences": [{"kind", "value"}],
+//! "personal_layer": null | {"model", "weights": [..], "updates"},
+//! "exploration": [{"arm", "alpha", "beta"}],
+//! "experiments": [{"key", "variant", "assigned_at", "exposures"}],
+//! "impressions": [{"ts", "item_id", "surface", "experiment", "variant", "position"}],
+//! "funnel": [FunnelCounters...]}`. Session ids appear as the keyed hashes that are stored.
 
 use crate::error::Result;
 use crate::profile::store::kind_from_code;
@@ -45,14 +50,53 @@ pub fn export(store: &ProfileStore, state: &ProfileState, consent: bool) -> Resu
         })
         .collect();
     items.sort_by(|a, b| a["item_id"].to_string().cmp(&b["item_id"].to_string()));
+    let mut exploration: Vec<Value> = state
+        .bandit
+        .iter()
+        .map(|(arm, b)| json!({"arm": &**arm, "alpha": b.alpha, "beta": b.beta}))
+        .collect();
+    exploration.sort_by_key(|v| v["arm"].to_string());
     let doc = json!({
         "format": "tailor-profile-export",
-        "version": 1,
+        "version": 2,
         "consent": consent,
         "events": events,
         "affinities": affinities,
         "items": items,
         "preferences": state.preferences,
+        "personal_layer": state.personal.as_ref().map(|l| json!({
+            "model": l.model_key, "weights": l.weights, "updates": l.updates
+        })),
+        "exploration": exploration,
+        "experiments": rows(conn, "SELECT key, variant, assigned_at, exposures FROM experiments ORDER BY key",
+            &["key", "variant", "assigned_at", "exposures"])?,
+        "impressions": rows(conn, "SELECT ts, item_id, surface, experiment, variant, position FROM impressions ORDER BY ts, id",
+            &["ts", "item_id", "surface", "experiment", "variant", "position"])?,
+        "funnel": crate::metrics::funnel::load(conn)?,
     });
     Ok(serde_json::to_string_pretty(&doc).unwrap_or_default())
+}
+
+/// Every row of a query as a JSON object with the given column names.
+fn rows(conn: &rusqlite::Connection, sql: &str, columns: &[&str]) -> Result<Vec<Value>> {
+    let mut stmt = conn.prepare(sql)?;
+    let out = stmt
+        .query_map([], |r| {
+            let mut obj = serde_json::Map::new();
+            for (i, c) in columns.iter().enumerate() {
+                let v: rusqlite::types::Value = r.get(i)?;
+                obj.insert(
+                    c.to_string(),
+                    match v {
+                        rusqlite::types::Value::Integer(n) => json!(n),
+                        rusqlite::types::Value::Real(f) => json!(f),
+                        rusqlite::types::Value::Text(t) => json!(t),
+                        _ => Value::Null,
+                    },
+                );
+            }
+            Ok(Value::Object(obj))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(out)
 }

@@ -296,5 +296,7 @@ pub fn rank_with_view(
         },
         took_micros: started.elapsed().as_micros() as u64,
         variant: ctx.variant.clone(),
+        experiment: req.experiment.clone(),
+        surface: req.surface.clone(),
     })
 }
