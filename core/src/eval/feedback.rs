@@ -2,9 +2,10 @@
 //!
 //! Purchase logs have no impressions, so they are simulated: at the start of each of the user's
 //! baskets before the cutoff, Tailor ranks the catalog with the profile so far and "shows" the top
-//! K; every item bought in that basket is then feedback against the shown items above it (or all
-//! of them, when the item was not shown). This is the same update the SDK makes from
-//! `record_impressions` + purchases, with the same features and model scores.
+//! K; every shown item bought in that basket is then feedback against the shown items above it
+//! that were not bought. Items bought without being shown teach nothing, exactly as in the SDK,
+//! which learns only from feedback on what `record_impressions` reported, with the same features
+//! and model scores.
 
 use super::world::World;
 use crate::features::{assemble, ProfileView};
@@ -69,12 +70,11 @@ pub fn learn_before(
                 order.sort_by(|&a, &b| total[b].total_cmp(&total[a]));
                 order.truncate(k);
                 let row = |p: usize| (&matrix[p * width..(p + 1) * width], base[p]);
-                for &item in &bought {
-                    let Some(p) = candidates.iter().position(|&c| c == item) else {
+                for (at, &p) in order.iter().enumerate() {
+                    if !bought.contains(&candidates[p]) {
                         continue;
-                    };
-                    let shown_at = order.iter().position(|&o| o == p);
-                    let skipped: Vec<(&[f32], f32)> = order[..shown_at.unwrap_or(order.len())]
+                    }
+                    let skipped: Vec<(&[f32], f32)> = order[..at]
                         .iter()
                         .filter(|&&o| !bought.contains(&candidates[o]))
                         .map(|&o| row(o))

@@ -11,11 +11,14 @@ pub mod impressions;
 use crate::types::EventKind;
 
 /// Step size of each pairwise update.
-pub const LEARNING_RATE: f32 = 0.05;
+pub const LEARNING_RATE: f32 = 0.01;
 /// Shrinkage towards zero applied with every update.
 pub const L2: f32 = 0.01;
 /// Each weight stays within ±BOUND (feature values are mostly in 0..1 or small logs).
 pub const BOUND: f32 = 1.0;
+/// The layer moves a score by at most this much (in logits): it can reorder items the model
+/// finds close, never overrule it.
+pub const MAX_ADJUSTMENT: f32 = 0.5;
 /// Skipped items used as negatives for one positive.
 pub const MAX_NEGATIVES: usize = 10;
 
@@ -66,9 +69,9 @@ impl PersonalLayer {
         }
     }
 
-    /// The adjustment for one feature row.
+    /// The adjustment for one feature row, within ±MAX_ADJUSTMENT.
     pub fn score(&self, row: &[f32]) -> f32 {
-        dot(&self.weights, row)
+        dot(&self.weights, row).clamp(-MAX_ADJUSTMENT, MAX_ADJUSTMENT)
     }
 
     /// One pairwise logistic step per negative: raise `positive` above each negative, measured on
