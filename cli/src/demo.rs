@@ -23,7 +23,7 @@ fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 
 fn describe(reason: &Reason) -> String {
     match reason {
-        Reason::SimilarTo { title, .. } => format!("because you bought \"{title}\""),
+        Reason::SimilarTo { title, .. } => format!("goes with \"{title}\""),
         Reason::BoughtBefore { times } => format!("bought {times}x before"),
         Reason::LeftInCart => "still in your cart".into(),
         Reason::ViewedRecently => "viewed recently".into(),
@@ -88,7 +88,8 @@ pub fn run(dir: Option<PathBuf>) -> CliResult {
         .map_err(tailor::TailorError::from)?;
     let events = tailor::profile::import::read(&gunzip(EVENTS_GZ)?[..])
         .map_err(tailor::TailorError::from)?;
-    // The shopper: the sampled customer with the most distinct invoices before NOW.
+    // The shopper: a returning customer with a short history (at most 4 invoices before NOW),
+    // so both long-term taste and this session's intent show on the page.
     let mut invoices: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
     for e in &events {
         if e.event.timestamp.unwrap_or(0) < NOW {
@@ -100,7 +101,7 @@ pub fn run(dir: Option<PathBuf>) -> CliResult {
     }
     let shopper = invoices
         .iter()
-        .filter(|(_, inv)| inv.len() <= 12)
+        .filter(|(_, inv)| inv.len() <= 4)
         .max_by_key(|(u, inv)| (inv.len(), std::cmp::Reverse(**u)))
         .map(|(u, _)| u.to_string())
         .ok_or("the sample has no shopper")?;

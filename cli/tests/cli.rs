@@ -137,4 +137,8 @@ fn demo_runs_offline_and_shows_reasons() {
     assert!(out.contains("ColdStart"), "{out}");
     assert!(out.contains("personalized by"), "{out}");
     assert!(out.contains("bought") && out.contains("x before"), "{out}");
+    assert!(
+        out.contains("matches this session"),
+        "session intent shows: {out}"
+    );
 }
