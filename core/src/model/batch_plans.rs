@@ -51,11 +51,14 @@ impl BatchPlans {
         output: String,
         check: impl Fn(&Plan, usize) -> bool + Send + 'static,
     ) {
-        let me = self.clone();
+        // The thread holds only a weak reference: when the model is replaced and dropped before
+        // its plans are built, the remaining builds are skipped.
+        let weak = Arc::downgrade(self);
         let spawned = std::thread::Builder::new()
             .name("tailor-batch-plans".into())
             .spawn(move || {
                 for &bucket in BUCKETS {
+                    let Some(me) = weak.upgrade() else { return };
                     // A model that validated cannot be made to panic by a fixed batch size, but a
                     // panic here must never escape the thread's job of making ranking faster.
                     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -69,7 +72,9 @@ impl BatchPlans {
                         me.plans.store(Arc::new(next));
                     }
                 }
-                me.done.store(true, Ordering::Release);
+                if let Some(me) = weak.upgrade() {
+                    me.done.store(true, Ordering::Release);
+                }
             });
         if spawned.is_err() {
             // No thread available: ranking keeps using the symbolic plan.

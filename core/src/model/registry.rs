@@ -70,14 +70,25 @@ pub fn validate(
 
 /// The model compiled into the library.
 pub fn builtin() -> Result<LoadedModel> {
-    let (manifest, features, runtime) = validate(BUILTIN_ONNX, BUILTIN_MANIFEST, &[])?;
+    serving(BUILTIN_ONNX, BUILTIN_MANIFEST, &[], None, true)
+}
+
+/// Validate a model for serving: on success its fixed-batch plans start building.
+fn serving(
+    bytes: &[u8],
+    manifest_json: &str,
+    keys: &[VerifyingKey],
+    stored_at: Option<PathBuf>,
+    builtin: bool,
+) -> Result<LoadedModel> {
+    let (manifest, features, runtime) = validate(bytes, manifest_json, keys)?;
     runtime.prepare_batch_plans();
     Ok(LoadedModel {
         manifest,
         features,
         runtime,
-        builtin: true,
-        stored_at: None,
+        builtin,
+        stored_at,
     })
 }
 
@@ -90,15 +101,7 @@ pub fn load_from_manifest(manifest_path: &Path, keys: &[VerifyingKey]) -> Result
         .map_err(|_| Error::model(ModelProblem::InvalidManifest, "manifest.json is not UTF-8"))?;
     let onnx = manifest_path.with_file_name("model.onnx");
     let bytes = read(&onnx)?;
-    let (manifest, features, runtime) = validate(&bytes, &json, keys)?;
-    runtime.prepare_batch_plans();
-    Ok(LoadedModel {
-        manifest,
-        features,
-        runtime,
-        builtin: false,
-        stored_at: Some(onnx),
-    })
+    serving(&bytes, &json, keys, Some(onnx), false)
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -169,15 +172,13 @@ impl ModelRegistry {
     fn load_installed(&self, folder: &Path) -> Result<LoadedModel> {
         let bytes = std::fs::read(folder.join("model.onnx"))?;
         let manifest = std::fs::read_to_string(folder.join("manifest.json"))?;
-        let (manifest, features, runtime) = validate(&bytes, &manifest, &self.keys)?;
-        runtime.prepare_batch_plans();
-        Ok(LoadedModel {
-            manifest,
-            features,
-            runtime,
-            builtin: false,
-            stored_at: Some(folder.to_path_buf()),
-        })
+        serving(
+            &bytes,
+            &manifest,
+            &self.keys,
+            Some(folder.to_path_buf()),
+            false,
+        )
     }
 
     pub fn active(&self) -> Arc<LoadedModel> {

@@ -73,15 +73,14 @@ pub fn validate(req: &RankRequest) -> Result<()> {
 }
 
 /// Resolve candidates: dedupe (first occurrence wins), report unknown ids, apply filters.
-fn candidates(ctx: &RankContext<'_>, req: &RankRequest, unknown: &mut Vec<String>) -> Vec<u32> {
+fn candidates(
+    ctx: &RankContext<'_>,
+    req: &RankRequest,
+    excluded: &FxHashSet<u32>,
+    unknown: &mut Vec<String>,
+) -> Vec<u32> {
     let catalog = ctx.catalog;
-    let excluded: FxHashSet<u32> = req
-        .rules
-        .exclude_ids
-        .iter()
-        .filter_map(|id| catalog.get(id))
-        .collect();
-    let admit = |i: &u32| rules::admits(catalog, *i, &req.rules, &excluded);
+    let admit = |i: &u32| rules::admits(catalog, *i, &req.rules, excluded);
     match &req.candidate_ids {
         Some(ids) => {
             let mut seen = FxHashSet::with_capacity_and_hasher(ids.len(), Default::default());
@@ -156,7 +155,13 @@ pub fn rank_with_view(
 ) -> Result<RankResponse> {
     let catalog = ctx.catalog;
     let mut unknown_ids = Vec::new();
-    let cands = candidates(ctx, req, &mut unknown_ids);
+    let excluded: FxHashSet<u32> = req
+        .rules
+        .exclude_ids
+        .iter()
+        .filter_map(|id| catalog.get(id))
+        .collect();
+    let cands = candidates(ctx, req, &excluded, &mut unknown_ids);
 
     let mut fallback_reason = if !ctx.consent {
         Some(Fallback::OptedOut)
@@ -239,12 +244,6 @@ pub fn rank_with_view(
             .collect();
 
     let (pins, unknown_pins) = rules::resolve_pins(catalog, &req.rules.pinned);
-    let excluded: FxHashSet<u32> = req
-        .rules
-        .exclude_ids
-        .iter()
-        .filter_map(|id| catalog.get(id))
-        .collect();
     let pins: Vec<(u32, u32)> = pins
         .into_iter()
         .filter(|(i, _)| rules::admits(catalog, *i, &req.rules, &excluded))
