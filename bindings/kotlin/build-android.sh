@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Tailor Android library (AAR):
-#   1. the Rust core for arm64-v8a, armeabi-v7a and x86_64 with cargo-ndk, linked for 16 KB pages
-#      (-Wl,-z,max-page-size=16384; Google Play requires it for Android 15+ devices), into
+#   1. the Rust core for arm64-v8a, armeabi-v7a and x86_64 with cargo-ndk and the size-optimized
+#      `mobile` profile (LTO, stripped; see scripts/README.md "Library size"), linked for 16 KB
+#      pages (-Wl,-z,max-page-size=16384; Google Play requires it for Android 15+ devices), into
 #      build/rust/jniLibs/<abi>/libtailor.so, and checks the ELF alignment of the 64-bit ones;
-#   2. the Kotlin bindings with uniffi-bindgen (library mode, from the arm64-v8a library) into
-#      build/generated/uniffi;
+#   2. the Kotlin bindings with uniffi-bindgen (library mode) into build/generated/uniffi, read from
+#      an unstripped debug build of the library for the host (the stripped Android libraries have
+#      no symbol table, where uniffi keeps its metadata; the metadata is the same on every target);
 #   3. `gradle assembleRelease` -> build/outputs/aar/tailor-release.aar.
 #
 # Needs: Android NDK r26+ (ANDROID_NDK_HOME, or the SDK's ndk/ directory via ANDROID_HOME), cargo-ndk
@@ -13,7 +15,7 @@
 #
 # Usage: bindings/kotlin/build-android.sh [--skip-gradle]
 #   ANDROID_MIN_SDK  API level the libraries are linked for (default 24, the AAR's minSdk)
-#   CARGO_PROFILE    cargo profile (default release)
+#   CARGO_PROFILE    cargo profile (default mobile)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -30,7 +32,7 @@ esac
 abis=(arm64-v8a armeabi-v7a x86_64)
 triples=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
 api="${ANDROID_MIN_SDK:-24}"
-profile="${CARGO_PROFILE:-release}"
+profile="${CARGO_PROFILE:-mobile}"
 gradle="${GRADLE:-gradle}"
 
 need() {
@@ -46,7 +48,7 @@ $skip_gradle || need "$gradle" "install Gradle 8.9+ or set GRADLE=path/to/gradle
 
 rustup target add "${triples[@]}"
 
-echo "== Android: libtailor.so for ${abis[*]} (API $api, 16 KB pages)"
+echo "== Android: libtailor.so for ${abis[*]} (API $api, 16 KB pages, profile $profile)"
 jni="$here/build/rust/jniLibs"
 rm -rf "$jni"
 mkdir -p "$jni"
@@ -58,8 +60,10 @@ target_args=()
 for abi in "${abis[@]}"; do
   target_args+=(-t "$abi")
 done
+# `rustc --crate-type cdylib`, not `build`: cargo skips LTO for a crate whose crate types include
+# `lib`, as tailor-core's do (the CLI and the tests link it as an rlib).
 (cd "$repo" && cargo ndk "${target_args[@]}" --platform "$api" -o "$jni" \
-  build --profile "$profile" --package tailor-core --lib)
+  rustc --profile "$profile" --package tailor-core --lib --crate-type cdylib)
 
 # Check the LOAD segment alignment of the 64-bit libraries (32-bit devices keep 4 KB pages).
 readelf_bin=""
@@ -91,13 +95,15 @@ else
   done
 fi
 
-echo "== Android: Kotlin bindings (uniffi-bindgen, library mode)"
-(cd "$repo" && cargo build --quiet -p uniffi-bindgen)
+echo "== Android: Kotlin bindings (uniffi-bindgen, library mode, from the host debug library)"
+(cd "$repo" && cargo build --quiet -p tailor-core -p uniffi-bindgen)
+host_lib="$repo/target/debug/libtailor.so"
+if [[ $(uname -s) == Darwin ]]; then
+  host_lib="$repo/target/debug/libtailor.dylib"
+fi
 gen="$here/build/generated/uniffi"
 rm -rf "$gen"
-# The release profile must keep symbols (no `strip = true`): library mode reads uniffi's metadata
-# from them.
-"$repo/target/debug/uniffi-bindgen" generate --library "$jni/arm64-v8a/libtailor.so" \
+"$repo/target/debug/uniffi-bindgen" generate --library "$host_lib" \
   --language kotlin --no-format --config "$repo/uniffi.toml" --out-dir "$gen"
 
 if $skip_gradle; then

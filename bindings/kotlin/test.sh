@@ -7,6 +7,8 @@
 # Usage: bindings/kotlin/test.sh [test|bench [ITERATIONS]]
 #   test   (default) unit, scenario and concurrency tests; fails if any fails or none are found
 #   bench  the FFI cost benchmark (FfiBench.kt): rank(1,000 candidates) through the bindings
+#   TAILOR_LIB_PROFILE=release|mobile  load that build of the library (scripts/build-lib.sh) instead
+#          of the debug one; the bindings are still generated from the debug build
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -18,6 +20,7 @@ tools="${TAILOR_TOOLS:-$HOME/.cache/tailor-tools}"
 . "$tools/kotlin.env"
 
 lib_dir="$repo/target/debug"
+lib_profile="${TAILOR_LIB_PROFILE:-dev}"
 gen="$here/build/generated/uniffi"
 jvm="$here/build/jvm"
 kotlin_lib="$KOTLIN_HOME/lib"
@@ -25,10 +28,14 @@ runtime_cp="$JNA_JAR:$COROUTINES_JAR:$kotlin_lib/kotlin-stdlib.jar"
 
 echo "== Kotlin: cargo build -p tailor-core -p uniffi-bindgen (debug)"
 (cd "$repo" && cargo build --quiet -p tailor-core -p uniffi-bindgen)
+if [[ $lib_profile != dev ]]; then
+  echo "== Kotlin: libtailor.so with profile $lib_profile"
+  lib_dir="$(dirname "$("$repo/scripts/build-lib.sh" "$lib_profile")")"
+fi
 
 echo "== Kotlin: generating bindings into ${gen#"$repo"/}"
 rm -rf "$gen"
-"$repo/target/debug/uniffi-bindgen" generate --library "$lib_dir/libtailor.so" \
+"$repo/target/debug/uniffi-bindgen" generate --library "$repo/target/debug/libtailor.so" \
   --language kotlin --no-format --config "$repo/uniffi.toml" --out-dir "$gen"
 generated="$gen/dev/tailor/tailor.kt"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds TailorFFI.xcframework (next to Package.swift) and the generated Swift sources for iOS:
-#   1. the Rust core as a static library (crate-type staticlib) for aarch64-apple-ios (devices),
+#   1. the Rust core as a static library (crate-type staticlib) with the size-optimized `mobile`
+#      profile (LTO; see scripts/README.md "Library size") for aarch64-apple-ios (devices),
 #      aarch64-apple-ios-sim and x86_64-apple-ios (simulators, merged with lipo);
 #   2. the Swift bindings with uniffi-bindgen (library mode reads the static library too) into
 #      Sources/Tailor/Generated, and TailorFFI.h;
@@ -16,7 +17,7 @@
 # Usage: bindings/swift/build-xcframework.sh [--with-macos]
 #   --with-macos                also add a macOS slice (arm64 + x86_64), e.g. for Catalyst-free Mac apps
 #   IPHONEOS_DEPLOYMENT_TARGET  default 15.0 (the package's minimum); MACOSX_DEPLOYMENT_TARGET default 12.0
-#   CARGO_PROFILE               default release
+#   CARGO_PROFILE               default mobile
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -40,7 +41,7 @@ for tool in cargo rustup xcodebuild lipo; do
   }
 done
 
-profile="${CARGO_PROFILE:-release}"
+profile="${CARGO_PROFILE:-mobile}"
 export IPHONEOS_DEPLOYMENT_TARGET="${IPHONEOS_DEPLOYMENT_TARGET:-15.0}"
 export MACOSX_DEPLOYMENT_TARGET="${MACOSX_DEPLOYMENT_TARGET:-12.0}"
 ios=(aarch64-apple-ios)
@@ -56,8 +57,12 @@ lib_of() { echo "$repo/target/$1/$profile_dir/libtailor.a"; }
 
 echo "== iOS: static libraries for ${targets[*]}"
 rustup target add "${targets[@]}"
+# `rustc --crate-type staticlib`, not `build`: cargo skips LTO for a crate whose crate types include
+# `lib`, as tailor-core's do (the CLI and the tests link it as an rlib). rustc does not strip static
+# libraries, so uniffi-bindgen still finds its metadata in them; the app's link strips.
 for t in "${targets[@]}"; do
-  (cd "$repo" && cargo build --profile "$profile" --package tailor-core --lib --target "$t")
+  (cd "$repo" && cargo rustc --profile "$profile" --package tailor-core --lib --crate-type staticlib \
+    --target "$t")
 done
 
 work="$here/.build/xcframework"

@@ -7,6 +7,8 @@
 # Usage: bindings/swift/test.sh [test|bench [ITERATIONS]]
 #   test   (default) XCTest: unit, scenario and concurrency tests
 #   bench  the FFI cost benchmark (Sources/TailorBench, built with -c release)
+#   TAILOR_LIB_PROFILE=release|mobile  link and load that build of the library (scripts/build-lib.sh)
+#          instead of the debug one; the bindings are still generated from the debug build
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -16,6 +18,12 @@ mode="${1:-test}"
 
 echo "== Swift: cargo build -p tailor-core -p uniffi-bindgen (debug)"
 (cd "$repo" && cargo build --quiet -p tailor-core -p uniffi-bindgen)
+lib="$repo/target/debug"
+lib_profile="${TAILOR_LIB_PROFILE:-dev}"
+if [[ $lib_profile != dev ]]; then
+  echo "== Swift: libtailor.so with profile $lib_profile"
+  lib="$(dirname "$("$repo/scripts/build-lib.sh" "$lib_profile")")"
+fi
 
 echo "== Swift: generating bindings"
 gen="$here/.build/uniffi"
@@ -30,7 +38,6 @@ install_if_changed() {
 install_if_changed "$gen/Tailor.swift" "$here/Sources/Tailor/Generated/Tailor.swift"
 install_if_changed "$gen/TailorFFI.h" "$here/Sources/TailorFFI/TailorFFI.h"
 
-lib="$repo/target/debug"
 link="-Xlinker -L$lib -Xlinker -rpath -Xlinker $lib"
 case "$mode" in
   test)
@@ -56,7 +63,7 @@ case "$mode" in
     fi
     ;;
   bench)
-    echo "== Swift: FFI benchmark (TailorBench, -c release; the Rust library stays debug)"
+    echo "== Swift: FFI benchmark (TailorBench, -c release; the Rust library: ${lib#"$repo"/})"
     "$repo/scripts/swift-chroot.sh" "$repo" \
       "cd bindings/swift && swift run -c release $link TailorBench $(printf '%q' "$repo") ${2:-200}"
     ;;

@@ -3,9 +3,15 @@
 //! A synthetic but realistic setup: a 10,000-item catalog (50 categories, 200 brands, tags,
 //! Zipf popularity, 16-d embeddings, 20 co-purchase neighbours each) and a profile built from
 //! 10,000 events. Everything goes through the public API, as an app would call it.
+//!
+//! `tailor bench --scaling [--json]`: rank latency against the number of candidates (100 to
+//! 100,000, over a 100,000-item catalog) and against the size of the profile (1,000 to 1,000,000
+//! tracked events, ranking 1,000 candidates), to show that rank grows at most linearly with the
+//! candidates and not with the shopper's history.
 
 use crate::CliResult;
 use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +31,10 @@ pub struct Args {
     /// Scale the number of timed runs (1 = default; lower for a quick look).
     #[arg(long, default_value_t = 1.0)]
     runs: f64,
+    /// Rank latency vs candidates (100 to 100,000) and vs profile size (1,000 to 1,000,000
+    /// events) instead of the standard benchmark.
+    #[arg(long)]
+    scaling: bool,
 }
 
 #[derive(serde::Serialize, Default)]
@@ -138,6 +148,9 @@ fn config(dir: &Path) -> TailorConfig {
 }
 
 pub fn run(args: Args) -> CliResult {
+    if args.scaling {
+        return scaling(args);
+    }
     let runs = |n: usize| ((n as f64 * args.runs).round() as usize).max(3);
     let dir = std::env::temp_dir().join(format!("tailor-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -280,5 +293,219 @@ pub fn run(args: Args) -> CliResult {
         "open (stores + model): {:.1} ms; resident memory {:.1} MB",
         report.open_ms, report.rss_mb
     );
+    Ok(())
+}
+
+/// Candidate counts for `--scaling`; the catalog holds the largest.
+const SCALING_CANDIDATES: [usize; 4] = [100, 1_000, 10_000, 100_000];
+/// Profile sizes for `--scaling`, reached by tracking more events into the same store.
+const SCALING_EVENTS: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
+/// The candidates ranked at every profile size.
+const SCALING_PROFILE_CANDIDATES: usize = 1_000;
+const TRACK_CHUNK: usize = 10_000;
+
+#[derive(serde::Serialize)]
+struct ScalingRow {
+    p50_us: f64,
+    p95_us: f64,
+    runs: usize,
+    /// p50 divided by the number of candidates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p50_us_per_candidate: Option<f64>,
+}
+
+#[derive(serde::Serialize, Default)]
+struct ScalingReport {
+    /// Rank latency by number of candidates (keys: candidates).
+    candidates: BTreeMap<String, ScalingRow>,
+    /// Rank latency of 1,000 candidates by profile size (keys: events tracked).
+    profile_events: BTreeMap<String, ScalingRow>,
+    /// Setup of the candidates table: catalog size and events in its profile.
+    candidates_catalog_items: usize,
+    candidates_profile_events: usize,
+    /// Setup of the profile table: catalog size and candidates per rank.
+    profile_catalog_items: usize,
+    profile_candidates: usize,
+    limit: u32,
+    model: String,
+    total_s: f64,
+}
+
+/// `count` distinct ids, in random order.
+fn distinct(rng: &mut SmallRng, ids: &[String], count: usize) -> Vec<String> {
+    let mut pool = ids.to_vec();
+    let (picked, _) = pool.partial_shuffle(rng, count);
+    picked.to_vec()
+}
+
+/// Rank `candidates` `reps` times, each call at a new `now` (so the profile view is rebuilt, as
+/// after new events); returns sorted microseconds.
+fn time_rank(
+    t: &Tailor,
+    candidates: Vec<String>,
+    now: i64,
+    reps: usize,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    let request = RankRequest {
+        candidate_ids: Some(candidates),
+        limit: 20,
+        now: Some(now),
+        ..Default::default()
+    };
+    t.rank(request.clone())?; // warm-up
+    let mut tick = 0;
+    timed(reps, || {
+        tick += 1;
+        let r = t.rank(RankRequest {
+            now: Some(now + tick),
+            ..request.clone()
+        })?;
+        if !r.personalized {
+            return Err(format!("bench profile should be personalized: {:?}", r.fallback).into());
+        }
+        Ok(())
+    })
+}
+
+fn row(sorted: &[f64], per: Option<usize>) -> ScalingRow {
+    let p50 = percentile(sorted, 0.5);
+    ScalingRow {
+        p50_us: p50,
+        p95_us: percentile(sorted, 0.95),
+        runs: sorted.len(),
+        p50_us_per_candidate: per.map(|n| p50 / n as f64),
+    }
+}
+
+fn scaling(args: Args) -> CliResult {
+    let started = Instant::now();
+    let runs = |n: usize| ((n as f64 * args.runs).round() as usize).max(3);
+    let mut rng = SmallRng::seed_from_u64(7);
+    let active = tailor::model::registry::builtin().map_err(tailor::TailorError::from)?;
+    let items_max = SCALING_CANDIDATES[SCALING_CANDIDATES.len() - 1];
+    let events_max = SCALING_EVENTS[SCALING_EVENTS.len() - 1];
+    let mut report = ScalingReport {
+        candidates_catalog_items: items_max,
+        candidates_profile_events: EVENTS,
+        profile_catalog_items: ITEMS,
+        profile_candidates: SCALING_PROFILE_CANDIDATES,
+        limit: 20,
+        model: format!("{} v{}", active.manifest.name, active.manifest.version),
+        ..Default::default()
+    };
+    drop(active);
+    let base = std::env::temp_dir().join(format!("tailor-scaling-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    // Keep every event: retention must not cut the profile being measured.
+    let config = |dir: &Path| TailorConfig {
+        max_event_age_days: 36_500,
+        max_events: (2 * events_max) as u32,
+        ..TailorConfig::new(dir.display().to_string())
+    };
+    let result = (|| -> CliResult {
+        // 1. Candidates: a 100,000-item catalog, the standard 10,000-event profile.
+        {
+            let dir = base.join("candidates");
+            let t = Tailor::open(config(&dir))?;
+            let items = catalog(&mut rng, items_max);
+            let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+            t.upsert_items(items)?;
+            let start = NOW - EVENTS as i64 * 60;
+            for chunk in events(&mut rng, EVENTS, items_max, start).chunks(TRACK_CHUNK) {
+                t.track_batch(chunk.to_vec())?;
+            }
+            for n in SCALING_CANDIDATES {
+                let reps = runs(if n <= 1_000 {
+                    300
+                } else if n <= 10_000 {
+                    60
+                } else {
+                    12
+                });
+                let times = time_rank(&t, distinct(&mut rng, &ids, n), NOW + 3_600, reps)?;
+                report
+                    .candidates
+                    .insert(n.to_string(), row(&times, Some(n)));
+            }
+            t.close();
+        }
+        // 2. Profile size: one store, events tracked in batches up to each size in turn, always
+        //    ranking the same 1,000 candidates of a 10,000-item catalog an hour after the last
+        //    event.
+        {
+            let dir = base.join("profile");
+            let t = Tailor::open(config(&dir))?;
+            let items = catalog(&mut rng, ITEMS);
+            let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+            t.upsert_items(items)?;
+            let candidates = distinct(&mut rng, &ids, SCALING_PROFILE_CANDIDATES);
+            // One event a minute, ending at NOW: a year and 11 months of history at 1,000,000.
+            let first = NOW - events_max as i64 * 60;
+            let mut tracked = 0;
+            for target in SCALING_EVENTS {
+                while tracked < target {
+                    let n = TRACK_CHUNK.min(target - tracked);
+                    let batch = events(&mut rng, n, ITEMS, first + tracked as i64 * 60);
+                    t.track_batch(batch)?;
+                    tracked += n;
+                }
+                let now = first + tracked as i64 * 60 + 3_600;
+                let times = time_rank(&t, candidates.clone(), now, runs(300))?;
+                report
+                    .profile_events
+                    .insert(target.to_string(), row(&times, None));
+            }
+            t.close();
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&base);
+    result?;
+    report.total_s = started.elapsed().as_secs_f64();
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!(
+        "tailor bench --scaling — model {}, top {}, each call at a new time (profile view rebuilt)\n",
+        report.model, report.limit
+    );
+    println!(
+        "Rank latency vs candidates ({} catalog items, profile of {} events):\n",
+        report.candidates_catalog_items, report.candidates_profile_events
+    );
+    println!(
+        "| candidates | rank p50 µs | rank p95 µs | p50 µs per candidate | p50 × vs previous row |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: |");
+    let mut previous: Option<f64> = None;
+    for n in SCALING_CANDIDATES {
+        let r = &report.candidates[&n.to_string()];
+        println!(
+            "| {n} | {:.0} | {:.0} | {:.2} | {} |",
+            r.p50_us,
+            r.p95_us,
+            r.p50_us_per_candidate.unwrap_or(0.0),
+            previous.map_or("–".to_string(), |p| format!("{:.1}", r.p50_us / p))
+        );
+        previous = Some(r.p50_us);
+    }
+    println!(
+        "\nRank latency of {} candidates vs profile size ({} catalog items, events tracked in batches of {}):\n",
+        report.profile_candidates, report.profile_catalog_items, TRACK_CHUNK
+    );
+    println!("| events tracked | rank p50 µs | rank p95 µs | p50 × vs 1,000 events |");
+    println!("| ---: | ---: | ---: | ---: |");
+    let first = report.profile_events[&SCALING_EVENTS[0].to_string()].p50_us;
+    for n in SCALING_EVENTS {
+        let r = &report.profile_events[&n.to_string()];
+        println!(
+            "| {n} | {:.0} | {:.0} | {:.2} |",
+            r.p50_us,
+            r.p95_us,
+            r.p50_us / first
+        );
+    }
+    println!("\n({:.0} s in all)", report.total_s);
     Ok(())
 }

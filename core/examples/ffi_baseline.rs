@@ -4,8 +4,9 @@
 //! (bindings/swift/Sources/TailorBench) benchmarks. The difference between their medians and
 //! this one is the cost of crossing the FFI (lowering the request, lifting the response).
 //!
-//! `cargo run -p tailor-core --example ffi_baseline [ITERATIONS]` — a debug build, like the
-//! `target/debug/libtailor.so` the binding benchmarks load. `scripts/bench-ffi.sh` runs all three.
+//! `cargo run [--release | --profile mobile] -p tailor-core --example ffi_baseline [ITERATIONS]`:
+//! build it with the profile of the `libtailor.so` the binding benchmarks load.
+//! `scripts/bench-ffi.sh [--release | --profile P]` runs all three.
 
 use std::time::Instant;
 use tailor::*;
@@ -66,7 +67,7 @@ fn main() -> Result<(), TailorError> {
         repo.join("models/bootstrap-ranker").display().to_string(),
         None,
     )?;
-    for limit in [50u32, 1000] {
+    for limit in [20u32, 50, 1000] {
         let request = RankRequest {
             candidate_ids: Some((0..CANDIDATES).map(|j| format!("p{}", 2 * j)).collect()),
             limit,

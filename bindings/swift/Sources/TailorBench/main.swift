@@ -30,7 +30,7 @@ let t = try Tailor.open(config: TailorConfig(directory: dir.path))
 _ = try t.upsertItems(items: catalog)
 _ = try t.trackBatch(events: events)
 _ = try t.loadModel(modelPath: repo + "/models/bootstrap-ranker", manifestPath: nil)
-for limit in [50, 1000] {
+for limit in [20, 50, 1000] {
     let request = RankRequest(candidateIds: (0..<candidates).map { "p\(2 * $0)" }, limit: UInt32(limit),
                               sessionId: "bench", now: now)
     for _ in 0..<20 {

@@ -37,7 +37,7 @@ object FfiBench {
         t.upsertItems(catalog())
         t.trackBatch(events())
         t.loadModel(TestSupport.path("models/bootstrap-ranker"), null)
-        for (limit in listOf(50, 1000)) {
+        for (limit in listOf(20, 50, 1000)) {
             val req = request(limit)
             repeat(20) { check(t.rank(req).personalized) }
             val wall = LongArray(iterations)
