@@ -337,6 +337,7 @@ fn fixed_batch_plans_score_like_the_symbolic_plan() {
                 .map(|i| ((i * 7919) % 101) as f32 / 25.0 - 1.0)
                 .collect();
             let fixed = model.runtime.score(&x, rows).unwrap();
+            assert_eq!(fixed.len(), rows, "{name}: one score per row");
             let symbolic = model.runtime.score_symbolic(&x, rows).unwrap();
             for (f, s) in fixed.iter().zip(&symbolic) {
                 assert!(

@@ -1,7 +1,7 @@
 //! Running a validated ONNX model with tract: one optimized plan with a symbolic batch dimension,
 //! built once and reused by every rank call.
 
-use super::batch_plans::{bucket_for, run_padded, BatchPlans, BUCKETS};
+use super::batch_plans::{run_padded, runs_for, BatchPlans, BUCKETS};
 use super::manifest::Manifest;
 use crate::error::{Error, ModelProblem, Result};
 use tract_onnx::pb::ModelProto;
@@ -226,15 +226,24 @@ impl Runtime {
                 self.width
             )));
         }
-        if let Some(plan) = bucket_for(rows).and_then(|b| Some((b, self.batches.get(b)?))) {
-            let (bucket, plan) = plan;
+        // Fixed plans for every run, or (while they are being built) the symbolic plan.
+        let runs = runs_for(rows);
+        let plans: Option<Vec<Plan>> = runs.iter().map(|&(_, b)| self.batches.get(b)).collect();
+        if let Some(plans) = plans {
             return guarded(ModelProblem::ShapeMismatch, || {
-                run_padded(&plan, features, rows, self.width, bucket).map_err(|e| {
-                    rejected(
-                        ModelProblem::ShapeMismatch,
-                        format!("model run failed: {}", chain(&e)),
-                    )
-                })
+                let mut scores = Vec::with_capacity(rows);
+                for (&(n, bucket), plan) in runs.iter().zip(&plans) {
+                    let start = scores.len() * self.width;
+                    let chunk = &features[start..start + n * self.width];
+                    let got = run_padded(plan, chunk, n, self.width, bucket).map_err(|e| {
+                        rejected(
+                            ModelProblem::ShapeMismatch,
+                            format!("model run failed: {}", chain(&e)),
+                        )
+                    })?;
+                    scores.extend(got);
+                }
+                Ok(scores)
             });
         }
         self.score_symbolic(features, rows)
