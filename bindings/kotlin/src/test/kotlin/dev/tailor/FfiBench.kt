@@ -39,7 +39,7 @@ object FfiBench {
         t.loadModel(TestSupport.path("models/bootstrap-ranker"), null)
         for (limit in listOf(20, 50, 1000)) {
             val req = request(limit)
-            repeat(20) { check(t.rank(req).personalized) }
+            repeat(2000) { check(t.rank(req).personalized) } // let the JIT compile the lowering code
             val wall = LongArray(iterations)
             val core = LongArray(iterations)
             val outside = LongArray(iterations)
