@@ -156,7 +156,36 @@ impl Tailor {
         std::fs::create_dir_all(&dir)?;
         let mut notices = Vec::new();
         let durable = config.durable_sync;
-        let (catalog_store, moved) = CatalogStore::open(&dir.join("catalog.db"), durable)?;
+        // The profile store and the model do not depend on the catalog: open them on a second
+        // thread while this one decodes the catalog, the slowest part of opening (measured with
+        // a 10,000-item catalog: 45 of 65 ms).
+        let profile_path = dir.join("profile.db");
+        let models_dir = dir.clone();
+        let (catalog, rest) = std::thread::scope(|scope| {
+            let rest = std::thread::Builder::new()
+                .name("tailor-open".into())
+                .spawn_scoped(scope, move || {
+                    let profile = ProfileStore::open(&profile_path, durable)?;
+                    let models = ModelRegistry::open(Some(&models_dir), keys)?;
+                    Ok::<_, Error>((profile, models))
+                });
+            let catalog = (|| {
+                let (store, moved) = CatalogStore::open(&dir.join("catalog.db"), durable)?;
+                let snapshot = CatalogSnapshot::build(store.load_all()?);
+                Ok::<_, Error>((store, moved, snapshot))
+            })();
+            let rest = match rest {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(Error::Io(std::io::Error::other(
+                        "opening profile.db or the model failed unexpectedly; retry",
+                    )))
+                }),
+                Err(e) => Err(Error::from(e)),
+            };
+            (catalog, rest)
+        });
+        let (catalog_store, moved, snapshot) = catalog?;
+        let ((mut profile_store, profile_moved), (models, model_notices)) = rest?;
         if let Some(p) = moved {
             notices.push(notice(
                 "catalog",
@@ -166,9 +195,7 @@ impl Tailor {
                 ),
             ));
         }
-        let snapshot = CatalogSnapshot::build(catalog_store.load_all()?);
-        let (mut profile_store, moved) = ProfileStore::open(&dir.join("profile.db"), durable)?;
-        if let Some(p) = moved {
+        if let Some(p) = profile_moved {
             notices.push(notice(
                 "profile",
                 format!(
@@ -198,7 +225,6 @@ impl Tailor {
         }
         let consent = profile_store.consent()?;
         let salt = *profile_store.salt();
-        let (models, model_notices) = ModelRegistry::open(Some(&dir), keys)?;
         notices.extend(model_notices.into_iter().map(|m| notice("model", m)));
         let tailor = Arc::new(Tailor {
             config,

@@ -4,6 +4,7 @@ use super::schema::SCHEMA;
 use crate::error::Result;
 use crate::sql;
 use crate::types::{Item, RelatedItem};
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 
@@ -46,9 +47,17 @@ impl CatalogStore {
                     popularity, related FROM items ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
-            let tags: String = r.get(5)?;
-            let embedding: Option<Vec<u8>> = r.get(8)?;
-            let related: String = r.get(10)?;
+            // JSON columns are parsed straight from SQLite's buffer, without a String copy.
+            let text = |i: usize| -> rusqlite::Result<&[u8]> {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Text(b) => b,
+                    _ => b"[]",
+                })
+            };
+            let embedding = match r.get_ref(8)? {
+                ValueRef::Blob(b) => Some(blob_to_embedding(b)),
+                _ => None,
+            };
             Ok(Item {
                 id: r.get(0)?,
                 title: r.get(1)?,
@@ -56,12 +65,12 @@ impl CatalogStore {
                 brand: r.get(3)?,
                 price: r.get(4)?,
                 // A row this code wrote always parses; a hand-edited one degrades to empty lists.
-                tags: serde_json::from_str(&tags).unwrap_or_default(),
+                tags: serde_json::from_slice(text(5)?).unwrap_or_default(),
                 in_stock: r.get::<_, i64>(6)? != 0,
                 margin: r.get(7)?,
-                embedding: embedding.map(|b| blob_to_embedding(&b)),
+                embedding,
                 popularity: r.get(9)?,
-                related: serde_json::from_str::<Vec<(String, f64)>>(&related)
+                related: serde_json::from_slice::<Vec<(String, f64)>>(text(10)?)
                     .unwrap_or_default()
                     .into_iter()
                     .map(|(item_id, weight)| RelatedItem { item_id, weight })
