@@ -61,12 +61,22 @@ pub fn migrate(conn: &mut Connection, schema: &Schema) -> Result<()> {
     Ok(())
 }
 
-fn open_checked(path: &Path, schema: &Schema, durable: bool) -> Result<Connection> {
+fn open_checked(path: &Path, schema: &Schema, durable: bool, check: bool) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)?;
     configure(&conn, durable)?;
+    if check {
+        integrity(&conn)?;
+    }
+    migrate(&mut conn, schema)?;
+    Ok(conn)
+}
+
+/// `PRAGMA quick_check`: reads every page, so a truncated or overwritten file is caught at open
+/// rather than by a shopper's first rank call.
+fn integrity(conn: &Connection) -> Result<()> {
     let ok: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
     if ok != "ok" {
         return Err(Error::Sql(rusqlite::Error::SqliteFailure(
@@ -74,11 +84,18 @@ fn open_checked(path: &Path, schema: &Schema, durable: bool) -> Result<Connectio
             Some(format!("integrity check failed: {ok}")),
         )));
     }
-    migrate(&mut conn, schema)?;
-    Ok(conn)
+    Ok(())
 }
 
-fn is_corruption(e: &Error) -> bool {
+/// The integrity check of `open_store`, on a separate read-only connection, for a store opened
+/// with `open_store_unchecked` (so the check can run on another thread while the store is read).
+pub fn check_integrity(path: &Path) -> Result<()> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    integrity(&Connection::open_with_flags(path, flags)?)
+}
+
+/// Whether an error means the file is damaged (and should be moved aside).
+pub fn is_corruption(e: &Error) -> bool {
     matches!(
         e,
         Error::Sql(s) if matches!(
@@ -92,29 +109,43 @@ fn is_corruption(e: &Error) -> bool {
 /// `<name>.corrupt-<unix time>` (with its -wal and -shm) and a fresh store is created, so a damaged
 /// file never stops the app; the caller reports the move through `status()`.
 pub fn open_store(path: &Path, schema: &Schema, durable: bool) -> Result<Opened> {
-    match open_checked(path, schema, durable) {
+    open_store_with(path, schema, durable, true)
+}
+
+/// `open_store` without the integrity check: the caller runs `check_integrity` itself and calls
+/// `recreate` if it fails.
+pub fn open_store_unchecked(path: &Path, schema: &Schema, durable: bool) -> Result<Opened> {
+    open_store_with(path, schema, durable, false)
+}
+
+fn open_store_with(path: &Path, schema: &Schema, durable: bool, check: bool) -> Result<Opened> {
+    match open_checked(path, schema, durable, check) {
         Ok(conn) => Ok(Opened {
             conn,
             recovered_from: None,
         }),
-        Err(e) if is_corruption(&e) => {
-            let stamp = crate::clock::now();
-            let aside = path.with_extension(format!("db.corrupt-{stamp}"));
-            std::fs::rename(path, &aside)?;
-            for suffix in ["-wal", "-shm"] {
-                let side = PathBuf::from(format!("{}{suffix}", path.display()));
-                if side.exists() {
-                    std::fs::rename(&side, format!("{}{suffix}", aside.display()))?;
-                }
-            }
-            let conn = open_checked(path, schema, durable)?;
-            Ok(Opened {
-                conn,
-                recovered_from: Some(aside),
-            })
-        }
+        Err(e) if is_corruption(&e) => recreate(path, schema, durable),
         Err(e) => Err(e),
     }
+}
+
+/// Move a damaged store aside and create a fresh one in its place. Close every connection to
+/// the file first.
+pub fn recreate(path: &Path, schema: &Schema, durable: bool) -> Result<Opened> {
+    let stamp = crate::clock::now();
+    let aside = path.with_extension(format!("db.corrupt-{stamp}"));
+    std::fs::rename(path, &aside)?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            std::fs::rename(&side, format!("{}{suffix}", aside.display()))?;
+        }
+    }
+    let conn = open_checked(path, schema, durable, true)?;
+    Ok(Opened {
+        conn,
+        recovered_from: Some(aside),
+    })
 }
 
 /// Open an in-memory store (tests, replay).

@@ -87,6 +87,25 @@ pub struct CatalogSnapshot {
     pub embedding_dim: Option<usize>,
 }
 
+/// Catalogs at least this large resolve their neighbours on several threads.
+const PARALLEL_RESOLVE_MIN_ITEMS: usize = 4096;
+
+/// Item `i`'s co-purchase neighbours as catalog indices, weights relative to its strongest.
+fn resolve_related(i: usize, record: &Item, index: &FxHashMap<Arc<str>, u32>) -> Box<[(u32, f32)]> {
+    let max = record.related.iter().map(|n| n.weight).fold(0.0, f64::max);
+    if max <= 0.0 {
+        return Box::new([]);
+    }
+    record
+        .related
+        .iter()
+        .filter_map(|n| {
+            let j = *index.get(n.item_id.as_str())?;
+            (j as usize != i && n.weight > 0.0).then_some((j, (n.weight / max) as f32))
+        })
+        .collect()
+}
+
 fn normalized(v: &[f32]) -> Option<Box<[f32]>> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     (norm > 0.0 && norm.is_finite()).then(|| v.iter().map(|x| x / norm).collect())
@@ -137,21 +156,46 @@ impl CatalogSnapshot {
             });
         }
         // Resolve neighbours now that every id has an index; unknown ids are skipped until the
-        // item arrives (the snapshot is rebuilt on every catalog change).
-        for (i, r) in records.iter().enumerate() {
-            let max = r.related.iter().map(|n| n.weight).fold(0.0, f64::max);
-            if max <= 0.0 {
-                continue;
-            }
-            let related: Vec<(u32, f32)> = r
-                .related
+        // item arrives (the snapshot is rebuilt on every catalog change). Hundreds of thousands
+        // of id lookups in a large catalog, so they are shared among a few threads.
+        let threads = if records.len() >= PARALLEL_RESOLVE_MIN_ITEMS {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        } else {
+            1
+        };
+        let chunk = records.len().div_ceil(threads).max(1);
+        let ranges: Vec<std::ops::Range<usize>> = (0..records.len())
+            .step_by(chunk)
+            .map(|start| start..(start + chunk).min(records.len()))
+            .collect();
+        let resolve = |range: std::ops::Range<usize>| -> Vec<Box<[(u32, f32)]>> {
+            range
+                .map(|i| resolve_related(i, &records[i], &index))
+                .collect()
+        };
+        let resolved: Vec<Box<[(u32, f32)]>> = std::thread::scope(|scope| {
+            let others: Vec<_> = ranges
                 .iter()
-                .filter_map(|n| {
-                    let j = *index.get(n.item_id.as_str())?;
-                    (j as usize != i && n.weight > 0.0).then_some((j, (n.weight / max) as f32))
+                .skip(1)
+                .map(|range| {
+                    let range = range.clone();
+                    std::thread::Builder::new()
+                        .name("tailor-catalog".into())
+                        .spawn_scoped(scope, move || resolve(range))
                 })
                 .collect();
-            items[i].related = related.into();
+            let mut all = ranges.first().cloned().map(resolve).unwrap_or_default();
+            for (handle, range) in others.into_iter().zip(ranges.iter().skip(1)) {
+                // A thread that could not start (or failed) is done here instead.
+                match handle.ok().and_then(|h| h.join().ok()) {
+                    Some(part) => all.extend(part),
+                    None => all.extend(resolve(range.clone())),
+                }
+            }
+            all
+        });
+        for (item, related) in items.iter_mut().zip(resolved) {
+            item.related = related;
         }
         let mut order: Vec<u32> = (0..items.len() as u32).collect();
         order.sort_by(|&a, &b| {

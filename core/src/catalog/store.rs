@@ -29,6 +29,21 @@ impl CatalogStore {
         Ok((CatalogStore { conn: opened.conn }, opened.recovered_from))
     }
 
+    /// `open` without the integrity check, for a caller that runs `sql::check_integrity` on
+    /// another thread meanwhile and calls `recreate` if it fails.
+    pub fn open_unchecked(path: &Path, durable: bool) -> Result<(CatalogStore, Option<PathBuf>)> {
+        let opened = sql::open_store_unchecked(path, &SCHEMA, durable)?;
+        Ok((CatalogStore { conn: opened.conn }, opened.recovered_from))
+    }
+
+    /// Move a damaged catalog aside (consuming this connection to it) and start an empty one.
+    pub fn recreate(self, path: &Path, durable: bool) -> Result<(CatalogStore, PathBuf)> {
+        drop(self.conn);
+        let opened = sql::recreate(path, &SCHEMA, durable)?;
+        let aside = opened.recovered_from.unwrap_or_default();
+        Ok((CatalogStore { conn: opened.conn }, aside))
+    }
+
     pub fn open_in_memory() -> Result<CatalogStore> {
         Ok(CatalogStore {
             conn: sql::open_memory(&SCHEMA)?,
