@@ -48,6 +48,8 @@ struct Report {
     track_p50_us: f64,
     track_p99_us: f64,
     open_ms: f64,
+    /// `upsert_items` of one changed item into the full catalog.
+    upsert_one_p50_ms: f64,
     rss_mb: f64,
     model: String,
     catalog_items: usize,
@@ -258,7 +260,20 @@ pub fn run(args: Args) -> CliResult {
             .model_p95_us
             .insert(n.to_string(), percentile(&model, 0.95));
     }
+    // Resident memory of a running app: store, snapshots, model plans (before the upserts below
+    // allocate their own test catalog).
     report.rss_mb = rss_mb();
+    // A stock or price change for one item: one transaction plus a new catalog snapshot.
+    let changed = catalog(&mut rng, ITEMS);
+    let mut k = 0;
+    let upserts = timed(runs(20), || {
+        let mut item = changed[k % changed.len()].clone();
+        k += 1;
+        item.in_stock = k % 2 == 0;
+        t.upsert_items(vec![item])?;
+        Ok(())
+    })?;
+    report.upsert_one_p50_ms = percentile(&upserts, 0.5) / 1e3;
     t.close();
     drop(t);
     let _ = std::fs::remove_dir_all(&dir);
@@ -290,8 +305,8 @@ pub fn run(args: Args) -> CliResult {
         report.track_events_per_s, report.track_p50_us, report.track_p99_us
     );
     println!(
-        "open (stores + model): {:.1} ms; resident memory {:.1} MB",
-        report.open_ms, report.rss_mb
+        "open (stores + model): {:.1} ms; upsert of one item: {:.1} ms; resident memory {:.1} MB",
+        report.open_ms, report.upsert_one_p50_ms, report.rss_mb
     );
     Ok(())
 }

@@ -73,8 +73,9 @@ pub struct CatalogItem {
 
 #[derive(Debug, Default)]
 pub struct CatalogSnapshot {
-    /// The records as stored, in the same order as `items`.
-    pub records: Vec<Item>,
+    /// The records as stored, in the same order as `items`. Shared, so that a catalog change
+    /// rebuilds the snapshot without copying every unchanged item.
+    pub records: Vec<Arc<Item>>,
     pub items: Vec<CatalogItem>,
     pub index: FxHashMap<Arc<str>, u32>,
     pub categories: Vocab,
@@ -114,6 +115,10 @@ fn normalized(v: &[f32]) -> Option<Box<[f32]>> {
 impl CatalogSnapshot {
     /// Build from records (validated already). Order is kept; ids are unique.
     pub fn build(records: Vec<Item>) -> CatalogSnapshot {
+        Self::build_shared(records.into_iter().map(Arc::new).collect())
+    }
+
+    fn build_shared(records: Vec<Arc<Item>>) -> CatalogSnapshot {
         let mut categories = Vocab::new();
         let mut brands = Vocab::new();
         let mut tags = Vocab::new();
@@ -264,8 +269,8 @@ impl CatalogSnapshot {
         let mut appended = Vec::new();
         for item in upserts {
             match positions.get(item.id.as_str()) {
-                Some(&p) => records[p] = item.clone(),
-                None => appended.push(item.clone()),
+                Some(&p) => records[p] = Arc::new(item.clone()),
+                None => appended.push(Arc::new(item.clone())),
             }
         }
         if !removals.is_empty() {
@@ -275,7 +280,7 @@ impl CatalogSnapshot {
             records.retain(|r| !gone.contains(r.id.as_str()));
         }
         records.extend(appended);
-        CatalogSnapshot::build(records)
+        CatalogSnapshot::build_shared(records)
     }
 }
 
