@@ -148,6 +148,22 @@ pub fn recreate(path: &Path, schema: &Schema, durable: bool) -> Result<Opened> {
     })
 }
 
+/// A value from a store's `meta` table (both stores have one: `key TEXT PRIMARY KEY, value TEXT`).
+pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Set a value in a store's `meta` table.
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+        .execute([key, value])?;
+    Ok(())
+}
+
 /// Open an in-memory store (tests, replay).
 pub fn open_memory(schema: &Schema) -> Result<Connection> {
     let mut conn = Connection::open_in_memory()?;
