@@ -305,6 +305,39 @@ mod tests {
         }
     }
 
+    /// Large catalogs resolve neighbours on several threads: every item must still get exactly
+    /// its own neighbours, in order, self-references and unknown ids dropped.
+    #[test]
+    fn neighbours_of_a_large_catalog_resolve_like_a_small_one() {
+        let n = PARALLEL_RESOLVE_MIN_ITEMS + 1001;
+        let id = |i: usize| format!("p{:06}", i % n);
+        let items: Vec<Item> = (0..n)
+            .map(|i| {
+                let mut it = item(&id(i), "c", 1.0);
+                it.related = [(i + 1, 1.0), (i, 5.0), (i + 7, 4.0), (usize::MAX, 3.0)]
+                    .iter()
+                    .map(|&(j, w)| RelatedItem {
+                        item_id: if j == usize::MAX {
+                            "missing".into()
+                        } else {
+                            id(j)
+                        },
+                        weight: w,
+                    })
+                    .collect();
+                it
+            })
+            .collect();
+        let s = CatalogSnapshot::build(items);
+        for i in 0..n {
+            let want = vec![((i + 1) % n) as u32, ((i + 7) % n) as u32];
+            let got: Vec<u32> = s.item(i as u32).related.iter().map(|r| r.0).collect();
+            assert_eq!(got, want, "item {i}");
+            // Weights relative to the strongest (5.0, the self-reference that was dropped).
+            assert_eq!(s.item(i as u32).related[0].1, 0.2);
+        }
+    }
+
     #[test]
     fn interns_and_orders_by_popularity() {
         let mut b = item("b", "toys", 5.0);
