@@ -3,7 +3,7 @@
 //! Strings are interned into small integer ids once here, so per-candidate feature code works on
 //! integers and dense arrays instead of hashing strings.
 
-use crate::types::Item;
+use crate::types::{Item, RelatedItem};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -107,6 +107,42 @@ fn resolve_related(i: usize, record: &Item, index: &FxHashMap<Arc<str>, u32>) ->
         .collect()
 }
 
+/// Equal neighbour lists, weights compared to 1e-9: a catalog read back from SQLite has its
+/// weights through JSON, which may differ from the app's in the last bit.
+fn same_neighbours(a: &[RelatedItem], b: &[RelatedItem]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.item_id == y.item_id
+                && (x.weight - y.weight).abs() <= 1e-9 * x.weight.abs().max(y.weight.abs()).max(1.0)
+        })
+}
+
+/// Popularity percentile per item (1 = most popular; ties share the best rank) and the in-stock
+/// items, most popular first (the non-personalized order).
+fn popularity_order(items: &[CatalogItem]) -> (Vec<f32>, Vec<u32>) {
+    let mut order: Vec<u32> = (0..items.len() as u32).collect();
+    order.sort_by(|&a, &b| {
+        let (ia, ib) = (&items[a as usize], &items[b as usize]);
+        ib.popularity
+            .total_cmp(&ia.popularity)
+            .then_with(|| ia.id.cmp(&ib.id))
+    });
+    let mut percentile = vec![0.0f32; items.len()];
+    let n = items.len().max(2) as f32 - 1.0;
+    let mut rank_of_value = 0usize;
+    for (rank, &i) in order.iter().enumerate() {
+        if rank > 0 && items[i as usize].popularity < items[order[rank - 1] as usize].popularity {
+            rank_of_value = rank;
+        }
+        percentile[i as usize] = 1.0 - rank_of_value as f32 / n;
+    }
+    let in_stock = order
+        .into_iter()
+        .filter(|&i| items[i as usize].in_stock)
+        .collect();
+    (percentile, in_stock)
+}
+
 fn normalized(v: &[f32]) -> Option<Box<[f32]>> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     (norm > 0.0 && norm.is_finite()).then(|| v.iter().map(|x| x / norm).collect())
@@ -202,28 +238,7 @@ impl CatalogSnapshot {
         for (item, related) in items.iter_mut().zip(resolved) {
             item.related = related;
         }
-        let mut order: Vec<u32> = (0..items.len() as u32).collect();
-        order.sort_by(|&a, &b| {
-            let (ia, ib) = (&items[a as usize], &items[b as usize]);
-            ib.popularity
-                .total_cmp(&ia.popularity)
-                .then_with(|| ia.id.cmp(&ib.id))
-        });
-        let mut popularity_percentile = vec![0.0f32; items.len()];
-        let n = items.len().max(2) as f32 - 1.0;
-        // Ties share the best rank so equal popularity gives equal percentiles.
-        let mut rank_of_value = 0usize;
-        for (rank, &i) in order.iter().enumerate() {
-            if rank > 0 && items[i as usize].popularity < items[order[rank - 1] as usize].popularity
-            {
-                rank_of_value = rank;
-            }
-            popularity_percentile[i as usize] = 1.0 - rank_of_value as f32 / n;
-        }
-        let in_stock_by_popularity = order
-            .into_iter()
-            .filter(|&i| items[i as usize].in_stock)
-            .collect();
+        let (popularity_percentile, in_stock_by_popularity) = popularity_order(&items);
         CatalogSnapshot {
             records,
             items,
@@ -259,6 +274,11 @@ impl CatalogSnapshot {
 
     /// A new snapshot with `upserts` applied (replacing by id) and `removals` dropped.
     pub fn with_changes(&self, upserts: &[Item], removals: &[String]) -> CatalogSnapshot {
+        if removals.is_empty() {
+            if let Some(next) = self.with_attribute_changes(upserts) {
+                return next;
+            }
+        }
         let mut records = self.records.clone();
         let mut positions: HashMap<&str, usize> = self
             .records
@@ -282,6 +302,50 @@ impl CatalogSnapshot {
         records.extend(appended);
         CatalogSnapshot::build_shared(records)
     }
+
+    /// The common update — price, stock, margin, popularity or title of items the catalog has —
+    /// patches a copy of this snapshot instead of rebuilding it (no interning, no neighbour
+    /// resolution). `None` when an item is new or changes its category, brand, tags, embedding
+    /// or neighbours.
+    fn with_attribute_changes(&self, upserts: &[Item]) -> Option<CatalogSnapshot> {
+        let mut positions = Vec::with_capacity(upserts.len());
+        for new in upserts {
+            let i = self.get(&new.id)? as usize;
+            let old = &self.records[i];
+            let same_shape = old.category == new.category
+                && old.brand == new.brand
+                && old.tags == new.tags
+                && old.embedding == new.embedding
+                && same_neighbours(&old.related, &new.related);
+            if !same_shape {
+                return None;
+            }
+            positions.push(i);
+        }
+        let mut records = self.records.clone();
+        let mut items = self.items.clone();
+        for (new, &i) in upserts.iter().zip(&positions) {
+            records[i] = Arc::new(new.clone());
+            let item = &mut items[i];
+            item.price = new.price as f32;
+            item.price_band = price_band(new.price);
+            item.in_stock = new.in_stock;
+            item.margin = new.margin.map(|m| m as f32);
+            item.popularity = new.popularity as f32;
+        }
+        let (popularity_percentile, in_stock_by_popularity) = popularity_order(&items);
+        Some(CatalogSnapshot {
+            records,
+            items,
+            index: self.index.clone(),
+            categories: self.categories.clone(),
+            brands: self.brands.clone(),
+            tags: self.tags.clone(),
+            popularity_percentile,
+            in_stock_by_popularity,
+            embedding_dim: self.embedding_dim,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -303,6 +367,79 @@ mod tests {
             popularity: pop,
             related: vec![],
         }
+    }
+
+    #[test]
+    fn neighbour_lists_read_back_from_sqlite_count_as_unchanged() {
+        let n = |id: &str, weight: f64| RelatedItem {
+            item_id: id.into(),
+            weight,
+        };
+        let w = 0.1 + 0.2;
+        assert!(same_neighbours(
+            &[n("a", w)],
+            &[n("a", f64::from_bits(w.to_bits() + 1))]
+        ));
+        assert!(!same_neighbours(&[n("a", 0.3)], &[n("a", 0.31)]));
+        assert!(!same_neighbours(&[n("a", 0.3)], &[n("b", 0.3)]));
+        assert!(!same_neighbours(&[n("a", 0.3)], &[]));
+    }
+
+    /// A price/stock/popularity update patches the snapshot; the result must equal a full rebuild.
+    #[test]
+    fn attribute_updates_equal_a_full_rebuild() {
+        let items: Vec<Item> = (0..300)
+            .map(|i| {
+                let mut it = item(&format!("i{i}"), &format!("c{}", i % 7), (i % 13) as f64);
+                it.in_stock = i % 5 != 0;
+                it.related = vec![RelatedItem {
+                    item_id: format!("i{}", (i + 3) % 300),
+                    weight: 1.0,
+                }];
+                it
+            })
+            .collect();
+        let mut s = CatalogSnapshot::build(items);
+        for round in 0..20usize {
+            let changes: Vec<Item> = (0..5)
+                .map(|k| {
+                    let i = (round * 37 + k * 61) % 300;
+                    let mut it = (*s.records[i]).clone();
+                    it.price = 1.0 + (round * k) as f64;
+                    it.in_stock = (round + k) % 2 == 0;
+                    it.popularity = ((round * 7 + k) % 17) as f64;
+                    it.margin = Some(0.1 * k as f64);
+                    it.title = format!("renamed {round}");
+                    it
+                })
+                .collect();
+            let patched = s.with_changes(&changes, &[]);
+            let records: Vec<Item> = patched.records.iter().map(|r| (**r).clone()).collect();
+            let rebuilt = CatalogSnapshot::build(records);
+            assert_eq!(patched.popularity_percentile, rebuilt.popularity_percentile);
+            assert_eq!(
+                patched.in_stock_by_popularity,
+                rebuilt.in_stock_by_popularity
+            );
+            for (a, b) in patched.items.iter().zip(&rebuilt.items) {
+                assert_eq!(
+                    (a.price, a.price_band, a.in_stock, a.margin, a.popularity),
+                    (b.price, b.price_band, b.in_stock, b.margin, b.popularity)
+                );
+                assert_eq!(
+                    (&a.id, a.category, &a.tags, &a.related),
+                    (&b.id, b.category, &b.tags, &b.related)
+                );
+            }
+            assert_eq!(patched.record(0).title, rebuilt.record(0).title);
+            s = patched;
+        }
+        // A new item or a new category takes the full rebuild, and still lands.
+        let mut moved = (*s.records[0]).clone();
+        moved.category = "elsewhere".into();
+        let s2 = s.with_changes(&[moved, item("new", "c1", 2.0)], &[]);
+        assert_eq!(s2.len(), 301);
+        assert_eq!(s2.item(0).category, s2.categories.get("elsewhere").unwrap());
     }
 
     /// Large catalogs resolve neighbours on several threads: every item must still get exactly
