@@ -16,6 +16,47 @@ fn embedding_to_blob(e: &[f32]) -> Vec<u8> {
     e.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
+/// The `related` column, `[["id",weight],...]` as `upsert` writes it. Opening a large catalog
+/// parses hundreds of thousands of these pairs, so the form this code writes (ids without
+/// escapes) is read directly; anything else goes through serde_json.
+fn parse_related(json: &[u8]) -> Vec<RelatedItem> {
+    parse_related_plain(json).unwrap_or_else(|| {
+        serde_json::from_slice::<Vec<(String, f64)>>(json)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(item_id, weight)| RelatedItem { item_id, weight })
+            .collect()
+    })
+}
+
+fn parse_related_plain(json: &[u8]) -> Option<Vec<RelatedItem>> {
+    let text = std::str::from_utf8(json).ok()?;
+    let mut rest = text.strip_prefix('[')?.strip_suffix(']')?;
+    let mut out = Vec::with_capacity(rest.matches("],[").count() + 1);
+    while !rest.is_empty() {
+        let pair = rest.strip_prefix("[\"")?;
+        let end = pair.find('"')?;
+        let id = &pair[..end];
+        if id.contains('\\') {
+            return None;
+        }
+        let after = pair[end + 1..].strip_prefix(',')?;
+        let close = after.find(']')?;
+        let weight: f64 = after[..close].parse().ok()?;
+        out.push(RelatedItem {
+            item_id: id.to_owned(),
+            weight,
+        });
+        rest = &after[close + 1..];
+        if let Some(next) = rest.strip_prefix(',') {
+            rest = next;
+        } else if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 fn blob_to_embedding(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -85,11 +126,7 @@ impl CatalogStore {
                 margin: r.get(7)?,
                 embedding,
                 popularity: r.get(9)?,
-                related: serde_json::from_slice::<Vec<(String, f64)>>(text(10)?)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(item_id, weight)| RelatedItem { item_id, weight })
-                    .collect(),
+                related: parse_related(text(10)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -159,6 +196,29 @@ impl CatalogStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neighbour_lists_read_back_exactly_whatever_the_ids() {
+        let lists: Vec<Vec<(&str, f64)>> = vec![
+            vec![],
+            vec![("85123A", 1.0)],
+            vec![("a", 0.1 + 0.2), ("b", 1e-7), ("c", 12345.678)],
+            vec![("quote\"d", 0.5), ("back\\slash", 0.25), ("ünïcödé", 2.0)],
+            vec![("ctrl\u{1}", 0.5), ("plain", 3.0)],
+        ];
+        for list in lists {
+            let json = serde_json::to_string(&list).unwrap();
+            let got: Vec<(String, f64)> = parse_related(json.as_bytes())
+                .into_iter()
+                .map(|r| (r.item_id, r.weight))
+                .collect();
+            let want: Vec<(String, f64)> = list.iter().map(|(i, w)| (i.to_string(), *w)).collect();
+            assert_eq!(got, want, "{json}");
+        }
+        // A damaged column degrades to no neighbours instead of failing the catalog.
+        assert!(parse_related(b"[[\"a\",").is_empty());
+        assert!(parse_related(b"not json").is_empty());
+    }
 
     fn item(id: &str) -> Item {
         Item {
