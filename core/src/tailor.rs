@@ -183,8 +183,10 @@ impl Tailor {
                 if moved.is_none() && rest.is_ok() {
                     let _ = opened_tx.send(());
                 }
-                let items = store.load_all();
-                Ok::<_, Error>((store, moved, items))
+                // The snapshot is built while the check may still run; it is dropped if the
+                // check fails.
+                let snapshot = store.load_all().map(CatalogSnapshot::build);
+                Ok::<_, Error>((store, moved, snapshot))
             })();
             drop(opened_tx);
             let rest = match rest {
@@ -197,19 +199,18 @@ impl Tailor {
             };
             (catalog, rest)
         });
-        let (catalog_store, mut moved, items) = catalog?;
+        let (catalog_store, mut moved, snapshot) = catalog?;
         let ((mut profile_store, profile_moved), (models, model_notices), check) = rest?;
         // A damaged catalog (found by the check or while decoding) is moved aside, as at any open.
-        let (catalog_store, items) = match (check, items) {
-            (Ok(()), Ok(items)) => (catalog_store, items),
+        let (catalog_store, snapshot) = match (check, snapshot) {
+            (Ok(()), Ok(snapshot)) => (catalog_store, snapshot),
             (Err(e), _) | (Ok(()), Err(e)) if crate::sql::is_corruption(&e) => {
                 let (store, aside) = catalog_store.recreate(&catalog_path, durable)?;
                 moved = Some(aside);
-                (store, Vec::new())
+                (store, CatalogSnapshot::build(Vec::new()))
             }
             (Err(e), _) | (Ok(()), Err(e)) => return Err(e),
         };
-        let snapshot = CatalogSnapshot::build(items);
         if let Some(p) = moved {
             notices.push(notice(
                 "catalog",
