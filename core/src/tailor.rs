@@ -22,17 +22,15 @@ pub const MAX_BATCH: usize = 100_000;
 pub const MAX_TIMESTAMP: i64 = 4_102_444_800;
 pub const MAX_QUANTITY: u32 = 1_000_000;
 
-/// The request as a variant changes it: its boosts are added, and its exploration rate applies
-/// unless the request set one.
-fn with_variant(request: &RankRequest, v: &Variant) -> RankRequest {
-    let mut r = request.clone();
-    r.rules.boosts.extend(v.boosts.iter().cloned());
-    if r.exploration.is_none() {
+/// Change the request as a variant does: its boosts are added, and its exploration rate applies
+/// unless the request set one. In place: the request may carry thousands of candidate ids.
+fn apply_variant(request: &mut RankRequest, v: &Variant) {
+    request.rules.boosts.extend(v.boosts.iter().cloned());
+    if request.exploration.is_none() {
         if let Some(rate) = v.exploration_rate {
-            r.exploration = Some(ExplorationOptions { rate, seed: None });
+            request.exploration = Some(ExplorationOptions { rate, seed: None });
         }
     }
-    r
 }
 
 /// A profile view and the inputs it was built from.
@@ -108,15 +106,26 @@ fn validate_config(c: &TailorConfig) -> Result<Params> {
     })
 }
 
+/// Timestamps are Unix seconds; a value in milliseconds is the usual mistake.
+fn validate_timestamp(what: &str, ts: Option<i64>) -> Result<()> {
+    match ts {
+        Some(ts) if !(0..MAX_TIMESTAMP).contains(&ts) => Err(Error::invalid(format!(
+            "{what} timestamp {ts} is not Unix seconds before 2100 (milliseconds passed by mistake?)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn validate_surface(surface: &Option<String>) -> Result<()> {
+    if surface.as_ref().is_some_and(|s| s.len() > 64) {
+        return Err(Error::invalid("surface names are limited to 64 bytes"));
+    }
+    Ok(())
+}
+
 fn validate_event(e: &Event) -> Result<()> {
     catalog::validate::id("event item id", &e.item_id)?;
-    if let Some(ts) = e.timestamp {
-        if !(0..MAX_TIMESTAMP).contains(&ts) {
-            return Err(Error::invalid(format!(
-                "event timestamp {ts} is not Unix seconds before 2100 (milliseconds passed by mistake?)"
-            )));
-        }
-    }
+    validate_timestamp("event", e.timestamp)?;
     if let Some(s) = &e.session_id {
         catalog::validate::id("session id", s)?;
     }
@@ -125,10 +134,7 @@ fn validate_event(e: &Event) -> Result<()> {
             "quantity must be between 1 and {MAX_QUANTITY}"
         )));
     }
-    if e.surface.as_ref().is_some_and(|s| s.len() > 64) {
-        return Err(Error::invalid("surface names are limited to 64 bytes"));
-    }
-    Ok(())
+    validate_surface(&e.surface)
 }
 
 impl Tailor {
@@ -481,15 +487,14 @@ impl Tailor {
     }
 
     /// A rank context over the current snapshots (used by `rank` and by tools).
-    fn rank_inner(&self, request: &RankRequest) -> Result<RankResponse> {
+    fn rank_inner(&self, mut request: RankRequest) -> Result<RankResponse> {
         let started = std::time::Instant::now();
         self.ensure_open()?;
-        rank::pipeline::validate(request)?;
+        rank::pipeline::validate(&request)?;
         let (variant, model) = self.variant_of(request.experiment.as_deref())?;
-        let request = match &variant {
-            Some(v) => &with_variant(request, v),
-            None => request,
-        };
+        if let Some(v) = &variant {
+            apply_variant(&mut request, v);
+        }
         let catalog = self.catalog.load_full();
         let profile = self.profile.load_full();
         let session_key = request
@@ -509,7 +514,7 @@ impl Tailor {
             personal_learning: self.config.personal_learning,
             variant: variant.map(|v| v.name),
         };
-        let response = rank::pipeline::rank_with_view(&ctx, request, &view, started)?;
+        let response = rank::pipeline::rank_with_view(&ctx, &request, &view, started)?;
         self.counters
             .rank(response.took_micros, response.fallback.as_ref());
         Ok(response)
@@ -556,16 +561,8 @@ impl Tailor {
         for id in &impressions.item_ids {
             catalog::validate::id("impression item id", id)?;
         }
-        if impressions.surface.as_ref().is_some_and(|s| s.len() > 64) {
-            return Err(Error::invalid("surface names are limited to 64 bytes"));
-        }
-        if let Some(ts) = impressions.timestamp {
-            if !(0..MAX_TIMESTAMP).contains(&ts) {
-                return Err(Error::invalid(format!(
-                    "impression timestamp {ts} is not Unix seconds before 2100"
-                )));
-            }
-        }
+        validate_surface(&impressions.surface)?;
+        validate_timestamp("impression", impressions.timestamp)?;
         let (variant, model) = self.variant_of(impressions.experiment.as_deref())?;
         let mut guard = self.writer()?;
         let Some(w) = guard.as_mut() else {
@@ -746,7 +743,7 @@ impl Tailor {
     /// Order candidates for this shopper. Never fails because of the shopper's state: cold start,
     /// opt-out or a failing model give a popularity order flagged in `fallback`.
     pub fn rank(&self, request: RankRequest) -> Result<RankResponse, TailorError> {
-        self.observe(self.rank_inner(&request))
+        self.observe(self.rank_inner(request))
     }
 
     /// Replace the shopper's explicit preferences (e.g. from an onboarding quiz).

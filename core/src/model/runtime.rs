@@ -282,16 +282,9 @@ impl Runtime {
     /// Start building the fixed-batch plans in the background (see `batch_plans`). Each is
     /// accepted only if it scores a probe batch like the symbolic plan (within 1e-4).
     pub fn prepare_batch_plans(&self) {
-        let symbolic = Runtime {
-            plan: self.plan.clone(),
-            width: self.width,
-            proto: self.proto.clone(),
-            output: self.output.clone(),
-            batches: Arc::new(BatchPlans::default()),
-        };
         let width = self.width;
         let probe = probe_batch(64, width);
-        let reference = symbolic.score_symbolic(&probe, 64).ok();
+        let reference = self.score_symbolic(&probe, 64).ok();
         self.batches.build_in_background(
             self.proto.clone(),
             width,

@@ -126,8 +126,6 @@ pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
     rank_with_view(ctx, req, &view, started)
 }
 
-/// Rank a validated request with a profile view already built for it (`view.now` is the
-/// ranking time). `started` is when the call began, for `took_micros`.
 /// Add the personal layer's adjustment, when it was learned for this very model.
 fn personal_adjustment(ctx: &RankContext<'_>, matrix: &[f32], scores: &mut [f32]) {
     let Some(layer) = ctx
@@ -147,6 +145,8 @@ fn personal_adjustment(ctx: &RankContext<'_>, matrix: &[f32], scores: &mut [f32]
     }
 }
 
+/// Rank a validated request with a profile view already built for it (`view.now` is the
+/// ranking time). `started` is when the call began, for `took_micros`.
 pub fn rank_with_view(
     ctx: &RankContext<'_>,
     req: &RankRequest,
