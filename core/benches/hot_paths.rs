@@ -98,35 +98,25 @@ fn rank(c: &mut Criterion) {
             .map(|i| format!("sku-{:06}", (i * 7) % 10_000))
             .collect();
         let mut tick = 0;
+        // Each call at a new time: the profile view is rebuilt, as after new events.
+        let mut next_request = || {
+            tick += 1;
+            RankRequest {
+                candidate_ids: Some(ids.clone()),
+                limit: 20,
+                now: Some(NOW + tick),
+                ..Default::default()
+            }
+        };
         g.bench_with_input(BenchmarkId::new("personalized", n), &n, |b, _| {
-            b.iter(|| {
-                tick += 1; // a new time: the profile view is rebuilt, as after new events
-                let r = RankRequest {
-                    candidate_ids: Some(ids.clone()),
-                    limit: 20,
-                    now: Some(NOW + tick),
-                    ..Default::default()
-                };
-                black_box(t.rank(r).unwrap())
-            })
+            b.iter(|| black_box(t.rank(next_request()).unwrap()))
         });
         // Reference: the same request served by the popularity fallback (no features, no model).
         t.set_consent(false).unwrap();
         g.bench_with_input(
             BenchmarkId::new("popularity_fallback (reference)", n),
             &n,
-            |b, _| {
-                b.iter(|| {
-                    tick += 1;
-                    let r = RankRequest {
-                        candidate_ids: Some(ids.clone()),
-                        limit: 20,
-                        now: Some(NOW + tick),
-                        ..Default::default()
-                    };
-                    black_box(t.rank(r).unwrap())
-                })
-            },
+            |b, _| b.iter(|| black_box(t.rank(next_request()).unwrap())),
         );
         t.set_consent(true).unwrap();
     }

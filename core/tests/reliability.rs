@@ -667,6 +667,15 @@ fn assert_disk_full(err: tailor::error::Error) {
     }
 }
 
+/// Let the file grow by two pages at most: a stand-in for a full disk.
+fn nearly_full(conn: &rusqlite::Connection) {
+    let pages: i64 = conn
+        .pragma_query_value(None, "page_count", |r| r.get(0))
+        .unwrap();
+    conn.pragma_update(None, "max_page_count", pages + 2)
+        .unwrap();
+}
+
 #[test]
 fn disk_full_is_a_storage_error_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -674,14 +683,7 @@ fn disk_full_is_a_storage_error_and_writes_nothing() {
     let mut state = ProfileState::default();
     let small = big_batch(10, &mut state);
     store.commit(&small, &state).unwrap();
-    let pages: i64 = store
-        .connection()
-        .pragma_query_value(None, "page_count", |r| r.get(0))
-        .unwrap();
-    store
-        .connection()
-        .pragma_update(None, "max_page_count", pages + 2)
-        .unwrap();
+    nearly_full(store.connection());
     let tables = ["events", "item_stats", "affinities", "meta"];
     let before: Vec<i64> = tables
         .iter()
@@ -718,14 +720,7 @@ fn disk_full_is_a_storage_error_and_writes_nothing() {
     let (mut catalog, _) =
         tailor::catalog::CatalogStore::open(&dir.path().join("catalog.db"), false).unwrap();
     catalog.upsert(&catalog_items(0..10), NOW).unwrap();
-    let pages: i64 = catalog
-        .connection()
-        .pragma_query_value(None, "page_count", |r| r.get(0))
-        .unwrap();
-    catalog
-        .connection()
-        .pragma_update(None, "max_page_count", pages + 2)
-        .unwrap();
+    nearly_full(catalog.connection());
     let many = catalog_items(10..600);
     assert_disk_full(catalog.upsert(&many, NOW).unwrap_err());
     assert_eq!(
