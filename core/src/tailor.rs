@@ -278,19 +278,13 @@ impl Tailor {
             notices: Mutex::new(notices),
         });
         // Events whose item arrived just before a crash are resolved now.
-        let ids: Vec<String> = tailor
-            .catalog
-            .load()
-            .records
-            .iter()
-            .map(|r| r.id.clone())
-            .collect();
-        tailor.resolve_pending(&ids)?;
+        tailor.resolve_pending(None)?;
         Ok(tailor)
     }
 
-    /// Apply attributes of pending events whose items are now in the catalog.
-    fn resolve_pending(&self, item_ids: &[String]) -> Result<u32> {
+    /// Apply attributes of pending events whose items are now in the catalog: those of
+    /// `item_ids`, or (`None`) every pending event.
+    fn resolve_pending(&self, item_ids: Option<&[String]>) -> Result<u32> {
         let mut guard = self.writer()?;
         let Some(w) = guard.as_mut() else {
             return Err(Error::Closed);
@@ -298,8 +292,13 @@ impl Tailor {
         if w.profile.counts()?.1 == 0 {
             return Ok(0);
         }
-        let ids: Vec<&str> = item_ids.iter().map(|s| s.as_str()).collect();
-        let pending = w.profile.pending_for(&ids)?;
+        let pending = match item_ids {
+            Some(item_ids) => {
+                let ids: Vec<&str> = item_ids.iter().map(|s| s.as_str()).collect();
+                w.profile.pending_for(&ids)?
+            }
+            None => w.profile.pending_all()?,
+        };
         if pending.is_empty() {
             return Ok(0);
         }
@@ -354,7 +353,7 @@ impl Tailor {
             self.catalog.store(Arc::new(next));
         }
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        self.resolve_pending(&ids)?;
+        self.resolve_pending(Some(&ids))?;
         Ok(items.len() as u32)
     }
 

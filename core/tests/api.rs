@@ -119,6 +119,29 @@ fn events_for_unknown_items_count_once_the_item_arrives() {
     );
 }
 
+/// A crash between writing an item to catalog.db and resolving the events waiting for it: the
+/// next open resolves them.
+#[test]
+fn pending_events_resolve_at_open_when_their_item_is_already_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    t.upsert_items(catalog()).unwrap();
+    t.track(event(EventKind::Purchase, "later-1", NOW - DAY))
+        .unwrap();
+    assert_eq!(t.status().unwrap().pending_events, 1);
+    t.close();
+    drop(t);
+    let (mut store, _) =
+        tailor::catalog::CatalogStore::open(&dir.path().join("catalog.db"), false).unwrap();
+    store
+        .upsert(&[item("later-1", "garden", "acme", 5.0, 0.0)], NOW)
+        .unwrap();
+    drop(store);
+    let t = open(&dir);
+    let s = t.status().unwrap();
+    assert_eq!((s.pending_events, s.profile_events), (0, 1));
+}
+
 #[test]
 fn opt_out_stops_collection_and_personalization() {
     let dir = tempfile::tempdir().unwrap();

@@ -280,23 +280,17 @@ impl CatalogSnapshot {
             }
         }
         let mut records = self.records.clone();
-        let mut positions: HashMap<&str, usize> = self
-            .records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id.as_str(), i))
-            .collect();
         let mut appended = Vec::new();
         for item in upserts {
-            match positions.get(item.id.as_str()) {
-                Some(&p) => records[p] = Arc::new(item.clone()),
+            // `index` holds each record's position.
+            match self.get(&item.id) {
+                Some(p) => records[p as usize] = Arc::new(item.clone()),
                 None => appended.push(Arc::new(item.clone())),
             }
         }
         if !removals.is_empty() {
             let gone: std::collections::HashSet<&str> =
                 removals.iter().map(|s| s.as_str()).collect();
-            positions.clear();
             records.retain(|r| !gone.contains(r.id.as_str()));
         }
         records.extend(appended);

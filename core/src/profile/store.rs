@@ -366,6 +366,42 @@ impl ProfileStore {
         Ok(out)
     }
 
+    /// Every pending event, oldest first: at open, the catalog may hold items that arrived just
+    /// before a crash. Pending events are few (and bounded by retention), so one scan.
+    pub fn pending_all(&self) -> Result<Vec<(i64, ProfileEvent)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, ts, session, quantity, item_id FROM events
+             WHERE resolved = 0 ORDER BY ts, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (rowid, kind, ts, session, quantity, item_id) = row?;
+            if let Some(kind) = kind_from_code(kind) {
+                out.push((
+                    rowid,
+                    ProfileEvent {
+                        kind,
+                        item_id: Arc::from(item_id),
+                        ts,
+                        session,
+                        quantity: quantity as u32,
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     /// Write a batch and the rows of `state` it touched, all or nothing. Returns new event ids.
     pub fn commit(&mut self, batch: &WriteBatch, state: &ProfileState) -> Result<Vec<i64>> {
         self.commit_with(batch, state, |_| Ok(()))
