@@ -40,12 +40,11 @@ pub fn learn_from_event(
         return true;
     };
     let width = positive.features.len();
-    let layer = match state.personal.take() {
+    let mut layer = match state.personal.take() {
         Some(l) if l.model_key == page.model_key && l.weights.len() == width => l,
         // A new model (or the first feedback) starts a fresh layer.
         _ => PersonalLayer::new(page.model_key.clone(), width),
     };
-    let mut layer = layer;
     let negatives: Vec<(&[f32], f32)> = negatives
         .iter()
         .map(|n| (&n.features[..], n.base))
