@@ -106,8 +106,15 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event() {
     let (mut during_open, mut during_writes, mut in_flight) = (0, 0, 0usize);
     for round in 0..rounds {
         let batch = [1, 1, 3, 10][rng.below(4) as usize];
-        // Mostly while writing; about one kill in eight lands during startup and open.
-        let delay = Duration::from_millis(rng.below(350));
+        // Mostly while writing; about one kill in eight lands during startup and open. The delay
+        // of a kill while writing counts from the writer's "ready" line, so a slow or busy
+        // machine (a long open) does not turn write-time kills into open-time ones.
+        let during_startup = rng.below(8) == 0;
+        let delay = Duration::from_millis(if during_startup {
+            rng.below(150)
+        } else {
+            rng.below(250)
+        });
         let mut child = Command::new(env!("CARGO_BIN_EXE_tailor"))
             .args(["crash-writer", "--dir"])
             .arg(dir.path())
@@ -117,11 +124,27 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event() {
             .spawn()
             .unwrap();
         let mut stdout = child.stdout.take().unwrap();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             let mut buf = Vec::new();
-            stdout.read_to_end(&mut buf).unwrap();
+            let mut chunk = [0u8; 4096];
+            let mut signalled = false;
+            loop {
+                match stdout.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                if !signalled && buf.windows(6).any(|w| w == b"ready\n") {
+                    signalled = true;
+                    let _ = ready_tx.send(());
+                }
+            }
             buf
         });
+        if !during_startup {
+            // An open that takes half a minute is a failure of its own, reported below.
+            let _ = ready_rx.recv_timeout(Duration::from_secs(30));
+        }
         std::thread::sleep(delay);
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();

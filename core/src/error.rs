@@ -52,6 +52,9 @@ pub enum TailorError {
     /// The `Tailor` object was closed; open a new one.
     #[error("closed: {message}")]
     Closed { message: String },
+    /// A long operation was stopped by `interrupt()`; nothing it would have written was kept.
+    #[error("interrupted: {message}")]
+    Interrupted { message: String },
 }
 
 /// Internal error: precise causes, converted to [`TailorError`] at the API boundary.
@@ -63,6 +66,7 @@ pub enum Error {
     Sql(rusqlite::Error),
     Io(std::io::Error),
     Closed,
+    Interrupted,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -84,6 +88,7 @@ impl fmt::Display for Error {
             Error::Sql(e) => write!(f, "{e}"),
             Error::Io(e) => write!(f, "{e}"),
             Error::Closed => f.write_str("closed"),
+            Error::Interrupted => f.write_str("interrupted"),
         }
     }
 }
@@ -134,6 +139,10 @@ impl From<Error> for TailorError {
             },
             Error::Closed => TailorError::Closed {
                 message: "this Tailor object was closed; open a new one".into(),
+            },
+            Error::Interrupted => TailorError::Interrupted {
+                message: "stopped by interrupt(); nothing was written, call again to redo it"
+                    .into(),
             },
         }
     }

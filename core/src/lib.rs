@@ -16,6 +16,10 @@
 //! # Ok::<(), tailor::TailorError>(())
 //! ```
 
+// Library code returns errors; it never unwraps (a panic would cross into Kotlin or Swift).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod cancel;
 pub mod catalog;
 mod clock;
 pub mod csvio;
@@ -32,6 +36,7 @@ pub mod rank;
 pub mod sql;
 mod tailor;
 pub mod types;
+pub mod validate;
 
 pub use error::{ModelProblem, TailorError};
 pub use tailor::Tailor;

@@ -357,6 +357,15 @@ pub struct TailorConfig {
     #[uniffi(default = 24)]
     #[serde(default = "default_attribution_hours")]
     pub attribution_window_hours: u32,
+    /// The catalog holds at most this many items (1..=1,000,000): bounds `catalog.db` and the
+    /// memory of its snapshot on small devices. An upsert that would exceed it is refused whole.
+    #[uniffi(default = 1000000)]
+    #[serde(default = "default_max_catalog_items")]
+    pub max_catalog_items: u32,
+}
+
+fn default_max_catalog_items() -> u32 {
+    1_000_000
 }
 
 fn default_attribution_hours() -> u32 {
@@ -390,6 +399,7 @@ impl TailorConfig {
             durable_sync: false,
             personal_learning: true,
             attribution_window_hours: default_attribution_hours(),
+            max_catalog_items: default_max_catalog_items(),
         }
     }
 }

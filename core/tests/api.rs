@@ -134,7 +134,11 @@ fn pending_events_resolve_at_open_when_their_item_is_already_stored() {
     let (mut store, _) =
         tailor::catalog::CatalogStore::open(&dir.path().join("catalog.db"), false).unwrap();
     store
-        .upsert(&[item("later-1", "garden", "acme", 5.0, 0.0)], NOW)
+        .upsert(
+            &[item("later-1", "garden", "acme", 5.0, 0.0)],
+            NOW,
+            &Default::default(),
+        )
         .unwrap();
     drop(store);
     let t = open(&dir);

@@ -339,3 +339,67 @@ fn engine_stats_count_fallbacks_and_errors_and_erase_clears_learning() {
     assert_eq!(m.engine.personal_updates, 0);
     assert!(m.funnels.is_empty());
 }
+
+#[test]
+fn erase_forgets_the_pages_shown_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    t.upsert_items(catalog()).unwrap();
+    t.track(event(EventKind::Purchase, "shoes-0", NOW - DAY))
+        .unwrap();
+    let page = t.rank(req(12, NOW)).unwrap();
+    t.record_impressions(shown(&page, NOW, None)).unwrap();
+    t.erase().unwrap();
+    // A click on the page shown before the erase must teach nothing: that page is gone.
+    let clicked = page.items[4].item_id.clone();
+    t.track(event(EventKind::Click, &clicked, NOW + 60))
+        .unwrap();
+    assert_eq!(t.metrics().unwrap().engine.personal_updates, 0);
+    let export: serde_json::Value = serde_json::from_str(&t.export_json().unwrap()).unwrap();
+    assert!(export["personal_layer"].is_null(), "{export}");
+    assert_eq!(export["exploration"], serde_json::json!([]), "{export}");
+    assert_eq!(export["impressions"], serde_json::json!([]), "{export}");
+    assert_eq!(
+        export["events"].as_array().unwrap().len(),
+        1,
+        "only the new click"
+    );
+    t.close();
+    // Only the clicked item was seen after the erase; no other id of the old page is on disk.
+    let mut raw = Vec::new();
+    for name in ["profile.db", "profile.db-wal"] {
+        raw.extend(std::fs::read(dir.path().join(name)).unwrap_or_default());
+    }
+    let raw = String::from_utf8_lossy(&raw);
+    for id in ids(&page).iter().filter(|id| **id != clicked) {
+        assert!(!raw.contains(id.as_str()), "{id} left in profile.db");
+    }
+}
+
+#[test]
+fn every_call_counts_its_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    let bad_csv = dir.path().join("bad.csv");
+    std::fs::write(&bad_csv, "user_id,item_id,event,ts\nu,a,teleport,1\n").unwrap();
+    let too_many = vec![
+        Attribute {
+            kind: AttributeKind::Tag,
+            value: "x".into()
+        };
+        201
+    ];
+    let failures: Vec<Result<(), TailorError>> = vec![
+        t.set_preferences(too_many),
+        t.remove_items(vec!["x".into(); 100_001]).map(|_| ()),
+        t.import_events_csv(bad_csv.display().to_string(), None)
+            .map(|_| ()),
+        t.import_catalog_csv(dir.path().join("missing.csv").display().to_string())
+            .map(|_| ()),
+        t.validate_model("/no/such/model".into(), None).map(|_| ()),
+    ];
+    assert!(failures.iter().all(|r| r.is_err()), "{failures:?}");
+    let errors = t.metrics().unwrap().engine.errors;
+    let total: u64 = errors.iter().map(|c| c.count).sum();
+    assert_eq!(total, failures.len() as u64, "{errors:?}");
+}

@@ -681,8 +681,8 @@ fn disk_full_is_a_storage_error_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = ProfileStore::open(&dir.path().join("profile.db"), false).unwrap();
     let mut state = ProfileState::default();
-    let small = big_batch(10, &mut state);
-    store.commit(&small, &state).unwrap();
+    let mut small = big_batch(10, &mut state);
+    store.commit(&mut small, &state).unwrap();
     nearly_full(store.connection());
     let tables = ["events", "item_stats", "affinities", "meta"];
     let before: Vec<i64> = tables
@@ -692,8 +692,8 @@ fn disk_full_is_a_storage_error_and_writes_nothing() {
     let counts = store.counts().unwrap();
 
     let mut bigger = state.clone();
-    let batch = big_batch(3000, &mut bigger);
-    assert_disk_full(store.commit(&batch, &bigger).unwrap_err());
+    let mut batch = big_batch(3000, &mut bigger);
+    assert_disk_full(store.commit(&mut batch, &bigger).unwrap_err());
     let after: Vec<i64> = tables
         .iter()
         .map(|t| count(store.connection(), t))
@@ -713,16 +713,18 @@ fn disk_full_is_a_storage_error_and_writes_nothing() {
         .connection()
         .pragma_update(None, "max_page_count", 1_000_000)
         .unwrap();
-    store.commit(&batch, &bigger).unwrap();
+    store.commit(&mut batch, &bigger).unwrap();
     assert_eq!(store.counts().unwrap().0, 3010);
 
     // The catalog store behaves the same.
     let (mut catalog, _) =
         tailor::catalog::CatalogStore::open(&dir.path().join("catalog.db"), false).unwrap();
-    catalog.upsert(&catalog_items(0..10), NOW).unwrap();
+    catalog
+        .upsert(&catalog_items(0..10), NOW, &Default::default())
+        .unwrap();
     nearly_full(catalog.connection());
     let many = catalog_items(10..600);
-    assert_disk_full(catalog.upsert(&many, NOW).unwrap_err());
+    assert_disk_full(catalog.upsert(&many, NOW, &Default::default()).unwrap_err());
     assert_eq!(
         catalog.load_all().unwrap(),
         catalog_items(0..10),
@@ -732,7 +734,7 @@ fn disk_full_is_a_storage_error_and_writes_nothing() {
         .connection()
         .pragma_update(None, "max_page_count", 1_000_000)
         .unwrap();
-    catalog.upsert(&many, NOW).unwrap();
+    catalog.upsert(&many, NOW, &Default::default()).unwrap();
     assert_eq!(catalog.load_all().unwrap().len(), 600);
 }
 
@@ -1212,4 +1214,126 @@ fn stress_eight_threads_on_one_tailor() {
         pct(1.0)
     );
     assert!(load(&c.track_calls) > 0 && load(&c.ranks) > 0 && load(&c.model_loads) > 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Long operations: reads answer meanwhile, and interrupt() or close() stops them with nothing
+// written.
+// ---------------------------------------------------------------------------------------------
+
+fn many_items(n: usize) -> Vec<Item> {
+    (0..n)
+        .map(|i| item(&format!("bulk-{i}"), "bulk", "acme", 1.0 + i as f64, 1.0))
+        .collect()
+}
+
+fn many_events(n: usize) -> Vec<Event> {
+    (0..n)
+        .map(|i| {
+            event(
+                EventKind::View,
+                &format!("bulk-{}", i % 5_000),
+                NOW - DAY + i as i64,
+            )
+        })
+        .collect()
+}
+
+fn status_events(t: &Tailor) -> u64 {
+    t.status().unwrap().profile_events
+}
+
+#[test]
+fn status_metrics_and_export_answer_while_a_long_write_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tailor::open(TailorConfig {
+        max_events: 200_000,
+        ..config(&dir)
+    })
+    .unwrap();
+    t.track(event(EventKind::View, "first", NOW - 2 * DAY))
+        .unwrap();
+    let events = many_events(100_000);
+    let answered_meanwhile = std::thread::scope(|s| {
+        let write = s.spawn(|| t.track_batch(events));
+        let mut answered = 0;
+        while !write.is_finished() {
+            // Each read sees the last commit: the one event before the batch.
+            let status = t.status().unwrap();
+            t.metrics().unwrap();
+            let export = t.export_json().unwrap();
+            if !write.is_finished() {
+                assert_eq!(status.profile_events, 1);
+                assert!(export.contains("\"first\""));
+                answered += 1;
+            }
+        }
+        write.join().unwrap().unwrap();
+        answered
+    });
+    // Waiting behind the writer would let at most one read through while it runs.
+    assert!(
+        answered_meanwhile >= 3,
+        "reads answered during the write: {answered_meanwhile}"
+    );
+    assert_eq!(status_events(&t), 100_001);
+}
+
+#[test]
+fn interrupt_stops_a_long_write_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tailor::open(TailorConfig {
+        max_events: 200_000,
+        ..config(&dir)
+    })
+    .unwrap();
+    t.upsert_items(catalog()).unwrap();
+    for long_write in ["upsert", "track_batch"] {
+        let result = std::thread::scope(|s| {
+            let write = s.spawn(|| match long_write {
+                "upsert" => t.upsert_items(many_items(100_000)).map(|_| ()),
+                _ => t.track_batch(many_events(100_000)).map(|_| ()),
+            });
+            while !write.is_finished() {
+                t.interrupt();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            write.join().unwrap()
+        });
+        assert!(
+            matches!(result, Err(TailorError::Interrupted { .. })),
+            "{long_write}: {result:?}"
+        );
+        assert_eq!(t.status().unwrap().catalog_items, 12, "{long_write}");
+        assert_eq!(status_events(&t), 0, "{long_write}");
+    }
+    // Later calls run normally, and the interrupts were counted.
+    t.track(event(EventKind::View, "shoes-1", NOW)).unwrap();
+    assert_eq!(status_events(&t), 1);
+    let errors = t.metrics().unwrap().engine.errors;
+    let interrupted = errors.iter().find(|c| c.name == "interrupted").unwrap();
+    assert_eq!(interrupted.count, 2);
+    t.close();
+    let t = open(&dir);
+    assert_eq!(t.status().unwrap().catalog_items, 12);
+    assert_eq!(status_events(&t), 1);
+}
+
+#[test]
+fn close_stops_a_long_write_instead_of_waiting_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    let result = std::thread::scope(|s| {
+        let write = s.spawn(|| t.upsert_items(many_items(100_000)));
+        // Let the upsert get going (it takes seconds); close then stops it.
+        std::thread::sleep(Duration::from_millis(50));
+        t.close();
+        write.join().unwrap()
+    });
+    assert!(
+        matches!(result, Err(TailorError::Closed { .. })),
+        "{result:?}"
+    );
+    let t = open(&dir);
+    assert_eq!(t.status().unwrap().catalog_items, 0, "nothing half-written");
 }

@@ -534,6 +534,7 @@ fn error_text(e: &TailorError) -> String {
         }
         TailorError::Storage { .. } => "storage".into(),
         TailorError::Closed { .. } => "closed".into(),
+        TailorError::Interrupted { .. } => "interrupted".into(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `catalog.db`: the persisted catalog. All writes are one transaction per call.
 
 use super::schema::SCHEMA;
+use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::sql;
 use crate::types::{Item, RelatedItem};
@@ -132,8 +133,8 @@ impl CatalogStore {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Insert or replace items, all or nothing.
-    pub fn upsert(&mut self, items: &[Item], now: i64) -> Result<()> {
+    /// Insert or replace items, all or nothing (an interrupt rolls everything back).
+    pub fn upsert(&mut self, items: &[Item], now: i64, cancel: &Cancel) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -142,7 +143,8 @@ impl CatalogStore {
                     popularity, related, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
-            for it in items {
+            for (row, it) in items.iter().enumerate() {
+                cancel.check_row(row)?;
                 let tags = serde_json::to_string(&it.tags).unwrap_or_else(|_| "[]".into());
                 let related: Vec<(&str, f64)> = it
                     .related
@@ -170,13 +172,14 @@ impl CatalogStore {
         Ok(())
     }
 
-    /// Remove items by id; returns how many existed.
-    pub fn remove(&mut self, ids: &[String]) -> Result<u32> {
+    /// Remove items by id, all or nothing; returns how many existed.
+    pub fn remove(&mut self, ids: &[String], cancel: &Cancel) -> Result<u32> {
         let tx = self.conn.transaction()?;
         let mut removed = 0;
         {
             let mut stmt = tx.prepare_cached("DELETE FROM items WHERE id = ?1")?;
-            for id in ids {
+            for (row, id) in ids.iter().enumerate() {
+                cancel.check_row(row)?;
                 removed += stmt.execute([id])? as u32;
             }
         }
@@ -246,8 +249,13 @@ mod tests {
         {
             let (mut s, recovered) = CatalogStore::open(&path, false).unwrap();
             assert!(recovered.is_none());
-            s.upsert(&[item("a"), item("b")], 1).unwrap();
-            assert_eq!(s.remove(&["b".into(), "nope".into()]).unwrap(), 1);
+            s.upsert(&[item("a"), item("b")], 1, &Cancel::default())
+                .unwrap();
+            assert_eq!(
+                s.remove(&["b".into(), "nope".into()], &Cancel::default())
+                    .unwrap(),
+                1
+            );
         }
         let (s, _) = CatalogStore::open(&path, false).unwrap();
         assert_eq!(s.load_all().unwrap(), vec![item("a")]);

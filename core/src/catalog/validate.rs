@@ -4,28 +4,13 @@ use crate::error::{Error, Result};
 use crate::types::Item;
 
 pub const MAX_ITEMS: usize = 1_000_000;
-pub const MAX_ID_BYTES: usize = 256;
 pub const MAX_TEXT_BYTES: usize = 1024;
 pub const MAX_TAGS: usize = 64;
 pub const MAX_EMBEDDING_DIM: usize = 512;
 pub const MAX_RELATED: usize = 200;
 pub const MAX_PRICE: f64 = 1e9;
 
-/// Validate an identifier the app passes (item ids, session ids).
-pub fn id(what: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(Error::invalid(format!(
-            "{what} is empty; pass the id the catalog uses"
-        )));
-    }
-    if value.len() > MAX_ID_BYTES {
-        return Err(Error::invalid(format!(
-            "{what} is {} bytes long; ids are limited to {MAX_ID_BYTES} bytes",
-            value.len()
-        )));
-    }
-    Ok(())
-}
+pub use crate::validate::id;
 
 fn text(what: &str, item: &str, value: &str) -> Result<()> {
     if value.len() > MAX_TEXT_BYTES {

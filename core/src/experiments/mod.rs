@@ -3,7 +3,7 @@
 //! over variants in proportion to their weights.
 
 use crate::error::{Error, Result};
-use crate::types::Experiment;
+use crate::types::{Experiment, ExplorationOptions, RankRequest, Variant};
 use sha2::{Digest, Sha256};
 
 pub const MAX_VARIANTS: usize = 20;
@@ -35,8 +35,19 @@ pub fn choose(weights: &[f64], u: f64) -> usize {
     weights.iter().rposition(|w| *w > 0.0).unwrap_or(0)
 }
 
+/// Change a rank request as a variant does: its boosts are added, and its exploration rate
+/// applies unless the request set one. In place: the request may carry thousands of candidates.
+pub fn apply_variant(request: &mut RankRequest, v: &Variant) {
+    request.rules.boosts.extend(v.boosts.iter().cloned());
+    if request.exploration.is_none() {
+        if let Some(rate) = v.exploration_rate {
+            request.exploration = Some(ExplorationOptions { rate, seed: None });
+        }
+    }
+}
+
 pub fn validate(e: &Experiment) -> Result<()> {
-    crate::catalog::validate::id("experiment key", &e.key)?;
+    crate::validate::id("experiment key", &e.key)?;
     if e.variants.is_empty() || e.variants.len() > MAX_VARIANTS {
         return Err(Error::invalid(format!(
             "experiment {} needs 1..={MAX_VARIANTS} variants",
@@ -45,7 +56,7 @@ pub fn validate(e: &Experiment) -> Result<()> {
     }
     let mut names = std::collections::HashSet::new();
     for v in &e.variants {
-        crate::catalog::validate::id("variant name", &v.name)?;
+        crate::validate::id("variant name", &v.name)?;
         if !names.insert(v.name.as_str()) {
             return Err(Error::invalid(format!(
                 "variant {} appears twice in {}",

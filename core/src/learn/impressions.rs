@@ -4,6 +4,9 @@
 //! learning).
 
 use super::MAX_NEGATIVES;
+use crate::catalog::CatalogSnapshot;
+use crate::features::ProfileView;
+use crate::model::LoadedModel;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -38,6 +41,38 @@ impl ShownPage {
             self.items.iter().skip(1).take(3).collect()
         };
         Some((positive, negatives))
+    }
+}
+
+impl ShownPage {
+    /// The page as the ranking saw it: the feature row and model score of each item (`known`:
+    /// catalog positions, in display order). `None` when the model cannot score them.
+    pub fn build(
+        model: &LoadedModel,
+        catalog: &CatalogSnapshot,
+        view: &ProfileView,
+        known: &[u32],
+        ts: i64,
+    ) -> Option<ShownPage> {
+        let mut matrix = Vec::new();
+        crate::features::assemble(&model.features, known, catalog, view, &mut matrix);
+        let base = model.runtime.score(&matrix, known.len()).ok()?;
+        let width = model.features.len().max(1);
+        let items = known
+            .iter()
+            .zip(matrix.chunks_exact(width))
+            .zip(base)
+            .map(|((&idx, row), base)| ShownItem {
+                item_id: catalog.item(idx).id.clone(),
+                features: row.to_vec(),
+                base,
+            })
+            .collect();
+        Some(ShownPage {
+            ts,
+            model_key: super::model_key(model),
+            items,
+        })
     }
 }
 

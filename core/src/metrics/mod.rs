@@ -73,12 +73,13 @@ impl LatencyHistogram {
 }
 
 const FALLBACKS: [&str; 3] = ["cold_start", "opted_out", "model_failed"];
-const ERRORS: [&str; 5] = [
+const ERRORS: [&str; 6] = [
     "invalid_input",
     "not_found",
     "model_rejected",
     "storage",
     "closed",
+    "interrupted",
 ];
 
 /// Engine counters since the `Tailor` object was opened.
@@ -86,7 +87,7 @@ const ERRORS: [&str; 5] = [
 pub struct EngineCounters {
     latency: Mutex<LatencyHistogram>,
     fallbacks: [AtomicU64; 3],
-    errors: [AtomicU64; 5],
+    errors: [AtomicU64; 6],
 }
 
 impl EngineCounters {
@@ -109,6 +110,7 @@ impl EngineCounters {
             TailorError::ModelRejected { .. } => 2,
             TailorError::Storage { .. } => 3,
             TailorError::Closed { .. } => 4,
+            TailorError::Interrupted { .. } => 5,
         };
         self.errors[i].fetch_add(1, Ordering::Relaxed);
     }

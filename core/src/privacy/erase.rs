@@ -3,19 +3,6 @@
 use crate::error::Result;
 use crate::profile::ProfileStore;
 
-/// Tables holding personal data (every table but `meta`, whose only kept key is the salt).
-pub const PERSONAL_TABLES: &[&str] = &[
-    "events",
-    "affinities",
-    "item_stats",
-    "preferences",
-    "personal_weights",
-    "bandit",
-    "experiments",
-    "funnel",
-    "impressions",
-];
-
 pub fn erase(store: &mut ProfileStore) -> Result<()> {
     let conn = store.connection();
     // secure_delete is on for this connection, so freed pages are zeroed as rows go.

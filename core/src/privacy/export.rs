@@ -12,11 +12,12 @@
 
 use crate::error::Result;
 use crate::profile::store::kind_from_code;
-use crate::profile::{ProfileState, ProfileStore};
+use crate::profile::ProfileState;
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
-pub fn export(store: &ProfileStore, state: &ProfileState, consent: bool) -> Result<String> {
-    let conn = store.connection();
+/// `conn`: a connection to `profile.db` (the read-only one: export never waits for a writer).
+pub fn export(conn: &Connection, state: &ProfileState, consent: bool) -> Result<String> {
     let mut stmt = conn.prepare(
         "SELECT ts, kind, item_id, session, quantity, surface FROM events ORDER BY ts, id",
     )?;

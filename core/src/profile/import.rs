@@ -34,7 +34,7 @@ fn parse_row(row: &Row<'_>) -> Result<UserEvent> {
         .parse::<i64>("ts")?
         .ok_or_else(|| Error::invalid("column `ts` is empty; give Unix seconds"))?;
     let item_id = row.get("item_id").to_string();
-    crate::catalog::validate::id("item_id", &item_id)?;
+    crate::validate::id("item_id", &item_id)?;
     let session = row.get("session_id");
     let surface = row.get("surface");
     Ok(UserEvent {

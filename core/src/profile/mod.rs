@@ -5,6 +5,7 @@ pub mod import;
 pub mod schema;
 pub mod signals;
 pub mod store;
+pub mod track;
 
 pub use signals::{Dim, ItemStats, Params, ProfileState};
 pub use store::ProfileStore;

@@ -4,6 +4,7 @@ use super::schema::SCHEMA;
 use super::signals::{
     AffinityKey, Decayed, Dim, ItemStats, Params, ProfileEvent, ProfileState, Touched,
 };
+use crate::cancel::Cancel;
 use crate::catalog::CatalogSnapshot;
 use crate::error::Result;
 use crate::sql;
@@ -64,6 +65,9 @@ pub struct NewEvent {
     pub resolved: bool,
 }
 
+/// More SQL to run inside a batch's transaction (funnel counters and the like).
+type AlsoSql = Box<dyn FnOnce(&Connection) -> Result<()> + Send>;
+
 /// Everything one write call changes, committed atomically.
 #[derive(Default)]
 pub struct WriteBatch {
@@ -73,6 +77,16 @@ pub struct WriteBatch {
     pub touched: Touched,
     pub dropped_items: Vec<Arc<str>>,
     pub dropped_affinities: Vec<AffinityKey>,
+    /// Checked while the events are written: an interrupt rolls the whole batch back.
+    pub cancel: Cancel,
+    also: Vec<AlsoSql>,
+}
+
+impl WriteBatch {
+    /// Run `sql` inside this batch's transaction, after its rows are written.
+    pub fn also(&mut self, sql: impl FnOnce(&Connection) -> Result<()> + Send + 'static) {
+        self.also.push(Box::new(sql));
+    }
 }
 
 pub struct ProfileStore {
@@ -402,18 +416,9 @@ impl ProfileStore {
         Ok(out)
     }
 
-    /// Write a batch and the rows of `state` it touched, all or nothing. Returns new event ids.
-    pub fn commit(&mut self, batch: &WriteBatch, state: &ProfileState) -> Result<Vec<i64>> {
-        self.commit_with(batch, state, |_| Ok(()))
-    }
-
-    /// Like `commit`, running `also` inside the same transaction (funnel counters and the like).
-    pub fn commit_with(
-        &mut self,
-        batch: &WriteBatch,
-        state: &ProfileState,
-        also: impl FnOnce(&Connection) -> Result<()>,
-    ) -> Result<Vec<i64>> {
+    /// Write a batch and the rows of `state` it touched, all or nothing (its `also` SQL runs,
+    /// once, inside the same transaction). Returns new event ids.
+    pub fn commit(&mut self, batch: &mut WriteBatch, state: &ProfileState) -> Result<Vec<i64>> {
         let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(batch.events.len());
         {
@@ -421,7 +426,8 @@ impl ProfileStore {
                 "INSERT INTO events (ts, kind, item_id, session, quantity, surface, resolved)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            for e in &batch.events {
+            for (row, e) in batch.events.iter().enumerate() {
+                batch.cancel.check_row(row)?;
                 let ev = &e.event;
                 insert.execute(params![
                     ev.ts,
@@ -523,7 +529,9 @@ impl ProfileStore {
                 }
             }
         }
-        also(&tx)?;
+        for sql in batch.also.drain(..) {
+            sql(&tx)?;
+        }
         tx.commit()?;
         self.event_rows += batch.events.len() as u64;
         Ok(ids)
@@ -612,7 +620,7 @@ mod tests {
                 resolved: false,
             });
         }
-        let ids = store.commit(&batch, &state).unwrap();
+        let ids = store.commit(&mut batch, &state).unwrap();
         assert_eq!(ids.len(), 3);
         assert_eq!(store.counts().unwrap(), (3, 3));
         drop(store);
@@ -639,7 +647,7 @@ mod tests {
                 resolved: true,
             });
         }
-        store.commit(&batch, &state).unwrap();
+        store.commit(&mut batch, &state).unwrap();
         // Age: events before 1000 - 650 = 350 go (ts 0..=300: four of them).
         assert_eq!(store.enforce_retention(1_000, 650, 100).unwrap(), 4);
         // Count: keep the newest 3.

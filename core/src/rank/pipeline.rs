@@ -45,11 +45,11 @@ pub fn validate(req: &RankRequest) -> Result<()> {
             )));
         }
         for id in ids {
-            crate::catalog::validate::id("candidate id", id)?;
+            crate::validate::id("candidate id", id)?;
         }
     }
     if let Some(s) = &req.session_id {
-        crate::catalog::validate::id("session id", s)?;
+        crate::validate::id("session id", s)?;
     }
     if req.now.is_some_and(|t| t < 0) {
         return Err(Error::invalid("`now` must be Unix seconds (>= 0)"));

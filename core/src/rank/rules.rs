@@ -34,7 +34,7 @@ pub fn validate(rules: &BusinessRules, limit: u32) -> Result<()> {
     let mut positions = std::collections::HashSet::new();
     let mut items = std::collections::HashSet::new();
     for p in &rules.pinned {
-        crate::catalog::validate::id("pinned item id", &p.item_id)?;
+        crate::validate::id("pinned item id", &p.item_id)?;
         // Pinned twice would be placed twice: the same item shown at two positions.
         if !items.insert(p.item_id.as_str()) {
             return Err(Error::invalid(format!(

@@ -418,6 +418,7 @@ private func errorText(_ e: TailorError) -> String {
     case .ModelRejected(let problem, _): return "model_rejected/\(problemName(problem))"
     case .Storage: return "storage"
     case .Closed: return "closed"
+    case .Interrupted: return "interrupted"
     }
 }
 

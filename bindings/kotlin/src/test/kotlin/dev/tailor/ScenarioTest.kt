@@ -303,6 +303,7 @@ private fun errorText(e: TailorException) = when (e) {
     is TailorException.ModelRejected -> "model_rejected/${problemName(e.problem)}"
     is TailorException.Storage -> "storage"
     is TailorException.Closed -> "closed"
+    is TailorException.Interrupted -> "interrupted"
 }
 
 private fun rankText(r: RankResponse): String {

@@ -103,6 +103,7 @@ class TailorClientTest {
                 is TailorException.ModelRejected -> "rejected ${e.problem}"
                 is TailorException.Storage -> "storage"
                 is TailorException.Closed -> "closed"
+                is TailorException.Interrupted -> "interrupted"
             }
         }
         assertEquals("not found", kind)

@@ -1,0 +1,400 @@
+//! The exported API. Every method goes through `Tailor::call`, so every failure is mapped the
+//! same way and counted in `metrics()`.
+
+use super::Tailor;
+use crate::catalog;
+use crate::error::{Error, Result, TailorError};
+use crate::profile::store::WriteBatch;
+use crate::types::*;
+use crate::validate;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+const MAX_PREFERENCES: usize = 200;
+
+fn read_model_files(model_path: &str, manifest_path: Option<&str>) -> Result<(Vec<u8>, String)> {
+    let model_path = Path::new(model_path);
+    let (onnx, manifest) = if model_path.is_dir() {
+        (
+            model_path.join("model.onnx"),
+            model_path.join("manifest.json"),
+        )
+    } else {
+        let manifest = match manifest_path {
+            Some(m) => PathBuf::from(m),
+            None => model_path.with_file_name("manifest.json"),
+        };
+        (model_path.to_path_buf(), manifest)
+    };
+    let read_err =
+        |p: &Path, e: std::io::Error| Error::NotFound(format!("cannot read {}: {e}", p.display()));
+    let bytes = std::fs::read(&onnx).map_err(|e| read_err(&onnx, e))?;
+    let json = std::fs::read_to_string(&manifest).map_err(|e| read_err(&manifest, e))?;
+    Ok((bytes, json))
+}
+
+/// Sum of the sizes of a store file and its WAL.
+fn store_bytes(dir: &Path, name: &str) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(dir.join(format!("{name}{s}"))).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Rows in the events table, and those waiting for their item.
+fn event_counts(conn: &rusqlite::Connection) -> Result<(u64, u64)> {
+    let (all, pending): (i64, Option<i64>) =
+        conn.query_row("SELECT count(*), sum(resolved = 0) FROM events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok((all as u64, pending.unwrap_or(0) as u64))
+}
+
+#[uniffi::export]
+impl Tailor {
+    /// Open (or create) the stores in `config.directory`. A damaged store file is moved aside and
+    /// replaced by an empty one (see `status().notices`) instead of failing.
+    #[uniffi::constructor]
+    pub fn open(config: TailorConfig) -> Result<Arc<Tailor>, TailorError> {
+        Ok(Self::open_inner(config)?)
+    }
+
+    /// Insert or replace catalog items (all or nothing). Returns how many were written.
+    pub fn upsert_items(&self, items: Vec<Item>) -> Result<u32, TailorError> {
+        self.call(|| self.upsert_inner(items))
+    }
+
+    /// Remove items by id; returns how many existed. Unknown ids are ignored.
+    pub fn remove_items(&self, ids: Vec<String>) -> Result<u32, TailorError> {
+        self.call(|| self.remove_inner(ids))
+    }
+
+    /// Load a catalog CSV (`item_id,title,category,brand,price,tags,in_stock`, optionally gzip),
+    /// all or nothing. `interrupt()` or `close()` stops it with nothing written.
+    pub fn import_catalog_csv(&self, path: String) -> Result<u32, TailorError> {
+        self.call(|| {
+            let items = catalog::import::read_path(Path::new(&path))?;
+            self.upsert_inner(items)
+        })
+    }
+
+    /// Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`) into this profile.
+    /// With `user_id`, only that user's rows are imported.
+    #[uniffi::method(default(user_id = None))]
+    pub fn import_events_csv(
+        &self,
+        path: String,
+        user_id: Option<String>,
+    ) -> Result<TrackSummary, TailorError> {
+        self.call(|| {
+            let cancel = self.interrupts.token();
+            let rows = crate::profile::import::read_path(Path::new(&path))?;
+            cancel.check()?;
+            let events: Vec<Event> = rows
+                .into_iter()
+                .filter(|r| user_id.as_ref().is_none_or(|u| &r.user_id == u))
+                .map(|r| r.event)
+                .collect();
+            let mut total = TrackSummary::default();
+            for chunk in events.chunks(super::MAX_BATCH) {
+                let s = self.track_inner(chunk)?;
+                total.stored += s.stored;
+                total.pending_items += s.pending_items;
+                total.dropped_no_consent += s.dropped_no_consent;
+            }
+            Ok(total)
+        })
+    }
+
+    /// Record one shopper event. Dropped silently when the shopper has not consented.
+    pub fn track(&self, event: Event) -> Result<(), TailorError> {
+        self.call(|| self.track_inner(std::slice::from_ref(&event)).map(|_| ()))
+    }
+
+    /// Record many events in one transaction (all or nothing).
+    pub fn track_batch(&self, events: Vec<Event>) -> Result<TrackSummary, TailorError> {
+        self.call(|| self.track_inner(&events))
+    }
+
+    /// Order candidates for this shopper. Never fails because of the shopper's state: cold start,
+    /// opt-out or a failing model give a popularity order flagged in `fallback`.
+    pub fn rank(&self, request: RankRequest) -> Result<RankResponse, TailorError> {
+        self.call(|| self.rank_inner(request))
+    }
+
+    /// Replace the shopper's explicit preferences (e.g. from an onboarding quiz).
+    pub fn set_preferences(&self, preferences: Vec<Attribute>) -> Result<(), TailorError> {
+        self.call(|| {
+            validate::batch_len("preferences", preferences.len(), MAX_PREFERENCES)?;
+            for p in &preferences {
+                validate::id("preference value", &p.value)?;
+            }
+            if !self.consented() {
+                return Ok(());
+            }
+            self.write_profile(|w, state, _| {
+                w.profile.set_preferences(&preferences)?;
+                state.preferences = preferences;
+                Ok(())
+            })
+        })
+    }
+
+    /// Validate and activate a model. `model_path` is a folder holding `model.onnx` and
+    /// `manifest.json`, or the `.onnx` file (manifest beside it unless `manifest_path` is given).
+    /// On any problem the current model keeps serving and a `ModelRejected` error says why.
+    #[uniffi::method(default(manifest_path = None))]
+    pub fn load_model(
+        &self,
+        model_path: String,
+        manifest_path: Option<String>,
+    ) -> Result<ModelInfo, TailorError> {
+        self.call(|| {
+            self.ensure_open()?;
+            let (bytes, json) = read_model_files(&model_path, manifest_path.as_deref())?;
+            self.models.install(&bytes, &json)
+        })
+    }
+
+    /// Like `load_model`, from bytes (e.g. an app asset or a downloaded file the app verified).
+    pub fn load_model_bytes(
+        &self,
+        model: Vec<u8>,
+        manifest_json: String,
+    ) -> Result<ModelInfo, TailorError> {
+        self.call(|| {
+            self.ensure_open()?;
+            self.models.install(&model, &manifest_json)
+        })
+    }
+
+    /// Check a model without activating it.
+    #[uniffi::method(default(manifest_path = None))]
+    pub fn validate_model(
+        &self,
+        model_path: String,
+        manifest_path: Option<String>,
+    ) -> Result<ModelInfo, TailorError> {
+        self.call(|| {
+            let (bytes, json) = read_model_files(&model_path, manifest_path.as_deref())?;
+            self.models.validate(&bytes, &json)
+        })
+    }
+
+    /// Reactivate the previous model. `NotFound` when there is none.
+    pub fn rollback_model(&self) -> Result<ModelInfo, TailorError> {
+        self.call(|| {
+            self.ensure_open()?;
+            self.models.rollback()
+        })
+    }
+
+    /// Whether the active model's fixed-batch plans are built (they are built in the background
+    /// after a model loads; until then ranking uses the slower symbolic-batch plan).
+    pub fn model_batch_plans_ready(&self) -> bool {
+        self.models.active().runtime.batch_plans_ready()
+    }
+
+    /// The active model.
+    pub fn model_info(&self) -> ModelInfo {
+        self.models.active().info()
+    }
+
+    /// Grant or withdraw consent. Withdrawn: nothing new is stored and ranking is not
+    /// personalized. Existing data stays until `erase()`.
+    pub fn set_consent(&self, granted: bool) -> Result<(), TailorError> {
+        self.call(|| {
+            self.write(|w| {
+                w.profile.set_consent(granted)?;
+                self.consent.store(granted, Ordering::SeqCst);
+                Ok(())
+            })
+        })
+    }
+
+    pub fn consent(&self) -> bool {
+        self.consented()
+    }
+
+    /// Sizes, consent, active model and what happened at open. Reads the last committed state,
+    /// so it answers at once even while a long import is writing.
+    pub fn status(&self) -> Result<Status, TailorError> {
+        self.call(|| {
+            let (events, pending) = self.read(event_counts)?;
+            Ok(Status {
+                catalog_items: self.catalog.load().len() as u64,
+                profile_events: events,
+                pending_events: pending,
+                consent: self.consented(),
+                model: self.model_info(),
+                notices: self.notices.lock().clone(),
+            })
+        })
+    }
+
+    /// Delete every piece of personal data (events, signals, preferences, learning, shown pages)
+    /// from disk and memory, and compact the file so no personal bytes remain. The catalog and
+    /// installed models stay.
+    pub fn erase(&self) -> Result<(), TailorError> {
+        self.call(|| {
+            self.write(|w| {
+                // No read may hold a snapshot of the WAL while it is truncated.
+                let _reads = self.reader.lock();
+                crate::privacy::erase::erase(&mut w.profile)?;
+                self.forget_in_memory();
+                Ok(())
+            })
+        })
+    }
+
+    /// Stop the long operation in progress (a large import, upsert or event batch) from another
+    /// thread: it fails with `Interrupted` and writes nothing. Calls that start afterwards run
+    /// normally. `close()` does the same before closing.
+    pub fn interrupt(&self) {
+        self.interrupts.interrupt();
+    }
+
+    /// Report what the app actually showed (in display order). Tailor learns from what the
+    /// shopper then clicks, carts or buys among these items (`personal_learning`), updates the
+    /// exploration posteriors, and counts impressions and conversions in the local funnel. Pass
+    /// the rank request's `experiment` key when the page came from an experiment.
+    pub fn record_impressions(&self, impressions: Impressions) -> Result<(), TailorError> {
+        self.call(|| self.record_impressions_inner(impressions))
+    }
+
+    /// Define (or redefine) an experiment and return this install's variant. The assignment is
+    /// deterministic: the same install gets the same variant on every launch. Rank requests and
+    /// impressions that name the key run under the variant.
+    pub fn define_experiment(&self, experiment: Experiment) -> Result<String, TailorError> {
+        self.call(|| {
+            crate::experiments::validate(&experiment)?;
+            for v in &experiment.variants {
+                if let Some(name) = &v.model_name {
+                    if self.models.by_name(name).is_none() {
+                        return Err(Error::NotFound(format!(
+                            "variant {} names model {name:?}, which is neither active nor kept for \
+                             rollback; load it first",
+                            v.name
+                        )));
+                    }
+                }
+            }
+            let variant = experiment.variants[crate::experiments::assign(&self.salt, &experiment)]
+                .name
+                .clone();
+            self.write(|w| {
+                if self.consented() {
+                    crate::metrics::funnel::expose(
+                        w.profile.connection(),
+                        &experiment.key,
+                        &variant,
+                        crate::clock::now(),
+                        0,
+                    )?;
+                }
+                Ok(())
+            })?;
+            self.experiments
+                .write()
+                .insert(experiment.key.clone(), experiment);
+            Ok(variant)
+        })
+    }
+
+    /// Funnel counters per experiment variant and surface, and engine statistics — for the app
+    /// to report through its own analytics. Tailor never sends them anywhere.
+    pub fn metrics(&self) -> Result<LocalMetrics, TailorError> {
+        self.call(|| {
+            let (funnels, (events, _)) =
+                self.read(|conn| Ok((crate::metrics::funnel::load(conn)?, event_counts(conn)?)))?;
+            Ok(LocalMetrics {
+                funnels,
+                engine: EngineStats {
+                    rank_latency: self.counters.latency(),
+                    model: self.model_info(),
+                    fallbacks: self.counters.fallbacks(),
+                    errors: self.counters.errors(),
+                    catalog_items: self.catalog.load().len() as u64,
+                    profile_events: events,
+                    profile_db_bytes: store_bytes(&self.dir, "profile.db"),
+                    catalog_db_bytes: store_bytes(&self.dir, "catalog.db"),
+                    personal_updates: self
+                        .profile
+                        .load()
+                        .personal
+                        .as_ref()
+                        .map(|l| l.updates)
+                        .unwrap_or(0),
+                },
+            })
+        })
+    }
+
+    /// Zero the funnel counters (e.g. after the app reported them).
+    pub fn reset_metrics(&self) -> Result<(), TailorError> {
+        self.call(|| {
+            self.write(|w| {
+                w.profile.connection().execute("DELETE FROM funnel", [])?;
+                Ok(())
+            })
+        })
+    }
+
+    /// Forget the personal adjustment layer (ranking goes back to the plain model).
+    pub fn reset_personal_layer(&self) -> Result<(), TailorError> {
+        self.call(|| {
+            self.write_profile(|_, state, batch: &mut WriteBatch| {
+                state.personal = None;
+                batch.touched.personal = true;
+                self.shown.lock().clear();
+                Ok(())
+            })
+        })
+    }
+
+    /// The shopper's profile in plain terms, for a "why am I seeing this" screen. `now` defaults
+    /// to the current time.
+    #[uniffi::method(default(now = None))]
+    pub fn explain_profile(&self, now: Option<i64>) -> Result<ProfileSummary, TailorError> {
+        self.call(|| {
+            self.ensure_open()?;
+            Ok(crate::privacy::explain::summarize(
+                &self.profile.load(),
+                &self.catalog.load(),
+                now.unwrap_or_else(crate::clock::now),
+                &self.params,
+                self.consented(),
+            ))
+        })
+    }
+
+    /// The shopper's data as one JSON document (see README "Data export").
+    pub fn export_json(&self) -> Result<String, TailorError> {
+        self.call(|| {
+            self.read(|conn| {
+                crate::privacy::export::export(conn, &self.profile.load(), self.consented())
+            })
+        })
+    }
+
+    /// Stop any long operation in progress (it writes nothing), flush and close the stores.
+    /// Later calls fail with `Closed`.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.interrupts.interrupt();
+        self.reader.lock().take();
+        if let Some(w) = self.writer.lock().take() {
+            let _ = w
+                .profile
+                .connection()
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+    }
+
+    /// The directory this object stores its files in.
+    pub fn directory(&self) -> String {
+        self.dir.display().to_string()
+    }
+}

@@ -1,0 +1,238 @@
+//! The `Tailor` object. It owns the two stores behind one writer lock, the immutable snapshots
+//! that `rank` reads, the model registry and the engine counters.
+//!
+//! - `open.rs`: opening the stores and the model, and what open reports.
+//! - `api.rs`: every exported method, each through [`Tailor::call`] (one error path, counted).
+//! - here: the few helpers every method uses — `write` (the writer lock), `write_profile` (edit a
+//!   copy of the profile state, commit it with its batch, publish it), `read` (the read-only
+//!   connection, so status and metrics never queue behind a long write) and the rank path.
+
+mod api;
+mod open;
+mod writes;
+
+use crate::cancel::Interrupts;
+use crate::catalog::{CatalogSnapshot, CatalogStore};
+use crate::error::{Error, Result, TailorError};
+use crate::features::ProfileView;
+use crate::learn::impressions::ImpressionBuffer;
+use crate::model::{LoadedModel, ModelRegistry};
+use crate::profile::signals::Params;
+use crate::profile::store::{keyed_hash, WriteBatch};
+use crate::profile::{ProfileState, ProfileStore};
+use crate::rank::{self, RankContext};
+use crate::types::*;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use parking_lot::{Mutex, RwLock};
+use rusqlite::Connection;
+use rustc_hash::FxHashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Largest `track_batch` / `upsert_items` call.
+pub const MAX_BATCH: usize = 100_000;
+
+/// A profile view and the inputs it was built from.
+struct CachedView {
+    catalog: Arc<CatalogSnapshot>,
+    profile: Arc<ProfileState>,
+    now: i64,
+    session_key: Option<String>,
+    view: Arc<ProfileView>,
+}
+
+/// The stores, behind the single writer lock. `None` once closed.
+pub(crate) struct Writer {
+    pub catalog: CatalogStore,
+    pub profile: ProfileStore,
+}
+
+#[derive(uniffi::Object)]
+pub struct Tailor {
+    config: TailorConfig,
+    params: Params,
+    dir: PathBuf,
+    salt: [u8; 32],
+    catalog: ArcSwap<CatalogSnapshot>,
+    profile: ArcSwap<ProfileState>,
+    consent: AtomicBool,
+    models: ModelRegistry,
+    writer: Mutex<Option<Writer>>,
+    /// A read-only connection to `profile.db` for `status`, `metrics` and `export_json`: WAL lets
+    /// it read the last commit while the writer is in the middle of a long transaction.
+    reader: Mutex<Option<Connection>>,
+    /// Stops long writes (`interrupt`, `close`).
+    interrupts: Interrupts,
+    /// Experiments defined since open, by key.
+    experiments: RwLock<FxHashMap<String, Experiment>>,
+    /// Pages recently shown, with their features, for learning from feedback.
+    shown: Mutex<ImpressionBuffer>,
+    counters: crate::metrics::EngineCounters,
+    /// The last profile view built by `rank` (see `view_for`).
+    view_cache: ArcSwapOption<CachedView>,
+    /// Set by `close`, so readers can check it without waiting for the writer lock.
+    closed: AtomicBool,
+    notices: Mutex<Vec<StoreNotice>>,
+}
+
+impl Tailor {
+    /// Every exported method runs through here: one place maps internal errors to the public
+    /// `TailorError` and counts them by kind for `metrics()`.
+    fn call<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T, TailorError> {
+        f().map_err(|e| {
+            // An operation stopped because the object closed reports that, not the interrupt.
+            let e = match e {
+                Error::Interrupted if self.closed.load(Ordering::SeqCst) => Error::Closed,
+                e => e,
+            };
+            let e = TailorError::from(e);
+            self.counters.error(&e);
+            e
+        })
+    }
+
+    /// For readers (`rank`, model loads): never waits on the writer lock, which a commit holds
+    /// while it writes to disk.
+    fn ensure_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// Run `f` with the stores under the writer lock.
+    fn write<T>(&self, f: impl FnOnce(&mut Writer) -> Result<T>) -> Result<T> {
+        let mut guard = self.writer.lock();
+        let w = guard.as_mut().ok_or(Error::Closed)?;
+        f(w)
+    }
+
+    /// A write that changes the shopper's profile: `f` edits a copy of the current state and
+    /// fills the batch; both commit in one transaction, and only then is the new state published
+    /// to `rank`. An error anywhere leaves disk and memory as they were.
+    fn write_profile<T>(
+        &self,
+        f: impl FnOnce(&mut Writer, &mut ProfileState, &mut WriteBatch) -> Result<T>,
+    ) -> Result<T> {
+        self.write(|w| {
+            let mut state = (**self.profile.load()).clone();
+            let mut batch = WriteBatch::default();
+            batch.cancel = self.interrupts.token();
+            let out = f(w, &mut state, &mut batch)?;
+            w.profile.commit(&mut batch, &state)?;
+            self.profile.store(Arc::new(state));
+            Ok(out)
+        })
+    }
+
+    /// Run `f` on the read-only connection to `profile.db`.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.ensure_open()?;
+        let guard = self.reader.lock();
+        let conn = guard.as_ref().ok_or(Error::Closed)?;
+        f(conn)
+    }
+
+    fn consented(&self) -> bool {
+        self.consent.load(Ordering::SeqCst)
+    }
+
+    fn rank_inner(&self, mut request: RankRequest) -> Result<RankResponse> {
+        let started = std::time::Instant::now();
+        self.ensure_open()?;
+        rank::pipeline::validate(&request)?;
+        let (variant, model) = self.variant_of(request.experiment.as_deref())?;
+        if let Some(v) = &variant {
+            crate::experiments::apply_variant(&mut request, v);
+        }
+        let catalog = self.catalog.load_full();
+        let profile = self.profile.load_full();
+        let session_key = request
+            .session_id
+            .as_deref()
+            .map(|s| keyed_hash(&self.salt, s));
+        let now = request.now.unwrap_or_else(crate::clock::now);
+        let view = self.view_for(&catalog, &profile, now, session_key.as_deref());
+        let ctx = RankContext {
+            catalog: &catalog,
+            profile: &profile,
+            model: &model,
+            params: &self.params,
+            consent: self.consented(),
+            session_key,
+            default_exploration_rate: self.config.exploration_rate,
+            personal_learning: self.config.personal_learning,
+            variant: variant.map(|v| v.name),
+        };
+        let response = rank::pipeline::rank_with_view(&ctx, &request, &view, started)?;
+        self.counters
+            .rank(response.took_micros, response.fallback.as_ref());
+        Ok(response)
+    }
+
+    /// This install's variant of an experiment (if one is named) and the model it ranks with:
+    /// the variant's model when it names one that is loaded, else the active model.
+    fn variant_of(&self, experiment: Option<&str>) -> Result<(Option<Variant>, Arc<LoadedModel>)> {
+        let Some(key) = experiment else {
+            return Ok((None, self.models.active()));
+        };
+        let experiments = self.experiments.read();
+        let e = experiments.get(key).ok_or_else(|| {
+            Error::invalid(format!(
+                "experiment {key:?} is not defined; call define_experiment first"
+            ))
+        })?;
+        let v = e.variants[crate::experiments::assign(&self.salt, e)].clone();
+        let model = v
+            .model_name
+            .as_deref()
+            .and_then(|n| self.models.by_name(n))
+            .unwrap_or_else(|| self.models.active());
+        Ok((Some(v), model))
+    }
+
+    /// The profile view for these snapshots, time and session, reused while they are unchanged:
+    /// an app typically ranks several surfaces at once, and building the view is most of the
+    /// fixed cost of a rank call.
+    fn view_for(
+        &self,
+        catalog: &Arc<CatalogSnapshot>,
+        profile: &Arc<ProfileState>,
+        now: i64,
+        session_key: Option<&str>,
+    ) -> Arc<ProfileView> {
+        if let Some(c) = self.view_cache.load().as_ref() {
+            if Arc::ptr_eq(&c.catalog, catalog)
+                && Arc::ptr_eq(&c.profile, profile)
+                && c.now == now
+                && c.session_key.as_deref() == session_key
+            {
+                return c.view.clone();
+            }
+        }
+        let view = Arc::new(ProfileView::build(
+            profile,
+            catalog,
+            now,
+            session_key,
+            &self.params,
+        ));
+        self.view_cache.store(Some(Arc::new(CachedView {
+            catalog: catalog.clone(),
+            profile: profile.clone(),
+            now,
+            session_key: session_key.map(String::from),
+            view: view.clone(),
+        })));
+        view
+    }
+
+    /// Forget everything held in memory about the shopper: the published profile state, the
+    /// pages shown (item ids with their feature rows) and the cached profile view.
+    fn forget_in_memory(&self) {
+        self.profile.store(Arc::new(ProfileState::default()));
+        self.shown.lock().clear();
+        self.view_cache.store(None);
+    }
+}

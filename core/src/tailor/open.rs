@@ -1,0 +1,192 @@
+//! Opening a `Tailor`: the stores, the model and what open has to report.
+
+use super::{Tailor, Writer};
+use crate::catalog::{CatalogSnapshot, CatalogStore};
+use crate::error::{Error, Result};
+use crate::model::{signature, ModelRegistry};
+use crate::profile::signals::Params;
+use crate::profile::store::WriteBatch;
+use crate::profile::ProfileStore;
+use crate::types::*;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use parking_lot::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+pub(super) fn notice(store: &str, message: impl Into<String>) -> StoreNotice {
+    StoreNotice {
+        store: store.into(),
+        message: message.into(),
+    }
+}
+
+fn validate_config(c: &TailorConfig) -> Result<Params> {
+    if c.directory.trim().is_empty() {
+        return Err(Error::invalid(
+            "config.directory is empty; pass the app's private files directory",
+        ));
+    }
+    if !c.half_life_days.is_finite() || !(0.01..=3650.0).contains(&c.half_life_days) {
+        return Err(Error::invalid(
+            "half_life_days must be between 0.01 and 3650",
+        ));
+    }
+    if c.session_gap_minutes == 0 || c.session_gap_minutes > 24 * 60 {
+        return Err(Error::invalid(
+            "session_gap_minutes must be between 1 and 1440",
+        ));
+    }
+    if c.max_events == 0 || c.max_event_age_days == 0 {
+        return Err(Error::invalid(
+            "max_events and max_event_age_days must be at least 1",
+        ));
+    }
+    if c.max_catalog_items == 0
+        || c.max_catalog_items as usize > crate::catalog::validate::MAX_ITEMS
+    {
+        return Err(Error::invalid(format!(
+            "max_catalog_items must be between 1 and {}",
+            crate::catalog::validate::MAX_ITEMS
+        )));
+    }
+    crate::rank::explore::validate(c.exploration_rate)?;
+    Ok(Params {
+        half_life_secs: c.half_life_days * 86_400.0,
+        session_gap_secs: c.session_gap_minutes as i64 * 60,
+    })
+}
+
+/// A read-only connection for the readers of `profile.db`. Opened after the writer, which
+/// creates and migrates the file.
+fn open_reader(path: &Path) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+impl Tailor {
+    pub(super) fn open_inner(config: TailorConfig) -> Result<Arc<Tailor>> {
+        let params = validate_config(&config)?;
+        let keys = signature::parse_keys(&config.trusted_model_keys)?;
+        let dir = PathBuf::from(&config.directory);
+        std::fs::create_dir_all(&dir)?;
+        let mut notices = Vec::new();
+        let durable = config.durable_sync;
+        // Decoding the catalog is the slowest part of opening (about 45 of 60 ms for 10,000 items
+        // with neighbours and embeddings), so this thread does only that. A second thread opens
+        // the profile store and the model, which do not depend on the catalog, and then runs the
+        // catalog's integrity check on its own read-only connection while this one decodes.
+        let catalog_path = dir.join("catalog.db");
+        let profile_path = dir.join("profile.db");
+        let models_dir = dir.clone();
+        let (opened_tx, opened_rx) = std::sync::mpsc::channel::<()>();
+        let (catalog, rest) = std::thread::scope(|scope| {
+            let check_path = catalog_path.clone();
+            let profile_path = profile_path.clone();
+            let rest = std::thread::Builder::new()
+                .name("tailor-open".into())
+                .spawn_scoped(scope, move || {
+                    let profile = ProfileStore::open(&profile_path, durable)?;
+                    let models = ModelRegistry::open(Some(&models_dir), keys)?;
+                    // Nothing arrives when the catalog failed to open or was just recreated.
+                    let check = match opened_rx.recv() {
+                        Ok(()) => crate::sql::check_integrity(&check_path),
+                        Err(_) => Ok(()),
+                    };
+                    Ok::<_, Error>((profile, models, check))
+                });
+            let catalog = (|| {
+                let (store, moved) = CatalogStore::open_unchecked(&catalog_path, durable)?;
+                if moved.is_none() && rest.is_ok() {
+                    let _ = opened_tx.send(());
+                }
+                // The snapshot is built while the check may still run; it is dropped if the
+                // check fails.
+                let snapshot = store.load_all().map(CatalogSnapshot::build);
+                Ok::<_, Error>((store, moved, snapshot))
+            })();
+            drop(opened_tx);
+            let rest = match rest {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(Error::Io(std::io::Error::other(
+                        "opening profile.db or the model failed unexpectedly; retry",
+                    )))
+                }),
+                Err(e) => Err(Error::from(e)),
+            };
+            (catalog, rest)
+        });
+        let (catalog_store, mut moved, snapshot) = catalog?;
+        let ((mut profile_store, profile_moved), (models, model_notices), check) = rest?;
+        // A damaged catalog (found by the check or while decoding) is moved aside, as at any open.
+        let (catalog_store, snapshot) = match (check, snapshot) {
+            (Ok(()), Ok(snapshot)) => (catalog_store, snapshot),
+            (Err(e), _) | (Ok(()), Err(e)) if crate::sql::is_corruption(&e) => {
+                let (store, aside) = catalog_store.recreate(&catalog_path, durable)?;
+                moved = Some(aside);
+                (store, CatalogSnapshot::build(Vec::new()))
+            }
+            (Err(e), _) | (Ok(()), Err(e)) => return Err(e),
+        };
+        for (store, aside) in [("catalog", moved), ("profile", profile_moved)] {
+            if let Some(p) = aside {
+                notices.push(notice(
+                    store,
+                    format!(
+                        "{store}.db was damaged; moved to {} and started empty",
+                        p.display()
+                    ),
+                ));
+            }
+        }
+        let now = crate::clock::now();
+        profile_store.enforce_retention(
+            now,
+            config.max_event_age_days as i64 * 86_400,
+            config.max_events as u64,
+        )?;
+        let mut state = profile_store.load_state(&snapshot, &params)?;
+        // Relative to the shopper's last activity: affinities are compared with each other, so
+        // one that decayed to nothing next to the newest signals is dropped, whatever the clock.
+        let dropped = state.prune_affinities(state.last_event, &params);
+        if !dropped.is_empty() {
+            let mut batch = WriteBatch::default();
+            batch.dropped_affinities = dropped;
+            profile_store.commit(&mut batch, &state)?;
+        }
+        let consent = profile_store.consent()?;
+        let salt = *profile_store.salt();
+        let reader = open_reader(&profile_path)?;
+        notices.extend(model_notices.into_iter().map(|m| notice("model", m)));
+        let tailor = Arc::new(Tailor {
+            config,
+            params,
+            dir,
+            salt,
+            catalog: ArcSwap::from_pointee(snapshot),
+            profile: ArcSwap::from_pointee(state),
+            consent: AtomicBool::new(consent),
+            models,
+            writer: Mutex::new(Some(Writer {
+                catalog: catalog_store,
+                profile: profile_store,
+            })),
+            reader: Mutex::new(Some(reader)),
+            interrupts: Default::default(),
+            closed: AtomicBool::new(false),
+            view_cache: ArcSwapOption::empty(),
+            experiments: Default::default(),
+            shown: Default::default(),
+            counters: Default::default(),
+            notices: Mutex::new(notices),
+        });
+        // Events whose item arrived just before a crash are resolved now.
+        tailor.resolve_pending(None)?;
+        Ok(tailor)
+    }
+}

@@ -1,0 +1,207 @@
+//! The writes behind `upsert_items`, `track` and `record_impressions`. Each validates its input
+//! against the live state under the writer lock, then commits in one transaction.
+
+use super::{Tailor, MAX_BATCH};
+use crate::catalog::{self, CatalogSnapshot};
+use crate::error::{Error, Result};
+use crate::features::ProfileView;
+use crate::learn::impressions::ShownPage;
+use crate::metrics::funnel;
+use crate::profile::track::{apply_events, TrackContext};
+use crate::rank;
+use crate::types::*;
+use crate::validate;
+use std::sync::Arc;
+
+/// The embedding dimension new items must match: the catalog's, unless this batch replaces
+/// every item that has an embedding (then the batch may change it).
+fn required_dim(current: &CatalogSnapshot, items: &[Item]) -> Option<usize> {
+    let dim = current.embedding_dim?;
+    let all_match = items
+        .iter()
+        .filter_map(|i| i.embedding.as_ref())
+        .all(|e| e.len() == dim);
+    if all_match {
+        return Some(dim);
+    }
+    let with_embedding = current
+        .items
+        .iter()
+        .filter(|i| i.embedding.is_some())
+        .count();
+    let replaced = items
+        .iter()
+        .filter_map(|i| current.get(&i.id))
+        .filter(|&idx| current.item(idx).embedding.is_some())
+        .count();
+    (replaced < with_embedding).then_some(dim)
+}
+
+impl Tailor {
+    pub(super) fn upsert_inner(&self, items: Vec<Item>) -> Result<u32> {
+        validate::batch_len("items", items.len(), MAX_BATCH)?;
+        let cancel = self.interrupts.token();
+        self.write(|w| {
+            // Checked here, under the writer lock, against the catalog as it is now: a check
+            // before the lock could pass two concurrent batches that together break a limit.
+            let current = self.catalog.load_full();
+            catalog::validate::batch(&items, required_dim(&current, &items))?;
+            let new_ids = items
+                .iter()
+                .filter(|i| current.get(&i.id).is_none())
+                .count();
+            let max = self.config.max_catalog_items as usize;
+            if current.len() + new_ids > max {
+                return Err(Error::invalid(format!(
+                    "the catalog holds at most {max} items (max_catalog_items); it has {} and \
+                     this batch adds {new_ids}: remove items first or raise the limit",
+                    current.len()
+                )));
+            }
+            w.catalog.upsert(&items, crate::clock::now(), &cancel)?;
+            self.catalog
+                .store(Arc::new(current.with_changes(&items, &[])));
+            Ok(())
+        })?;
+        let ids: Vec<String> = items.into_iter().map(|i| i.id).collect();
+        self.resolve_pending(Some(&ids))?;
+        Ok(ids.len() as u32)
+    }
+
+    pub(super) fn remove_inner(&self, ids: Vec<String>) -> Result<u32> {
+        validate::batch_len("ids", ids.len(), MAX_BATCH)?;
+        let cancel = self.interrupts.token();
+        self.write(|w| {
+            let removed = w.catalog.remove(&ids, &cancel)?;
+            let next = self.catalog.load().with_changes(&[], &ids);
+            self.catalog.store(Arc::new(next));
+            Ok(removed)
+        })
+    }
+
+    /// Apply attributes of pending events whose items are now in the catalog: those of
+    /// `item_ids`, or (`None`) every pending event.
+    pub(super) fn resolve_pending(&self, item_ids: Option<&[String]>) -> Result<u32> {
+        self.write_profile(|w, state, batch| {
+            if w.profile.counts()?.1 == 0 {
+                return Ok(0);
+            }
+            let pending = match item_ids {
+                Some(item_ids) => {
+                    let ids: Vec<&str> = item_ids.iter().map(|s| s.as_str()).collect();
+                    w.profile.pending_for(&ids)?
+                }
+                None => w.profile.pending_all()?,
+            };
+            let catalog = self.catalog.load();
+            for (row, ev) in &pending {
+                if let Some(idx) = catalog.get(&ev.item_id) {
+                    state.apply_attributes(
+                        ev,
+                        catalog.record(idx),
+                        &self.params,
+                        &mut batch.touched,
+                    );
+                    batch.resolved_rows.push(*row);
+                }
+            }
+            Ok(batch.resolved_rows.len() as u32)
+        })
+    }
+
+    pub(super) fn track_inner(&self, events: &[Event]) -> Result<TrackSummary> {
+        validate::batch_len("events", events.len(), MAX_BATCH)?;
+        for e in events {
+            validate::event(e)?;
+        }
+        if !self.consented() {
+            return Ok(TrackSummary {
+                dropped_no_consent: events.len() as u32,
+                ..Default::default()
+            });
+        }
+        let summary = self.write_profile(|_, state, batch| {
+            let catalog = self.catalog.load();
+            let shown = self.shown.lock();
+            let ctx = TrackContext {
+                catalog: &catalog,
+                params: &self.params,
+                salt: &self.salt,
+                shown: &shown,
+                attribution_window_secs: self.config.attribution_window_hours as i64 * 3_600,
+                personal_learning: self.config.personal_learning,
+                now: crate::clock::now(),
+            };
+            apply_events(&ctx, events, state, batch)
+        })?;
+        self.write(|w| {
+            w.profile.enforce_retention(
+                crate::clock::now(),
+                self.config.max_event_age_days as i64 * 86_400,
+                self.config.max_events as u64,
+            )
+        })?;
+        Ok(summary)
+    }
+
+    pub(super) fn record_impressions_inner(&self, impressions: Impressions) -> Result<()> {
+        validate::batch_len(
+            "impressions (one page)",
+            impressions.item_ids.len(),
+            rank::pipeline::MAX_LIMIT as usize,
+        )?;
+        for id in &impressions.item_ids {
+            validate::id("impression item id", id)?;
+        }
+        validate::surface(&impressions.surface)?;
+        validate::timestamp("impression", impressions.timestamp)?;
+        let (variant, model) = self.variant_of(impressions.experiment.as_deref())?;
+        if !self.consented() {
+            return Ok(());
+        }
+        let now = crate::clock::now();
+        let ts = impressions.timestamp.unwrap_or(now);
+        self.write_profile(|_, state, batch| {
+            let catalog = self.catalog.load_full();
+            let known: Vec<u32> = impressions
+                .item_ids
+                .iter()
+                .filter_map(|id| catalog.get(id))
+                .collect();
+            // What the ranking saw for these items: features and model scores, for learning.
+            if self.config.personal_learning && !known.is_empty() && !state.is_cold() {
+                let published = self.profile.load_full();
+                let view = ProfileView::build(&published, &catalog, ts, None, &self.params);
+                if let Some(page) = ShownPage::build(&model, &catalog, &view, &known, ts) {
+                    self.shown.lock().push(page);
+                }
+            }
+            for &idx in &known {
+                let arm = rank::explore::arm(&catalog, idx);
+                state.bandit.entry(arm.clone()).or_default().beta += 1.0;
+                batch.touched.bandit.insert(arm);
+            }
+            let key = funnel::FunnelKey {
+                experiment: impressions.experiment.clone().unwrap_or_default(),
+                variant: variant.map(|v| v.name).unwrap_or_default(),
+                surface: impressions.surface.clone().unwrap_or_default(),
+            };
+            let ids = impressions.item_ids.clone();
+            batch.also(move |tx| {
+                let ids: Vec<&str> = ids.iter().map(|s| s.as_str()).collect();
+                funnel::insert_impressions(tx, ts, &ids, &key)?;
+                let delta = funnel::Delta {
+                    impressions: ids.len() as u64,
+                    ..Default::default()
+                };
+                funnel::add(tx, &key, &delta)?;
+                if !key.experiment.is_empty() {
+                    funnel::expose(tx, &key.experiment, &key.variant, now, 1)?;
+                }
+                // Relative to the page's time, like the attribution window it serves.
+                funnel::prune_impressions(tx, ts)
+            });
+            Ok(())
+        })
+    }
+}
