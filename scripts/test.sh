@@ -12,11 +12,11 @@ rust() {
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets -- -D warnings
   cargo test --workspace
-  bindings/check-snippet.sh README.md rust-quickstart core/tests/quickstart.rs
+  bindings/check-snippet.sh README.md rust-quickstart core/tests/it/quickstart.rs
 }
 
 # The bundled models score the same in onnxruntime (PyPI) as the recorded reference scores that
-# the Rust suite checks tract against (core/tests/models.rs): together, tract == onnxruntime.
+# the Rust suite checks tract against (core/tests/it/models.rs): together, tract == onnxruntime.
 models() {
   echo "== Models: onnxruntime parity of every bundled model"
   models/train/setup.sh

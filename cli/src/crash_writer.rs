@@ -1,4 +1,4 @@
-//! `tailor crash-writer` (hidden): the child process of the crash-safety test (cli/tests/crash.rs).
+//! `tailor crash-writer` (hidden): the child process of the crash-safety test (cli/tests/it/crash.rs).
 //!
 //! Opens Tailor on `--dir` and tracks events forever, item id `crash-<N>` for N = start, start+1,
 //! ..., in calls of `--batch` events. After each call returns Ok it prints the acknowledged

@@ -59,7 +59,7 @@ enum Command {
         /// Path to manifest.json (model.onnx beside it).
         manifest: PathBuf,
     },
-    /// Test hook for cli/tests/crash.rs: track events until killed (see crash_writer.rs).
+    /// Test hook for cli/tests/it/crash.rs: track events until killed (see crash_writer.rs).
     #[command(hide = true)]
     CrashWriter(crash_writer::Args),
 }

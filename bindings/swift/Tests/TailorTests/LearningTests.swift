@@ -3,7 +3,7 @@ import XCTest
 import Tailor
 
 /// On-device learning, experiments, the local funnel, engine statistics and the profile summary,
-/// through the SDK and the real library; mirrors core/tests/learning.rs and api.rs
+/// through the SDK and the real library; mirrors core/tests/it/learning.rs and api.rs
 /// `explain_profile_speaks_plainly` (the times are in 2090, see TestSupport.now).
 final class LearningTests: XCTestCase {
     private let now = TestSupport.nowDate

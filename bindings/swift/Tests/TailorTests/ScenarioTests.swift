@@ -1,5 +1,5 @@
 // The shared scenarios (the JSON files in tests/scenarios, format in its README.md) through the
-// generated Swift bindings. Same rules as core/tests/scenarios.rs and the Kotlin ScenarioTest.kt;
+// generated Swift bindings. Same rules as core/tests/it/scenarios.rs and the Kotlin ScenarioTest.kt;
 // the transcripts written to target/scenario-transcripts/swift/ must equal the Rust and Kotlin ones
 // (scripts/test.sh checks).
 import Foundation

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir
 
 /**
  * On-device learning, experiments, the local funnel, engine statistics and the profile summary,
- * through the SDK and the real library; mirrors core/tests/learning.rs and api.rs
+ * through the SDK and the real library; mirrors core/tests/it/learning.rs and api.rs
  * `explain_profile_speaks_plainly` (the times are in 2090, see TestSupport.NOW).
  */
 class LearningTest {

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.TestFactory
 
 /**
  * The shared scenarios (the JSON files in tests/scenarios, format in its README.md) through the
- * generated Kotlin bindings: one dynamic test per file. Same rules as core/tests/scenarios.rs and
+ * generated Kotlin bindings: one dynamic test per file. Same rules as core/tests/it/scenarios.rs and
  * bindings/swift/Tests/TailorTests/ScenarioTests.swift; the transcript written to
  * target/scenario-transcripts/kotlin/ must equal the Rust and Swift ones (scripts/test.sh checks).
  */

@@ -7,8 +7,7 @@
 //! (the default seed is fixed, so a failure reproduces). Each property prints how many inputs it
 //! ran (`-- --nocapture` shows them).
 
-mod common;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseResult, TestRng, TestRunner};
 use serde_json::{json, Value};

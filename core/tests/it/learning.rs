@@ -1,7 +1,6 @@
 //! On-device learning, exploration, experiments and local metrics (issue 6), through the API.
 
-mod common;
-use common::*;
+use crate::common::*;
 use tailor::*;
 
 fn req(limit: u32, now: i64) -> RankRequest {

@@ -1,20 +1,19 @@
 //! A store that loses nothing (issue 5, points 10-12 and 14): corrupt files, migrations from every
 //! earlier schema version, concurrency under load, disk full and read-only directories.
 //!
-//! Long mode: `TAILOR_STRESS_SECS=10 cargo test -p tailor-core --test reliability stress -- --nocapture`
+//! Long mode: `TAILOR_STRESS_SECS=10 cargo test -p tailor-core --test it reliability::stress -- --nocapture`
 //! runs the 8-thread stress test for 10 s (default 3 s) and prints the operation counts.
 //!
 //! Migration fixtures live in `tests/fixtures/db/<store>-v<N>.db`: one per schema version of each
 //! store, the current one included, with the same shopper and catalog in each. A fixture is written
 //! while its version is current and never regenerated, so it captures what that release wrote.
 //! When a migration is added (say profile.db v3), run
-//! `cargo test -p tailor-core --test reliability generate_db_fixtures -- --ignored` once the new
+//! `cargo test -p tailor-core --test it reliability::generate_db_fixtures -- --ignored` once the new
 //! schema is final (it writes only the missing `profile-v3.db`; `TAILOR_REGEN_FIXTURES=1` rewrites
 //! them all; a migration that changes the tables `profile_rows` fills needs a new arm there) and
 //! commit the file. The upgrade test loops over the folder, so nothing else changes.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -842,7 +841,7 @@ fn read_only_directory_is_a_clear_storage_error() {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "read_only_directory_is_a_clear_storage_error",
+                "reliability::read_only_directory_is_a_clear_storage_error",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -4,7 +4,7 @@
 //! there. Each round continues the numbering of the last.
 //!
 //! Default 50 rounds (about 20 s in debug). Long mode:
-//! `TAILOR_CRASH_ROUNDS=500 cargo test -p tailor-cli --test crash -- --nocapture`;
+//! `TAILOR_CRASH_ROUNDS=500 cargo test -p tailor-cli --test it crash:: -- --nocapture`;
 //! `TAILOR_CRASH_SEED=N` changes the kill schedule (default fixed, so a failure reproduces).
 
 use std::collections::BTreeSet;

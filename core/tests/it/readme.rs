@@ -1,4 +1,4 @@
-//! The README's feature table is the registry. `TAILOR_BLESS=1 cargo test --test readme`
+//! The README's feature table is the registry. `TAILOR_BLESS=1 cargo test -p tailor-core --test it readme::`
 //! rewrites it after a registry change.
 
 use tailor::features::registry::describe;
@@ -27,6 +27,6 @@ fn readme_feature_table_matches_the_registry() {
     }
     assert_eq!(
         current, want,
-        "README feature table is stale: run TAILOR_BLESS=1 cargo test --test readme"
+        "README feature table is stale: run TAILOR_BLESS=1 cargo test -p tailor-core --test it readme::"
     );
 }

@@ -1,8 +1,7 @@
 //! Model loading: the drop-in contract, typed rejections, atomic swaps, rollback, persistence,
 //! and parity of every bundled model with onnxruntime's reference scores.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tailor::*;

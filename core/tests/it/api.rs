@@ -1,7 +1,6 @@
 //! The public Rust API end to end: the behaviour an app developer relies on.
 
-mod common;
-use common::*;
+use crate::common::*;
 use tailor::*;
 
 fn request(limit: u32) -> RankRequest {

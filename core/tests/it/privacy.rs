@@ -4,8 +4,7 @@
 //! The erase and minimization tests read the raw bytes of `profile.db` and its `-wal`/`-shm`
 //! files: what a forensic tool, a backup or a rooted phone would see, not what SQL returns.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;

@@ -361,7 +361,7 @@ fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
             .map(|v| string(v, "request.session_id"))
             .transpose()?,
         now: Some(time(o, "now", now, "request")?.unwrap_or(now)),
-        // Experiments are exercised in core/tests/learning.rs and the SDK tests.
+        // Experiments are exercised in core/tests/it/learning.rs and the SDK tests.
         experiment: None,
         rules: opt(o, "rules").map(rules).transpose()?.unwrap_or_default(),
         diversity: opt(o, "diversity")

@@ -1,0 +1,13 @@
+//! The integration tests of `tailor-core`, as one test binary (one link of tract and SQLite
+//! instead of one per file). Each module tests one area through the public API.
+
+mod api;
+mod common;
+mod hostile_input;
+mod learning;
+mod models;
+mod privacy;
+mod quickstart;
+mod readme;
+mod reliability;
+mod scenarios;
