@@ -29,9 +29,13 @@ pub fn learn_from_event(
         return false;
     };
     if let Some(idx) = catalog.get(item_id) {
-        let arm = crate::rank::explore::arm(catalog, idx);
-        state.bandit.entry(arm.clone()).or_default().alpha += strength;
-        touched.bandit.insert(arm);
+        crate::rank::explore::record_engaged(
+            &mut state.bandit,
+            &mut touched.bandit,
+            catalog,
+            idx,
+            strength,
+        );
     }
     if !learn_layer {
         return true;

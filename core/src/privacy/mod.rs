@@ -2,5 +2,5 @@
 //! in `profile.db` meta; identifiers are keyed hashes (see `profile::store::keyed_hash`).
 
 pub mod erase;
-pub mod explain;
 pub mod export;
+pub mod summary;

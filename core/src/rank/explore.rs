@@ -2,7 +2,8 @@
 //! marked, so results keep room for discovery. Which items: Thompson sampling over arms (an
 //! item's category, else brand, else first tag) with this shopper's Beta posteriors — arms they
 //! engaged with when shown come up more often, arms they ignore fade, unseen arms stay possible.
-//! Seeded, so tests are reproducible.
+//! Seeded, so tests are reproducible. The posteriors' updates live here too: a shown item is a
+//! trial for its arm (`record_shown`), engagement with it a success (`record_engaged`).
 
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
@@ -10,6 +11,7 @@ use crate::profile::signals::BetaArm;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 pub const MAX_RATE: f64 = 0.5;
@@ -48,6 +50,31 @@ pub fn arm(catalog: &CatalogSnapshot, idx: u32) -> Arc<str> {
         String::from("any")
     };
     Arc::from(name)
+}
+
+/// The item was shown: one more trial for its arm.
+pub fn record_shown(
+    bandit: &mut FxHashMap<Arc<str>, BetaArm>,
+    touched: &mut HashSet<Arc<str>>,
+    catalog: &CatalogSnapshot,
+    idx: u32,
+) {
+    let a = arm(catalog, idx);
+    bandit.entry(a.clone()).or_default().beta += 1.0;
+    touched.insert(a);
+}
+
+/// The shopper engaged with a shown item (`strength`: a click counts less than a purchase).
+pub fn record_engaged(
+    bandit: &mut FxHashMap<Arc<str>, BetaArm>,
+    touched: &mut HashSet<Arc<str>>,
+    catalog: &CatalogSnapshot,
+    idx: u32,
+    strength: f32,
+) {
+    let a = arm(catalog, idx);
+    bandit.entry(a.clone()).or_default().alpha += strength;
+    touched.insert(a);
 }
 
 /// Standard normal by Box-Muller.

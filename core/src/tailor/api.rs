@@ -360,7 +360,7 @@ impl Tailor {
     pub fn explain_profile(&self, now: Option<i64>) -> Result<ProfileSummary, TailorError> {
         self.call(|| {
             self.ensure_open()?;
-            Ok(crate::privacy::explain::summarize(
+            Ok(crate::privacy::summary::summarize(
                 &self.profile.load(),
                 &self.catalog.load(),
                 now.unwrap_or_else(crate::clock::now),

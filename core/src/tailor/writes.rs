@@ -177,9 +177,12 @@ impl Tailor {
                 }
             }
             for &idx in &known {
-                let arm = rank::explore::arm(&catalog, idx);
-                state.bandit.entry(arm.clone()).or_default().beta += 1.0;
-                batch.touched.bandit.insert(arm);
+                rank::explore::record_shown(
+                    &mut state.bandit,
+                    &mut batch.touched.bandit,
+                    &catalog,
+                    idx,
+                );
             }
             let key = funnel::FunnelKey {
                 experiment: impressions.experiment.clone().unwrap_or_default(),
