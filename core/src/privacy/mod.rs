@@ -3,4 +3,5 @@
 
 pub mod erase;
 pub mod export;
+pub mod snapshot;
 pub mod summary;

@@ -565,18 +565,30 @@ impl ProfileStore {
     /// Replace the explicit preferences.
     pub fn set_preferences(&mut self, prefs: &[Attribute]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM preferences", [])?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR IGNORE INTO preferences (kind, value) VALUES (?1, ?2)",
-            )?;
-            for p in prefs {
-                stmt.execute(params![attribute_code(p.kind), p.value])?;
-            }
-        }
+        write_preferences(&tx, prefs)?;
         tx.commit()?;
         Ok(())
     }
+
+    /// `(ts, kind, item_id, quantity)` of every stored event: what an import must not repeat.
+    pub fn event_keys(&self) -> Result<std::collections::HashSet<(i64, i64, String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ts, kind, item_id, quantity FROM events")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Replace the preferences table's rows, inside the caller's transaction.
+pub fn write_preferences(conn: &Connection, prefs: &[Attribute]) -> Result<()> {
+    conn.execute("DELETE FROM preferences", [])?;
+    let mut stmt =
+        conn.prepare_cached("INSERT OR IGNORE INTO preferences (kind, value) VALUES (?1, ?2)")?;
+    for p in prefs {
+        stmt.execute(params![attribute_code(p.kind), p.value])?;
+    }
+    Ok(())
 }
 
 pub fn keyed_hash(salt: &[u8], raw: &str) -> String {

@@ -21,6 +21,8 @@ pub struct TrackContext<'a> {
     pub attribution_window_secs: i64,
     pub personal_learning: bool,
     pub now: i64,
+    /// Count clicks, carts and purchases in this device's funnel (not for imported history).
+    pub count_in_funnel: bool,
 }
 
 /// Apply validated events to `state`, recording every change in `batch`.
@@ -53,7 +55,7 @@ pub fn apply_events(
                 false
             }
         };
-        if crate::learn::feedback_strength(e.kind).is_some() {
+        if ctx.count_in_funnel && crate::learn::feedback_strength(e.kind).is_some() {
             crate::learn::feedback::learn_from_event(
                 state,
                 &mut batch.touched,

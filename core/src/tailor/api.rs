@@ -379,6 +379,27 @@ impl Tailor {
         })
     }
 
+    /// The shopper's profile (events, preferences, exploration) as an encrypted, authenticated
+    /// blob (XChaCha20-Poly1305 under the app's 32-byte `key`) that the app may store or sync
+    /// through its own backend, e.g. to carry the shopper's taste to a new phone. Tailor sends
+    /// it nowhere.
+    pub fn export_profile_snapshot(&self, key: Vec<u8>) -> Result<Vec<u8>, TailorError> {
+        self.call(|| self.export_snapshot_inner(&key))
+    }
+
+    /// Merge a blob from `export_profile_snapshot` into this profile: its events are replayed
+    /// as if tracked here (ones this profile already holds are skipped, so importing twice
+    /// changes nothing), preferences are added, exploration evidence is summed. A wrong key, a
+    /// changed or truncated blob, or one from a newer Tailor is `InvalidInput` and changes
+    /// nothing. Dropped (and counted) without consent.
+    pub fn import_profile_snapshot(
+        &self,
+        snapshot: Vec<u8>,
+        key: Vec<u8>,
+    ) -> Result<TrackSummary, TailorError> {
+        self.call(|| self.import_snapshot_inner(&snapshot, &key))
+    }
+
     /// Stop any long operation in progress (it writes nothing), flush and close the stores.
     /// Later calls fail with `Closed`.
     pub fn close(&self) {

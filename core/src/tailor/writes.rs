@@ -131,6 +131,7 @@ impl Tailor {
                 attribution_window_secs: self.config.attribution_window_hours as i64 * 3_600,
                 personal_learning: self.config.personal_learning,
                 now: crate::clock::now(),
+                count_in_funnel: true,
             };
             apply_events(&ctx, events, state, batch)
         })?;
@@ -206,5 +207,146 @@ impl Tailor {
             });
             Ok(())
         })
+    }
+
+    pub(super) fn export_snapshot_inner(&self, key: &[u8]) -> Result<Vec<u8>> {
+        use crate::privacy::snapshot::{seal, Snapshot, SnapshotArm, SnapshotEvent};
+        use crate::profile::store::kind_from_code;
+        let events = self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT ts, kind, item_id, quantity, surface FROM events ORDER BY ts, id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })?;
+            let mut events = Vec::new();
+            for row in rows {
+                let (ts, kind, item_id, quantity, surface) = row?;
+                if let Some(kind) = kind_from_code(kind) {
+                    events.push(SnapshotEvent {
+                        ts,
+                        kind,
+                        item_id,
+                        quantity: u32::try_from(quantity).unwrap_or(1),
+                        surface,
+                    });
+                }
+            }
+            Ok(events)
+        })?;
+        let state = self.profile.load();
+        let mut exploration: Vec<SnapshotArm> = state
+            .bandit
+            .iter()
+            .map(|(arm, b)| SnapshotArm {
+                arm: arm.to_string(),
+                alpha: b.alpha,
+                beta: b.beta,
+            })
+            .collect();
+        exploration.sort_by(|a, b| a.arm.cmp(&b.arm));
+        let snapshot = Snapshot {
+            events,
+            preferences: state.preferences.clone(),
+            exploration,
+        };
+        seal(&snapshot, key)
+    }
+
+    pub(super) fn import_snapshot_inner(&self, blob: &[u8], key: &[u8]) -> Result<TrackSummary> {
+        use crate::privacy::snapshot::{merge_arm, open};
+        use crate::profile::store::{kind_code, write_preferences};
+        let snapshot = open(blob, key)?;
+        validate::batch_len("snapshot events", snapshot.events.len(), 10 * MAX_BATCH)?;
+        validate::batch_len("snapshot preferences", snapshot.preferences.len(), 200)?;
+        let events: Vec<Event> = snapshot
+            .events
+            .iter()
+            .map(|e| Event {
+                kind: e.kind,
+                item_id: e.item_id.clone(),
+                timestamp: Some(e.ts),
+                session_id: None,
+                quantity: Some(e.quantity),
+                surface: e.surface.clone(),
+            })
+            .collect();
+        for e in &events {
+            validate::event(e)?;
+        }
+        for p in &snapshot.preferences {
+            validate::id("snapshot preference", &p.value)?;
+        }
+        for a in &snapshot.exploration {
+            validate::id("snapshot exploration arm", &a.arm)?;
+            merge_arm(Default::default(), a)?;
+        }
+        if !self.consented() {
+            return Ok(TrackSummary {
+                dropped_no_consent: events.len() as u32,
+                ..Default::default()
+            });
+        }
+        let summary = self.write_profile(|w, state, batch| {
+            // Importing the same snapshot twice, or onto the device it came from, adds nothing.
+            let existing = w.profile.event_keys()?;
+            let fresh: Vec<Event> = events
+                .into_iter()
+                .filter(|e| {
+                    let key = (
+                        e.timestamp.unwrap_or(0),
+                        kind_code(e.kind),
+                        e.item_id.clone(),
+                        e.quantity.unwrap_or(1) as i64,
+                    );
+                    !existing.contains(&key)
+                })
+                .collect();
+            let catalog = self.catalog.load();
+            let ctx = TrackContext {
+                catalog: &catalog,
+                params: &self.params,
+                salt: &self.salt,
+                // Imported history teaches neither the personal layer nor the funnel.
+                shown: &Default::default(),
+                attribution_window_secs: 0,
+                personal_learning: false,
+                now: crate::clock::now(),
+                count_in_funnel: false,
+            };
+            let summary = apply_events(&ctx, &fresh, state, batch)?;
+            let mut preferences = state.preferences.clone();
+            for p in snapshot.preferences {
+                if !preferences.contains(&p) {
+                    preferences.push(p);
+                }
+            }
+            if preferences.len() != state.preferences.len() {
+                let rows = preferences.clone();
+                batch.also(move |tx| write_preferences(tx, &rows));
+                state.preferences = preferences;
+            }
+            for a in &snapshot.exploration {
+                let arm: Arc<str> = Arc::from(a.arm.as_str());
+                let local = state.bandit.get(&arm).copied().unwrap_or_default();
+                state.bandit.insert(arm.clone(), merge_arm(local, a)?);
+                batch.touched.bandit.insert(arm);
+            }
+            Ok(summary)
+        })?;
+        self.write(|w| {
+            w.profile.enforce_retention(
+                crate::clock::now(),
+                self.config.max_event_age_days as i64 * 86_400,
+                self.config.max_events as u64,
+            )
+        })?;
+        Ok(summary)
     }
 }

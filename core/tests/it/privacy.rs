@@ -639,3 +639,100 @@ version = "0.23.0"
         vec!["ureq"]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Portable profile: an encrypted snapshot carries the shopper's taste to another device.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_profile_snapshot_moves_taste_to_a_new_device_and_bad_blobs_change_nothing() {
+    let key = vec![42u8; 32];
+    let (old_dir, new_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let old = open(&old_dir);
+    old.upsert_items(catalog()).unwrap();
+    let kinds = [
+        EventKind::View,
+        EventKind::Click,
+        EventKind::AddToCart,
+        EventKind::Purchase,
+    ];
+    let events: Vec<Event> = (0..10_000)
+        .map(|i| {
+            let id = ["books-0", "books-1", "toys-2", "shoes-3"][i % 4];
+            event(kinds[i % 4], id, NOW - 30 * DAY + i as i64 * 60)
+        })
+        .collect();
+    old.track_batch(events).unwrap();
+    let prefs = vec![Attribute {
+        kind: AttributeKind::Brand,
+        value: "zeta".into(),
+    }];
+    old.set_preferences(prefs.clone()).unwrap();
+    let started = std::time::Instant::now();
+    let blob = old.export_profile_snapshot(key.clone()).unwrap();
+    let exported = started.elapsed();
+
+    let new = open(&new_dir);
+    new.upsert_items(catalog()).unwrap();
+    new.track(event(EventKind::View, "toys-0", NOW - DAY))
+        .unwrap();
+    // Wrong key, changed, cut short, not a snapshot, newer format: refused, nothing changes.
+    let mut changed = blob.clone();
+    changed[blob.len() / 2] ^= 0x20;
+    let mut newer = blob.clone();
+    newer[8] = 99;
+    for (what, bad, k) in [
+        ("wrong key", blob.clone(), vec![1u8; 32]),
+        ("short key", blob.clone(), vec![42u8; 16]),
+        ("changed", changed, key.clone()),
+        ("truncated", blob[..blob.len() - 100].to_vec(), key.clone()),
+        ("not a snapshot", b"{\"events\": []}".to_vec(), key.clone()),
+        ("newer format", newer, key.clone()),
+    ] {
+        let err = new.import_profile_snapshot(bad, k).unwrap_err();
+        assert!(
+            matches!(err, TailorError::InvalidInput { .. }),
+            "{what}: {err:?}"
+        );
+        assert_eq!(new.status().unwrap().profile_events, 1, "{what}");
+    }
+
+    let started = std::time::Instant::now();
+    let summary = new
+        .import_profile_snapshot(blob.clone(), key.clone())
+        .unwrap();
+    let imported = started.elapsed();
+    assert_eq!(summary.stored, 10_000);
+    assert_eq!(new.status().unwrap().profile_events, 10_001);
+    // Twice, or back onto the device it came from: nothing new.
+    assert_eq!(
+        new.import_profile_snapshot(blob.clone(), key.clone())
+            .unwrap()
+            .stored,
+        0
+    );
+    assert_eq!(
+        old.import_profile_snapshot(blob.clone(), key.clone())
+            .unwrap()
+            .stored,
+        0
+    );
+    assert_eq!(new.status().unwrap().profile_events, 10_001);
+
+    // The new device knows the shopper's taste: the same top items, the same preferences.
+    let request = || RankRequest {
+        limit: 4,
+        now: Some(NOW),
+        ..Default::default()
+    };
+    let (a, b) = (old.rank(request()).unwrap(), new.rank(request()).unwrap());
+    assert!(b.personalized);
+    assert_eq!(ids(&a)[..3], ids(&b)[..3]);
+    assert_eq!(new.explain_profile(Some(NOW)).unwrap().preferences, prefs);
+    eprintln!(
+        "profile snapshot: 10,000 events -> {} bytes; export {:.1} ms, import {:.1} ms (debug build)",
+        blob.len(),
+        exported.as_secs_f64() * 1e3,
+        imported.as_secs_f64() * 1e3
+    );
+}
