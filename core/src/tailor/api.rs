@@ -3,7 +3,7 @@
 
 use super::Tailor;
 use crate::catalog;
-use crate::error::{Error, Result, TailorError};
+use crate::error::{Error, ModelProblem, Result, TailorError};
 use crate::profile::store::WriteBatch;
 use crate::types::*;
 use crate::validate;
@@ -27,10 +27,14 @@ fn read_model_files(model_path: &str, manifest_path: Option<&str>) -> Result<(Ve
         };
         (model_path.to_path_buf(), manifest)
     };
-    let read_err =
-        |p: &Path, e: std::io::Error| Error::NotFound(format!("cannot read {}: {e}", p.display()));
-    let bytes = std::fs::read(&onnx).map_err(|e| read_err(&onnx, e))?;
-    let json = std::fs::read_to_string(&manifest).map_err(|e| read_err(&manifest, e))?;
+    // A model that cannot be read is a rejected model (as the README promises for every load
+    // failure), typed by the file that is missing.
+    let read_err = |problem, p: &Path, e: std::io::Error| {
+        Error::model(problem, format!("cannot read {}: {e}", p.display()))
+    };
+    let bytes = std::fs::read(&onnx).map_err(|e| read_err(ModelProblem::NotOnnx, &onnx, e))?;
+    let json = std::fs::read_to_string(&manifest)
+        .map_err(|e| read_err(ModelProblem::InvalidManifest, &manifest, e))?;
     Ok((bytes, json))
 }
 
@@ -81,7 +85,8 @@ impl Tailor {
     }
 
     /// Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`) into this profile.
-    /// With `user_id`, only that user's rows are imported.
+    /// With `user_id`, only that user's rows are imported. When no catalog item has a popularity,
+    /// each item's purchases in the whole file become its popularity (the cold-start order).
     #[uniffi::method(default(user_id = None))]
     pub fn import_events_csv(
         &self,
@@ -92,6 +97,7 @@ impl Tailor {
             let cancel = self.interrupts.token();
             let rows = crate::profile::import::read_path(Path::new(&path))?;
             cancel.check()?;
+            let popular = catalog::derive::popularity_from_events(&self.catalog.load(), &rows);
             let events: Vec<Event> = rows
                 .into_iter()
                 .filter(|r| user_id.as_ref().is_none_or(|u| &r.user_id == u))
@@ -103,6 +109,9 @@ impl Tailor {
                 total.stored += s.stored;
                 total.pending_items += s.pending_items;
                 total.dropped_no_consent += s.dropped_no_consent;
+            }
+            for chunk in popular.chunks(super::MAX_BATCH) {
+                self.upsert_inner(chunk.to_vec())?;
             }
             Ok(total)
         })
@@ -270,6 +279,15 @@ impl Tailor {
     pub fn define_experiment(&self, experiment: Experiment) -> Result<String, TailorError> {
         self.call(|| {
             crate::experiments::validate(&experiment)?;
+            if let Some(name) = self.forced.read().get(&experiment.key) {
+                if !experiment.variants.iter().any(|v| &v.name == name) {
+                    return Err(Error::invalid(format!(
+                        "variant {name:?} is forced for experiment {:?}, which has no such \
+                         variant; force another or None",
+                        experiment.key
+                    )));
+                }
+            }
             for v in &experiment.variants {
                 if let Some(name) = &v.model_name {
                     if self.models.by_name(name).is_none() {
@@ -281,9 +299,7 @@ impl Tailor {
                     }
                 }
             }
-            let variant = experiment.variants[crate::experiments::assign(&self.salt, &experiment)]
-                .name
-                .clone();
+            let variant = experiment.variants[self.assigned(&experiment)].name.clone();
             self.write(|w| {
                 if self.consented() {
                     crate::metrics::funnel::expose(
@@ -300,6 +316,30 @@ impl Tailor {
                 .write()
                 .insert(experiment.key.clone(), experiment);
             Ok(variant)
+        })
+    }
+
+    /// QA builds: make this install get `variant` of experiment `key` (from now on, in this
+    /// process; `None` returns to the deterministic assignment). Takes effect for an experiment
+    /// defined before or after this call; `define_experiment` then returns the forced variant.
+    /// `InvalidInput` if the experiment is defined and has no such variant.
+    #[uniffi::method(default(variant = None))]
+    pub fn force_variant(&self, key: String, variant: Option<String>) -> Result<(), TailorError> {
+        self.call(|| {
+            self.ensure_open()?;
+            let Some(name) = variant else {
+                self.forced.write().remove(&key);
+                return Ok(());
+            };
+            if let Some(e) = self.experiments.read().get(&key) {
+                if !e.variants.iter().any(|v| v.name == name) {
+                    return Err(Error::invalid(format!(
+                        "experiment {key:?} has no variant {name:?}"
+                    )));
+                }
+            }
+            self.forced.write().insert(key, name);
+            Ok(())
         })
     }
 

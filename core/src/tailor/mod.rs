@@ -66,6 +66,10 @@ pub struct Tailor {
     interrupts: Interrupts,
     /// Experiments defined since open, by key.
     experiments: RwLock<FxHashMap<String, Experiment>>,
+    /// Variants forced by `force_variant` (QA builds), by experiment key.
+    forced: RwLock<FxHashMap<String, String>>,
+    /// Events removed by retention since open (reported in `status().notices`).
+    retention_pruned: std::sync::atomic::AtomicU64,
     /// Pages recently shown, with their features, for learning from feedback.
     shown: Mutex<ImpressionBuffer>,
     counters: crate::metrics::EngineCounters,
@@ -183,13 +187,22 @@ impl Tailor {
                 "experiment {key:?} is not defined; call define_experiment first"
             ))
         })?;
-        let v = e.variants[crate::experiments::assign(&self.salt, e)].clone();
+        let v = e.variants[self.assigned(e)].clone();
         let model = v
             .model_name
             .as_deref()
             .and_then(|n| self.models.by_name(n))
             .unwrap_or_else(|| self.models.active());
         Ok((Some(v), model))
+    }
+
+    /// This install's variant of `e`: the forced one (QA) if any, else the deterministic one.
+    fn assigned(&self, e: &Experiment) -> usize {
+        self.forced
+            .read()
+            .get(&e.key)
+            .and_then(|name| e.variants.iter().position(|v| &v.name == name))
+            .unwrap_or_else(|| crate::experiments::assign(&self.salt, e))
     }
 
     /// The profile view for these snapshots, time and session, reused while they are unchanged:

@@ -14,6 +14,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+pub(super) const RETENTION_NOTICE: &str = "retention removed";
+
+/// Pruned events leave `status().profile_events`; this says why the count went down.
+pub(super) fn retention_notice(pruned: u64, config: &TailorConfig) -> StoreNotice {
+    notice(
+        "profile",
+        format!(
+            "{RETENTION_NOTICE} {pruned} events (older than {} days or beyond {} events)",
+            config.max_event_age_days, config.max_events
+        ),
+    )
+}
+
 pub(super) fn notice(store: &str, message: impl Into<String>) -> StoreNotice {
     StoreNotice {
         store: store.into(),
@@ -145,11 +158,15 @@ impl Tailor {
             }
         }
         let now = crate::clock::now();
-        profile_store.enforce_retention(
+        let pruned = profile_store.enforce_retention(
             now,
             config.max_event_age_days as i64 * 86_400,
             config.max_events as u64,
         )?;
+        if pruned > 0 {
+            notices.push(retention_notice(pruned, &config));
+        }
+        let retention_pruned = std::sync::atomic::AtomicU64::new(pruned);
         let mut state = profile_store.load_state(&snapshot, &params)?;
         // Relative to the shopper's last activity: affinities are compared with each other, so
         // one that decayed to nothing next to the newest signals is dropped, whatever the clock.
@@ -181,6 +198,8 @@ impl Tailor {
             closed: AtomicBool::new(false),
             view_cache: ArcSwapOption::empty(),
             experiments: Default::default(),
+            forced: Default::default(),
+            retention_pruned,
             shown: Default::default(),
             counters: Default::default(),
             notices: Mutex::new(notices),

@@ -11,6 +11,7 @@ use crate::profile::track::{apply_events, TrackContext};
 use crate::rank;
 use crate::types::*;
 use crate::validate;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// The embedding dimension new items must match: the catalog's, unless this batch replaces
@@ -135,13 +136,20 @@ impl Tailor {
             };
             apply_events(&ctx, events, state, batch)
         })?;
-        self.write(|w| {
+        let pruned = self.write(|w| {
             w.profile.enforce_retention(
                 crate::clock::now(),
                 self.config.max_event_age_days as i64 * 86_400,
                 self.config.max_events as u64,
             )
         })?;
+        if pruned > 0 {
+            // One notice with the running total, however many writes pruned.
+            let total = self.retention_pruned.fetch_add(pruned, Ordering::SeqCst) + pruned;
+            let mut notices = self.notices.lock();
+            notices.retain(|n| !n.message.starts_with(super::open::RETENTION_NOTICE));
+            notices.push(super::open::retention_notice(total, &self.config));
+        }
         Ok(summary)
     }
 

@@ -2,6 +2,7 @@
 //! instead of one per file). Each module tests one area through the public API.
 
 mod api;
+mod app_edges;
 mod common;
 mod hostile_input;
 mod learning;

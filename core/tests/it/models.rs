@@ -70,10 +70,13 @@ fn every_bad_model_gets_its_typed_error_and_the_previous_model_keeps_serving() {
         panic!()
     };
     assert!(message.contains("tree2gemm"), "{message}");
-    // Missing files are NotFound, not a panic.
+    // Missing files are a rejected model (as the README says of every load failure), not a panic.
     assert!(matches!(
         t.load_model("/nonexistent/dir".into(), None),
-        Err(TailorError::NotFound { .. })
+        Err(TailorError::ModelRejected {
+            problem: ModelProblem::NotOnnx,
+            ..
+        })
     ));
 }
 
