@@ -102,9 +102,8 @@ if [[ $(uname -s) == Darwin ]]; then
   host_lib="$repo/target/debug/libtailor.dylib"
 fi
 gen="$here/build/generated/uniffi"
-rm -rf "$gen"
-"$repo/target/debug/uniffi-bindgen" generate --library "$host_lib" \
-  --language kotlin --no-format --config "$repo/uniffi.toml" --out-dir "$gen"
+# generate.sh: uniffi plus the edits it has no setting for (plain error messages, data objects).
+"$repo/bindings/generate.sh" kotlin "$gen" "$host_lib"
 
 if $skip_gradle; then
   echo "== Android: skipping Gradle (--skip-gradle); sources in ${gen#"$repo"/}, libraries in ${jni#"$repo"/}"

@@ -2,7 +2,8 @@
 # Kotlin SDK on the JVM, against the real library (target/debug/libtailor.so, loaded by JNA):
 # builds the cdylib and uniffi-bindgen, generates the bindings into build/generated/uniffi,
 # compiles them once into a jar (cached by content), compiles the hand-written layer with the
-# JUnit 5 tests, checks the README snippets against their tests and runs every test.
+# JUnit 5 tests, checks the README snippets against their tests, runs every test, then packages the
+# JVM artifact (package-jvm.sh) and builds and runs the sample app against it.
 #
 # Usage: bindings/kotlin/test.sh [test|bench [ITERATIONS]]
 #   test   (default) unit, scenario and concurrency tests; fails if any fails or none are found
@@ -34,9 +35,7 @@ if [[ $lib_profile != dev ]]; then
 fi
 
 echo "== Kotlin: generating bindings into ${gen#"$repo"/}"
-rm -rf "$gen"
-"$repo/target/debug/uniffi-bindgen" generate --library "$repo/target/debug/libtailor.so" \
-  --language kotlin --no-format --config "$repo/uniffi.toml" --out-dir "$gen"
+"$repo/bindings/generate.sh" kotlin "$gen"
 generated="$gen/dev/tailor/tailor.kt"
 
 # kotlinc needs ~15 s for the generated file, so its jar is reused while the file is unchanged.
@@ -67,9 +66,14 @@ case "$mode" in
     done
     "$repo/bindings/check-snippet.sh" "$repo/bindings/README.md" kotlin-learning \
       "$here/src/test/kotlin/dev/tailor/LearningReadmeTest.kt"
+    # The API references are generated from the hand-written layers; fail when they are stale.
+    python3 "$repo/bindings/docs/reference.py" --check
     echo "== Kotlin: JUnit 5"
     java "${java_props[@]}" -jar "$JUNIT_JAR" --disable-banner --disable-ansi-colors --details=tree \
       --class-path "$classes:$test_cp" --scan-classpath "$classes" --fail-if-no-tests
+    # The artifact an app depends on, and a sample app built against it alone.
+    "$here/package-jvm.sh"
+    "$repo/bindings/samples/kotlin-jvm/run.sh"
     ;;
   bench)
     echo "== Kotlin: FFI benchmark"

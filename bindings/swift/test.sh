@@ -2,7 +2,8 @@
 # Swift SDK on Linux against the real library (target/debug/libtailor.so): builds the cdylib and
 # uniffi-bindgen, generates the bindings into Sources/Tailor/Generated and Sources/TailorFFI,
 # checks the README snippets against their tests and runs `swift test` (XCTest) in
-# the Debian-trixie Swift chroot (scripts/swift-chroot.sh; Swift binaries run only there).
+# the Debian-trixie Swift chroot (scripts/swift-chroot.sh; Swift binaries run only there), then
+# packages the SDK (package.sh) and builds and runs the sample app against the package.
 #
 # Usage: bindings/swift/test.sh [test|bench [ITERATIONS]]
 #   test   (default) XCTest: unit, scenario and concurrency tests
@@ -27,9 +28,7 @@ fi
 
 echo "== Swift: generating bindings"
 gen="$here/.build/uniffi"
-rm -rf "$gen"
-"$repo/target/debug/uniffi-bindgen" generate --library "$repo/target/debug/libtailor.so" \
-  --language swift --no-format --config "$repo/uniffi.toml" --out-dir "$gen"
+"$repo/bindings/generate.sh" swift "$gen"
 # Copy only on change, so SwiftPM's incremental build stays incremental.
 install_if_changed() {
   mkdir -p "$(dirname "$2")"
@@ -47,6 +46,8 @@ case "$mode" in
     done
     "$repo/bindings/check-snippet.sh" "$repo/bindings/README.md" swift-learning \
       "$here/Tests/TailorTests/LearningReadmeTests.swift"
+    # The API references are generated from the hand-written layers; fail when they are stale.
+    python3 "$repo/bindings/docs/reference.py" --check
     echo "== Swift: swift test (in the chroot)"
     # The whole repository is mounted: the tests read tests/, models/ and cli/data/ and write
     # target/scenario-transcripts/swift/.
@@ -61,6 +62,10 @@ case "$mode" in
       echo "swift test: no tests were executed" >&2
       exit 1
     fi
+    # The package an app depends on, and a sample app built against it alone.
+    echo "== Swift: package (package.sh) and the sample app (plain swift build)"
+    "$here/package.sh"
+    "$repo/bindings/samples/swift-cli/run.sh"
     ;;
   bench)
     echo "== Swift: FFI benchmark (TailorBench, -c release; the Rust library: ${lib#"$repo"/})"

@@ -11,11 +11,12 @@ import Foundation
 /// Every method is `async` and runs the blocking native call on a background dispatch queue, so
 /// it is safe to call from the main actor. The native object is thread-safe, so one client can be
 /// shared by the whole app (`TailorClient` is `Sendable`). Ranking never waits for writes or model
-/// swaps. Failures are thrown as ``TailorError`` (`.InvalidInput`, `.NotFound`, `.ModelRejected`
-/// with a ``ModelProblem``, `.Storage`, `.Closed`).
+/// swaps. Failures are thrown as ``TailorError`` (`.invalidInput`, `.notFound`, `.modelRejected`
+/// with a ``ModelProblem``, `.storage`, `.closed`), a `LocalizedError` whose `errorDescription`
+/// is the plain message.
 ///
 /// ```swift
-/// let tailor = try await TailorClient(directory: dir)
+/// let tailor = try await TailorClient(directory: appSupport.appendingPathComponent("tailor"))
 /// try await tailor.track(.view("85123A"))
 /// let page = try await tailor.rank(limit: 10)
 /// ```
@@ -40,7 +41,12 @@ public final class TailorClient: Sendable {
         self.init(native, queue: queue)
     }
 
-    /// Open (or create) the stores in `directory` with default settings.
+    /// Open (or create) the stores in the folder `directory` with default settings.
+    public convenience init(directory: URL, queue: DispatchQueue = TailorClient.defaultQueue) async throws {
+        try await self.init(config: TailorConfig(directory: directory.path), queue: queue)
+    }
+
+    /// Open (or create) the stores in the folder at `directory` (a path) with default settings.
     public convenience init(directory: String, queue: DispatchQueue = TailorClient.defaultQueue) async throws {
         try await self.init(config: TailorConfig(directory: directory), queue: queue)
     }
@@ -61,6 +67,11 @@ public final class TailorClient: Sendable {
     // MARK: catalog
 
     /// Load a catalog CSV (plain or gzip); returns how many items were written.
+    @discardableResult
+    public func importCatalogCsv(_ file: URL) async throws -> Int {
+        try await importCatalogCsv(path: file.path)
+    }
+
     @discardableResult
     public func importCatalogCsv(path: String) async throws -> Int {
         Int(try await run { try $0.importCatalogCsv(path: path) })
@@ -91,7 +102,14 @@ public final class TailorClient: Sendable {
         try await run { try $0.trackBatch(events: events) }
     }
 
-    /// Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`), optionally one user's rows.
+    /// Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`), optionally one user's
+    /// rows. When no catalog item has a popularity, every purchase in the file counts towards it,
+    /// so the cold-start page becomes a best-seller order.
+    @discardableResult
+    public func importEventsCsv(_ file: URL, userId: String? = nil) async throws -> TrackSummary {
+        try await importEventsCsv(path: file.path, userId: userId)
+    }
+
     @discardableResult
     public func importEventsCsv(path: String, userId: String? = nil) async throws -> TrackSummary {
         try await run { try $0.importEventsCsv(path: path, userId: userId) }
@@ -103,9 +121,10 @@ public final class TailorClient: Sendable {
         try await run { try $0.rank(request: request) }
     }
 
-    /// Rank with named arguments; omitted ones take the core's defaults.
+    /// Rank with named arguments; omitted ones take the core's defaults. `limit` is 1...1000;
+    /// anything else throws `TailorError.invalidInput`.
     public func rank(
-        limit: UInt32 = RankRequest().limit,
+        limit: Int = Int(RankRequest().limit),
         candidates: [String]? = nil,
         sessionId: String? = nil,
         surface: String? = nil,
@@ -116,7 +135,7 @@ public final class TailorClient: Sendable {
         experiment: String? = nil
     ) async throws -> RankResponse {
         try await rank(RankRequest(
-            candidateIds: candidates, limit: limit, surface: surface, sessionId: sessionId,
+            candidateIds: candidates, limit: try checked("limit", limit), surface: surface, sessionId: sessionId,
             now: now.map(\.unixSeconds), rules: rules, diversity: diversity, exploration: exploration,
             experiment: experiment))
     }
@@ -178,6 +197,13 @@ public final class TailorClient: Sendable {
         try await run { try $0.defineExperiment(experiment: experiment) }
     }
 
+    /// For QA builds: this install gets `variant` of experiment `key` from now on (in this
+    /// process), whatever its deterministic assignment; `nil` goes back to it. Throws
+    /// `.invalidInput` when the experiment is defined and has no such variant.
+    public func forceVariant(_ key: String, variant: String?) async throws {
+        try await run { try $0.forceVariant(key: key, variant: variant) }
+    }
+
     /// `defineExperiment("ranker", variants: [Variant("a"), Variant("b", model: "mlp-ranker")])`
     @discardableResult
     public func defineExperiment(_ key: String, variants: [Variant]) async throws -> String {
@@ -197,7 +223,14 @@ public final class TailorClient: Sendable {
 
     // MARK: models
 
-    /// Validate and activate a model folder (`model.onnx` + `manifest.json`).
+    /// Validate and activate a model: a folder with `model.onnx` and `manifest.json`, or the
+    /// `.onnx` file (manifest beside it unless `manifest` is given). Any problem, a missing file
+    /// included, throws `.modelRejected`; the current model keeps serving.
+    @discardableResult
+    public func loadModel(at model: URL, manifest: URL? = nil) async throws -> ModelInfo {
+        try await loadModel(path: model.path, manifestPath: manifest?.path)
+    }
+
     @discardableResult
     public func loadModel(path: String, manifestPath: String? = nil) async throws -> ModelInfo {
         try await run { try $0.loadModel(modelPath: path, manifestPath: manifestPath) }
@@ -209,6 +242,10 @@ public final class TailorClient: Sendable {
     }
 
     /// Check a model without activating it.
+    public func validateModel(at model: URL, manifest: URL? = nil) async throws -> ModelInfo {
+        try await validateModel(path: model.path, manifestPath: manifest?.path)
+    }
+
     public func validateModel(path: String, manifestPath: String? = nil) async throws -> ModelInfo {
         try await run { try $0.validateModel(modelPath: path, manifestPath: manifestPath) }
     }
@@ -221,15 +258,23 @@ public final class TailorClient: Sendable {
     /// The active model (a cheap in-memory read).
     public var model: ModelInfo { native.modelInfo() }
 
-    public var directory: String { native.directory() }
+    public var directory: URL { URL(fileURLWithPath: native.directory(), isDirectory: true) }
 
-    /// Flush and close the stores. Later calls throw `TailorError.Closed`; closing twice is fine.
+    /// Flush and close the stores. Later calls throw `TailorError.closed`; closing twice is fine.
     public func close() async {
         _ = try? await run { $0.close() }
     }
 }
 
 // MARK: - Small constructors for the generated records
+
+/// `value` as a UInt32, or `TailorError.invalidInput` naming `what`: `UInt32(-1)` would trap the app.
+func checked(_ what: String, _ value: Int) throws -> UInt32 {
+    guard let v = UInt32(exactly: value) else {
+        throw TailorError.invalidInput(message: "\(what) must be 0...\(UInt32.max), got \(value)")
+    }
+    return v
+}
 
 extension Date {
     /// Whole Unix seconds, as the core expects.
@@ -246,18 +291,20 @@ extension Event {
         Event(kind: .click, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId, surface: surface)
     }
 
+    /// Throws `.invalidInput` for a negative `quantity` (the core rejects 0).
     public static func addToCart(
-        _ itemId: String, quantity: UInt32 = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil
-    ) -> Event {
+        _ itemId: String, quantity: Int = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil
+    ) throws -> Event {
         Event(kind: .addToCart, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId,
-              quantity: quantity, surface: surface)
+              quantity: try checked("quantity", quantity), surface: surface)
     }
 
+    /// Throws `.invalidInput` for a negative `quantity` (the core rejects 0).
     public static func purchase(
-        _ itemId: String, quantity: UInt32 = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil
-    ) -> Event {
+        _ itemId: String, quantity: Int = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil
+    ) throws -> Event {
         Event(kind: .purchase, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId,
-              quantity: quantity, surface: surface)
+              quantity: try checked("quantity", quantity), surface: surface)
     }
 
     /// "Not interested".
@@ -274,9 +321,10 @@ extension Attribute {
 }
 
 extension Pin {
-    /// `Pin("sku-1", at: 0)`: put the item at that 0-based position.
-    public init(_ itemId: String, at position: UInt32) {
-        self.init(itemId: itemId, position: position)
+    /// `Pin("sku-1", at: 0)`: put the item at that 0-based position; a negative one throws
+    /// `.invalidInput`.
+    public init(_ itemId: String, at position: Int) throws {
+        self.init(itemId: itemId, position: try checked("pin position", position))
     }
 }
 

@@ -84,16 +84,16 @@ final class LearningTests: XCTestCase {
         try await t.upsertItems(TestSupport.learningCatalog())
         try await t.track(.purchase("toys-1", at: now - day))
         await assertThrows(TailorError.self, { _ = try await t.rank(limit: 3, now: self.now, experiment: "ranker-test") }) {
-            guard case .InvalidInput(let message) = $0 else { return XCTFail("\($0)") }
+            guard case .invalidInput(let message) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(message.contains("ranker-test"), message)
         }
         await assertThrows(TailorError.self, {
             try await t.recordImpressions(Impressions(["toys-1"], experiment: "ranker-test", at: self.now))
         }) {
-            guard case .InvalidInput = $0 else { return XCTFail("\($0)") }
+            guard case .invalidInput = $0 else { return XCTFail("\($0)") }
         }
         await assertThrows(TailorError.self, { try await t.defineExperiment(ranker) }) {
-            guard case .NotFound = $0 else { return XCTFail("\($0)") }
+            guard case .notFound = $0 else { return XCTFail("\($0)") }
         }
         try await t.loadModel(path: TestSupport.path("models/linear-ranker"))
         // The active model becomes bootstrap; linear-ranker stays loaded for rollback.
@@ -123,7 +123,7 @@ final class LearningTests: XCTestCase {
             Experiment("negative", variants: [Variant("a", weight: -1)]),
         ] {
             await assertThrows(TailorError.self, { try await reopened.defineExperiment(bad) }) {
-                guard case .InvalidInput = $0 else { return XCTFail("\(bad.key): \($0)") }
+                guard case .invalidInput = $0 else { return XCTFail("\(bad.key): \($0)") }
             }
         }
         await reopened.close()
@@ -171,10 +171,10 @@ final class LearningTests: XCTestCase {
         let cold = try await t.rank(limit: 3, now: now)
         XCTAssertEqual(cold.fallback, .coldStart)
         await assertThrows(TailorError.self, { _ = try await t.rank(limit: 0, now: self.now) }) {
-            guard case .InvalidInput = $0 else { return XCTFail("\($0)") }
+            guard case .invalidInput = $0 else { return XCTFail("\($0)") }
         }
         await assertThrows(TailorError.self, { try await t.upsertItems([Item(id: "", title: "x", price: 1)]) }) {
-            guard case .InvalidInput = $0 else { return XCTFail("\($0)") }
+            guard case .invalidInput = $0 else { return XCTFail("\($0)") }
         }
         let e = try await t.metrics().engine
         XCTAssertEqual(e.fallbacks["cold_start"], 1)
@@ -205,7 +205,7 @@ final class LearningTests: XCTestCase {
         let empty = try await t.explainProfile(now: now)
         XCTAssertTrue(empty.topCategories.isEmpty)
         XCTAssertTrue(empty.sentences.first?.contains("don't know") ?? false, "\(empty.sentences)")
-        try await t.track((0..<3).map { Event.purchase("toys-\($0)", at: now - day) })
+        try await t.track((0..<3).map { try Event.purchase("toys-\($0)", at: now - day) })
         try await t.track(.view("books-1", at: now - 2 * day))
         try await t.track(.addToCart("shoes-2", at: now - 60, sessionId: "s"))
         let s = try await t.explainProfile(now: now)

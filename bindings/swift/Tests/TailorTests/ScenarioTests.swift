@@ -413,12 +413,12 @@ private func problemName(_ p: ModelProblem) -> String {
 
 private func errorText(_ e: TailorError) -> String {
     switch e {
-    case .InvalidInput: return "invalid_input"
-    case .NotFound: return "not_found"
-    case .ModelRejected(let problem, _): return "model_rejected/\(problemName(problem))"
-    case .Storage: return "storage"
-    case .Closed: return "closed"
-    case .Interrupted: return "interrupted"
+    case .invalidInput: return "invalid_input"
+    case .notFound: return "not_found"
+    case .modelRejected(let problem, _): return "model_rejected/\(problemName(problem))"
+    case .storage: return "storage"
+    case .closed: return "closed"
+    case .interrupted: return "interrupted"
     }
 }
 

@@ -48,54 +48,54 @@ final class TailorClientTests: XCTestCase {
         do {
             try await t.upsertItems([Item(id: "x", title: "X", price: .nan)])
             XCTFail("NaN price accepted")
-        } catch TailorError.InvalidInput(let message) {
+        } catch TailorError.invalidInput(let message) {
             XCTAssertTrue(message.contains("price"), message)
         }
         await assertThrows(TailorError.self, { try await t.upsertItems([Item(id: "", title: "", price: 1)]) }) {
-            guard case .InvalidInput = $0 else { return XCTFail("\($0)") }
+            guard case .invalidInput = $0 else { return XCTFail("\($0)") }
         }
         await assertThrows(TailorError.self, { try await t.track(.purchase("toys-1", quantity: 0, at: self.now)) }) {
-            guard case .InvalidInput = $0 else { return XCTFail("\($0)") }
+            guard case .invalidInput = $0 else { return XCTFail("\($0)") }
         }
         await assertThrows(TailorError.self, { _ = try await t.rank(limit: 0) }) {
-            guard case .InvalidInput = $0 else { return XCTFail("\($0)") }
+            guard case .invalidInput = $0 else { return XCTFail("\($0)") }
         }
         await assertThrows(TailorError.self, { _ = try await t.rank(limit: 3, rules: BusinessRules(pinned: [Pin("toys-1", at: 5)])) }) {
-            guard case .InvalidInput = $0 else { return XCTFail("\($0)") }
+            guard case .invalidInput = $0 else { return XCTFail("\($0)") }
         }
         await assertThrows(TailorError.self, {
             try await t.loadModel(path: TestSupport.path("tests/fixtures/models/not_onnx"))
         }) {
-            guard case .ModelRejected(problem: .notOnnx, let message) = $0 else { return XCTFail("\($0)") }
+            guard case .modelRejected(problem: .notOnnx, let message) = $0 else { return XCTFail("\($0)") }
             XCTAssertFalse(message.isEmpty)
         }
         await assertThrows(TailorError.self, {
             try await t.loadModel(path: TestSupport.path("tests/fixtures/models/hash_mismatch"))
         }) {
-            guard case .ModelRejected(problem: .hashMismatch, _) = $0 else { return XCTFail("\($0)") }
+            guard case .modelRejected(problem: .hashMismatch, _) = $0 else { return XCTFail("\($0)") }
         }
         await assertThrows(TailorError.self, {
             _ = try await t.validateModel(path: TestSupport.path("tests/fixtures/models/nan_output"))
         }) {
-            guard case .ModelRejected(problem: .nonFiniteOutput, _) = $0 else { return XCTFail("\($0)") }
+            guard case .modelRejected(problem: .nonFiniteOutput, _) = $0 else { return XCTFail("\($0)") }
         }
         await assertThrows(TailorError.self, { try await t.loadModel(path: TestSupport.path("models/no-such-model")) }) {
-            guard case .NotFound = $0 else { return XCTFail("\($0)") }
+            guard case .modelRejected = $0 else { return XCTFail("\($0)") }
         }
         // Every refusal left the state alone.
         XCTAssertEqual(t.model.name, "bootstrap-ranker")
         let s = try await t.status()
         XCTAssertEqual(s.catalogItems, 16)
         XCTAssertEqual(s.profileEvents, 0)
-        XCTAssertTrue((TailorError.NotFound(message: "x") as Error).localizedDescription.contains("x"))
+        XCTAssertTrue((TailorError.notFound(message: "x") as Error).localizedDescription.contains("x"))
 
         await t.close()
         await t.close() // closing twice is fine
         await assertThrows(TailorError.self, { _ = try await t.rank(limit: 1, now: self.now) }) {
-            guard case .Closed = $0 else { return XCTFail("\($0)") }
+            guard case .closed = $0 else { return XCTFail("\($0)") }
         }
         await assertThrows(TailorError.self, { try await t.track(.view("toys-1", at: self.now)) }) {
-            guard case .Closed = $0 else { return XCTFail("\($0)") }
+            guard case .closed = $0 else { return XCTFail("\($0)") }
         }
     }
 

@@ -1,9 +1,12 @@
 // Hand-written Kotlin layer over the generated bindings (build/generated/uniffi/dev/tailor/tailor.kt,
-// same package). The generated API is complete but blocking; this file adds coroutine wrappers,
-// Int instead of UInt where Kotlin code expects it, and small constructors for events, rules,
-// impressions and experiments.
+// same package). The generated API is complete but blocking and speaks Rust's types (String paths,
+// UInt/ULong, Unix seconds); this layer adds coroutine wrappers and platform types at the edges:
+// File/Path, Int and Long, Instant.
 package dev.tailor
 
+import java.io.File
+import java.nio.file.Path
+import java.time.Instant
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
@@ -17,12 +20,13 @@ import kotlinx.coroutines.withContext
  * ([Dispatchers.IO] by default), so it is safe to call from the main thread. The native object is
  * thread-safe: share one client across the app. Ranking never waits for writes or model swaps.
  *
- * Failures are thrown as the generated [TailorException] subclasses: [TailorException.InvalidInput],
+ * Failures are thrown as the sealed [TailorException]: [TailorException.InvalidInput],
  * [TailorException.NotFound], [TailorException.ModelRejected] (with a [ModelProblem]),
- * [TailorException.Storage] and [TailorException.Closed]. Their text is in `detail`.
+ * [TailorException.Storage], [TailorException.Interrupted] and [TailorException.Closed] (every call after [close] or
+ * [shutdown]). `message` (also `detail`) is the plain text.
  *
  * ```
- * val tailor = TailorClient.open(context.filesDir.resolve("tailor").path)
+ * val tailor = TailorClient.open(context.filesDir.resolve("tailor"))
  * tailor.track(Event.view("85123A"))
  * val page = tailor.rank { limit = 10 }
  * ```
@@ -41,24 +45,46 @@ class TailorClient(
             dispatcher: CoroutineDispatcher = Dispatchers.IO,
         ): TailorClient = withContext(dispatcher) { TailorClient(Tailor.open(config), dispatcher) }
 
-        /** Open (or create) the stores in [directory] with default settings. */
-        suspend fun open(
-            directory: String,
-            dispatcher: CoroutineDispatcher = Dispatchers.IO,
-        ): TailorClient = open(TailorConfig(directory = directory), dispatcher)
+        /** Open (or create) the stores in [directory] (e.g. `context.filesDir.resolve("tailor")`). */
+        suspend fun open(directory: File, dispatcher: CoroutineDispatcher = Dispatchers.IO): TailorClient =
+            open(TailorConfig(directory = directory.path), dispatcher)
+
+        suspend fun open(directory: Path, dispatcher: CoroutineDispatcher = Dispatchers.IO): TailorClient =
+            open(directory.toFile(), dispatcher)
+
+        suspend fun open(directory: String, dispatcher: CoroutineDispatcher = Dispatchers.IO): TailorClient =
+            open(File(directory), dispatcher)
 
         /** Blocking variant of [open], for Java callers and tests. */
         @JvmStatic
         fun openBlocking(config: TailorConfig): TailorClient = TailorClient(Tailor.open(config))
     }
 
-    private suspend inline fun <T> io(crossinline block: Tailor.() -> T): T =
-        withContext(dispatcher) { native.block() }
+    private fun closedError() = TailorException.Closed("this TailorClient was closed; open a new one")
+
+    /**
+     * Runs [block] on the dispatcher. After [close] the native object is freed and the generated
+     * code would throw IllegalStateException; callers get [TailorException.Closed] instead.
+     */
+    private suspend inline fun <T> io(crossinline block: Tailor.() -> T): T {
+        if (closed.get()) throw closedError()
+        return withContext(dispatcher) {
+            try {
+                native.block()
+            } catch (e: IllegalStateException) {
+                if (closed.get()) throw closedError() else throw e
+            }
+        }
+    }
 
     // ---- catalog ----
 
     /** Load a catalog CSV (plain or gzip); returns how many items were written. */
-    suspend fun importCatalogCsv(path: String): Int = io { importCatalogCsv(path).toInt() }
+    suspend fun importCatalogCsv(file: File): Int = io { importCatalogCsv(file.path).toInt() }
+
+    suspend fun importCatalogCsv(path: Path): Int = importCatalogCsv(path.toFile())
+
+    suspend fun importCatalogCsv(path: String): Int = importCatalogCsv(File(path))
 
     /** Insert or replace items, all or nothing. */
     suspend fun upsertItems(items: List<Item>): Int = io { upsertItems(items).toInt() }
@@ -74,11 +100,21 @@ class TailorClient(
     suspend fun track(event: Event): Unit = io { track(event) }
 
     /** Record many events in one transaction, all or nothing. */
-    suspend fun trackBatch(events: List<Event>): TrackSummary = io { trackBatch(events) }
+    suspend fun trackBatch(events: List<Event>): TrackCounts = io { trackBatch(events) }.toCounts()
 
-    /** Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`), optionally one user's rows. */
-    suspend fun importEventsCsv(path: String, userId: String? = null): TrackSummary =
-        io { importEventsCsv(path, userId) }
+    /**
+     * Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`), optionally one user's
+     * rows. When no catalog item has a popularity, every purchase in the file counts towards it,
+     * so the cold-start page becomes a best-seller order.
+     */
+    suspend fun importEventsCsv(file: File, userId: String? = null): TrackCounts =
+        io { importEventsCsv(file.path, userId) }.toCounts()
+
+    suspend fun importEventsCsv(path: Path, userId: String? = null): TrackCounts =
+        importEventsCsv(path.toFile(), userId)
+
+    suspend fun importEventsCsv(path: String, userId: String? = null): TrackCounts =
+        importEventsCsv(File(path), userId)
 
     // ---- ranking ----
 
@@ -106,13 +142,14 @@ class TailorClient(
     /** The shopper's data as one JSON document. */
     suspend fun exportJson(): String = io { exportJson() }
 
-    suspend fun status(): Status = io { status() }
+    /** Sizes, consent, the active model, and notices (a damaged file moved aside, events pruned by retention). */
+    suspend fun status(): TailorStatus = io { status() }.toStatus()
 
     /**
      * The shopper's profile in plain terms (top categories, brands, recent items, sentences), for a
-     * "why am I seeing this" screen. [now] is Unix seconds; `null` means now.
+     * "why am I seeing this" screen, as of [now] (`null`: the current time).
      */
-    suspend fun explainProfile(now: Long? = null): ProfileSummary = io { explainProfile(now) }
+    suspend fun explainProfile(now: Instant? = null): ProfileSummary = io { explainProfile(now?.epochSecond) }
 
     // ---- learning, experiments, metrics ----
 
@@ -139,37 +176,70 @@ class TailorClient(
         defineExperiment(experiment(key, build))
 
     /**
+     * For QA builds: this install gets [variant] of experiment [key] from now on (in this process),
+     * whatever its deterministic assignment; `null` goes back to it. [TailorException.InvalidInput]
+     * when the experiment is defined and has no such variant.
+     */
+    suspend fun forceVariant(key: String, variant: String?): Unit = io { forceVariant(key, variant) }
+
+    /**
      * Local funnel counters per experiment variant and surface, and engine statistics, for the
      * app to report through its own analytics (Tailor sends nothing anywhere).
      */
-    suspend fun metrics(): LocalMetrics = io { metrics() }
+    suspend fun metrics(): TailorMetrics = io { metrics() }.toMetrics()
 
     /** Zero the funnel counters, e.g. after the app reported them. */
     suspend fun resetMetrics(): Unit = io { resetMetrics() }
 
     // ---- models ----
 
-    /** Validate and activate a model folder (`model.onnx` + `manifest.json`). */
-    suspend fun loadModel(path: String, manifestPath: String? = null): ModelInfo =
-        io { loadModel(path, manifestPath) }
+    /**
+     * Validate and activate a model: a folder with `model.onnx` and `manifest.json`, or the
+     * `.onnx` file (manifest beside it unless [manifest] is given). Any problem, a missing file
+     * included, is [TailorException.ModelRejected]; the current model keeps serving.
+     */
+    suspend fun loadModel(model: File, manifest: File? = null): ModelInfo =
+        io { loadModel(model.path, manifest?.path) }
 
+    suspend fun loadModel(model: Path, manifest: Path? = null): ModelInfo =
+        loadModel(model.toFile(), manifest?.toFile())
+
+    suspend fun loadModel(path: String, manifestPath: String? = null): ModelInfo =
+        loadModel(File(path), manifestPath?.let(::File))
+
+    /** From bytes (an app asset, a download the app verified). */
     suspend fun loadModel(model: ByteArray, manifestJson: String): ModelInfo =
         io { loadModelBytes(model, manifestJson) }
 
     /** Check a model without activating it. */
+    suspend fun validateModel(model: File, manifest: File? = null): ModelInfo =
+        io { validateModel(model.path, manifest?.path) }
+
+    suspend fun validateModel(model: Path, manifest: Path? = null): ModelInfo =
+        validateModel(model.toFile(), manifest?.toFile())
+
     suspend fun validateModel(path: String, manifestPath: String? = null): ModelInfo =
-        io { validateModel(path, manifestPath) }
+        validateModel(File(path), manifestPath?.let(::File))
 
     suspend fun rollbackModel(): ModelInfo = io { rollbackModel() }
 
     /** The active model (a cheap in-memory read). */
     val model: ModelInfo get() = native.modelInfo()
 
-    val directory: String get() = native.directory()
+    val directory: File get() = File(native.directory())
 
     /**
-     * Flush and close the stores, then free the native object. Later calls throw
-     * [TailorException.Closed] or [IllegalStateException]. Calling it again does nothing.
+     * The suspending close: flushes and closes the stores on the dispatcher (a WAL checkpoint,
+     * which may touch the disk), then frees the native object. Prefer it from coroutines.
+     */
+    suspend fun shutdown() {
+        if (closed.get()) return
+        withContext(dispatcher) { close() }
+    }
+
+    /**
+     * Flush and close the stores, then free the native object (blocking). Later calls throw
+     * [TailorException.Closed]. Calling it again does nothing.
      */
     override fun close() {
         if (closed.compareAndSet(false, true)) {
@@ -181,206 +251,3 @@ class TailorClient(
         }
     }
 }
-
-// ---- small constructors for the generated records ----
-
-/** `Event.view("sku-1")`: the time is "now" unless [at] (Unix seconds) is given. */
-fun Event.Companion.view(itemId: String, at: Long? = null, sessionId: String? = null, surface: String? = null) =
-    Event(EventKind.VIEW, itemId, timestamp = at, sessionId = sessionId, surface = surface)
-
-fun Event.Companion.click(itemId: String, at: Long? = null, sessionId: String? = null, surface: String? = null) =
-    Event(EventKind.CLICK, itemId, timestamp = at, sessionId = sessionId, surface = surface)
-
-fun Event.Companion.addToCart(
-    itemId: String, quantity: Int = 1, at: Long? = null, sessionId: String? = null, surface: String? = null,
-) = Event(
-    EventKind.ADD_TO_CART, itemId, timestamp = at, sessionId = sessionId, quantity = quantity.toUInt(), surface = surface,
-)
-
-fun Event.Companion.purchase(
-    itemId: String, quantity: Int = 1, at: Long? = null, sessionId: String? = null, surface: String? = null,
-) = Event(
-    EventKind.PURCHASE, itemId, timestamp = at, sessionId = sessionId, quantity = quantity.toUInt(), surface = surface,
-)
-
-/** "Not interested". */
-fun Event.Companion.dismiss(itemId: String, at: Long? = null, sessionId: String? = null, surface: String? = null) =
-    Event(EventKind.DISMISS, itemId, timestamp = at, sessionId = sessionId, surface = surface)
-
-fun Attribute.Companion.category(value: String) = Attribute(AttributeKind.CATEGORY, value)
-fun Attribute.Companion.brand(value: String) = Attribute(AttributeKind.BRAND, value)
-fun Attribute.Companion.tag(value: String) = Attribute(AttributeKind.TAG, value)
-fun Attribute.Companion.item(id: String) = Attribute(AttributeKind.ITEM, id)
-
-/** The ranked ids, best first. */
-val RankResponse.ids: List<String> get() = items.map { it.itemId }
-
-/**
- * What the app showed: `Impressions.of(page, surface = "home", experiment = "ranker")`. Pass the
- * same [experiment] key as the rank request; [at] is Unix seconds (`null` means now).
- */
-fun Impressions.Companion.of(
-    page: RankResponse, surface: String? = null, experiment: String? = null, at: Long? = null,
-) = of(page.ids, surface, experiment, at)
-
-/** The items shown, in display order (e.g. `page.ids.take(6)` when only six fit on screen). */
-fun Impressions.Companion.of(
-    itemIds: List<String>, surface: String? = null, experiment: String? = null, at: Long? = null,
-) = Impressions(itemIds = itemIds, surface = surface, experiment = experiment, timestamp = at)
-
-/** The funnel of one experiment (`""` outside experiments) and surface (`""` when none was given). */
-fun LocalMetrics.funnel(experiment: String = "", surface: String = ""): FunnelCounters? =
-    funnels.firstOrNull { it.experiment == experiment && it.surface == surface }
-
-/** `engine.fallbacks["cold_start"]`, `engine.errors["invalid_input"]`: the count, 0 when absent. */
-operator fun List<NamedCount>.get(name: String): Long = firstOrNull { it.name == name }?.count?.toLong() ?: 0L
-
-// ---- request DSL ----
-
-@DslMarker
-annotation class TailorDsl
-
-/** Builds a [RankRequest]; every property defaults to the core's default. */
-@TailorDsl
-class RankRequestBuilder {
-    /** Results to return, 1..1000. */
-    var limit: Int = 20
-
-    /** Items to order; `null` ranks the whole in-stock catalog. */
-    var candidates: List<String>? = null
-    var surface: String? = null
-
-    /** The app's current session, so session intent applies to it. */
-    var sessionId: String? = null
-
-    /** Ranking time in Unix seconds; `null` means now. */
-    var now: Long? = null
-    var diversity: DiversityOptions? = null
-
-    /** `null` uses the configured default exploration rate. */
-    var exploration: ExplorationOptions? = null
-
-    /** Key of an experiment defined with `defineExperiment`: this install's variant ranks. */
-    var experiment: String? = null
-    private val rules = RulesBuilder()
-
-    fun candidates(vararg ids: String) {
-        candidates = ids.toList()
-    }
-
-    fun rules(configure: RulesBuilder.() -> Unit) {
-        rules.configure()
-    }
-
-    /** At most [maxPerCategory] / [maxPerBrand] items each within the first [window] results. */
-    fun diversity(maxPerCategory: Int? = null, maxPerBrand: Int? = null, window: Int = 10) {
-        diversity = DiversityOptions(
-            maxPerCategory = maxPerCategory?.toUInt(),
-            maxPerBrand = maxPerBrand?.toUInt(),
-            window = window.toUInt(),
-        )
-    }
-
-    /** Give a [rate] of the page to discovery; a [seed] makes the picks reproducible. */
-    fun explore(rate: Double, seed: Long? = null) {
-        exploration = ExplorationOptions(rate = rate, seed = seed?.toULong())
-    }
-
-    fun build() = RankRequest(
-        candidateIds = candidates,
-        limit = limit.toUInt(),
-        surface = surface,
-        sessionId = sessionId,
-        now = now,
-        rules = rules.build(),
-        diversity = diversity,
-        exploration = exploration,
-        experiment = experiment,
-    )
-}
-
-/** Merchant rules: pins, boosts, exclusions, stock and margin filters. */
-@TailorDsl
-class RulesBuilder {
-    var includeOutOfStock: Boolean = false
-
-    /** Drop items whose known margin is below this fraction. */
-    var minMargin: Double? = null
-    private val pinned = mutableListOf<Pin>()
-    private val boosts = mutableListOf<Boost>()
-    private val excluded = mutableListOf<String>()
-
-    /** Put [itemId] at 0-based [position]. */
-    fun pin(itemId: String, position: Int) {
-        pinned += Pin(itemId = itemId, position = position.toUInt())
-    }
-
-    /** Add [weight] (a logit; 1.0 is a strong nudge, negative lowers) to items with [attribute]. */
-    fun boost(attribute: Attribute, weight: Double) {
-        boosts += Boost(attribute = attribute, weight = weight)
-    }
-
-    fun exclude(vararg ids: String) {
-        excluded += ids
-    }
-
-    fun build() = BusinessRules(
-        includeOutOfStock = includeOutOfStock,
-        pinned = pinned.toList(),
-        boosts = boosts.toList(),
-        excludeIds = excluded.toList(),
-        minMargin = minMargin,
-    )
-}
-
-fun rankRequest(build: RankRequestBuilder.() -> Unit): RankRequest = RankRequestBuilder().apply(build).build()
-
-// ---- experiment DSL ----
-
-/**
- * Builds an [Experiment]:
- * ```
- * experiment("ranker") {
- *     variant("control", weight = 50.0)
- *     variant("mlp", weight = 50.0, model = "mlp-ranker") { boost(Attribute.category("new"), 0.5) }
- * }
- * ```
- */
-@TailorDsl
-class ExperimentBuilder(val key: String) {
-    private val variants = mutableListOf<Variant>()
-
-    /**
-     * One arm. [weight] is its relative share of installs (any non-negative scale); [model] names
-     * a loaded model (active or kept for rollback), `null` keeps the active one; [explorationRate]
-     * replaces the configured default (a request's own `explore(..)` still wins); [configure] adds
-     * boosts, applied after the request's.
-     */
-    fun variant(
-        name: String,
-        weight: Double = 1.0,
-        model: String? = null,
-        explorationRate: Double? = null,
-        configure: VariantBuilder.() -> Unit = {},
-    ) {
-        val boosts = VariantBuilder().apply(configure).boosts.toList()
-        variants += Variant(
-            name = name, weight = weight, modelName = model, explorationRate = explorationRate, boosts = boosts,
-        )
-    }
-
-    fun build() = Experiment(key = key, variants = variants.toList())
-}
-
-/** Extra boosts of one experiment variant. */
-@TailorDsl
-class VariantBuilder {
-    internal val boosts = mutableListOf<Boost>()
-
-    /** Add [weight] (a logit) to items with [attribute] for installs in this variant. */
-    fun boost(attribute: Attribute, weight: Double) {
-        boosts += Boost(attribute = attribute, weight = weight)
-    }
-}
-
-fun experiment(key: String, build: ExperimentBuilder.() -> Unit): Experiment = ExperimentBuilder(key).apply(build).build()

@@ -62,13 +62,13 @@ class ConcurrencyTest {
             val jobs = (0 until threads).map { w ->
                 async(Dispatchers.Default) {
                     repeat(singles) { i ->
-                        t.track(Event.view("toys-${1 + (w + i) % 4}", at = NOW - i))
-                        t.rank { limit = 3; now = NOW }
+                        t.track(Event.view("toys-${1 + (w + i) % 4}", at = instant(NOW - i)))
+                        t.rank { limit = 3; now = instant(NOW) }
                     }
                 }
             }
             jobs.awaitAll()
-            assertEquals((threads * singles).toULong(), t.status().profileEvents)
+            assertEquals((threads * singles).toLong(), t.status().profileEvents)
         }
     }
 }

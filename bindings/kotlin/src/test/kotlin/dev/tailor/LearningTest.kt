@@ -36,13 +36,13 @@ class LearningTest {
 
     /** A shopper who bought shoes long ago but now skips them and picks books further down the page. */
     private suspend fun trainBooksLover(t: TailorClient, rounds: Int) {
-        for (i in 0 until 4) t.track(Event.purchase("shoes-$i", at = NOW - 60 * DAY))
+        for (i in 0 until 4) t.track(Event.purchase("shoes-$i", at = instant(NOW - 60 * DAY)))
         repeat(rounds) { r ->
             val at = NOW - 10 * DAY + r * 3_600L
-            val page = t.rank { limit = 12; now = at }
-            t.recordImpressions(Impressions.of(page, surface = "home", at = at))
+            val page = t.rank { limit = 12; now = instant(at) }
+            t.recordImpressions(Impressions.of(page, surface = "home", at = instant(at)))
             // The best-placed book: everything above it is what the shopper skipped.
-            t.track(Event.click(page.ids.first { it.startsWith("books") }, at = at + 60))
+            t.track(Event.click(page.ids.first { it.startsWith("books") }, at = instant(at + 60)))
         }
     }
 
@@ -52,23 +52,23 @@ class LearningTest {
     fun personalLayerLearnsFromImpressionsAndClicksPersistsAndResets(): Unit = runBlocking {
         val plain = openWithCatalog("control", personalLearning = false).use { control ->
             trainBooksLover(control, 30)
-            assertEquals(0uL, control.metrics().engine.personalUpdates)
-            control.rank { limit = 12; now = NOW }
+            assertEquals(0L, control.metrics().engine.personalUpdates)
+            control.rank { limit = 12; now = instant(NOW) }
         }
         val learned = openWithCatalog("learner").use { t ->
             trainBooksLover(t, 30)
-            assertEquals(30uL, t.metrics().engine.personalUpdates)
-            t.rank { limit = 12; now = NOW }
+            assertEquals(30L, t.metrics().engine.personalUpdates)
+            t.rank { limit = 12; now = instant(NOW) }
         }
         assertTrue(
             learned.position("books") < plain.position("books"),
             "books rise with learning: ${learned.ids} vs ${plain.ids}",
         )
         open("learner").use { t ->
-            assertEquals(learned.ids, t.rank { limit = 12; now = NOW }.ids, "the layer persists")
+            assertEquals(learned.ids, t.rank { limit = 12; now = instant(NOW) }.ids, "the layer persists")
             t.resetPersonalLayer()
-            assertEquals(0uL, t.metrics().engine.personalUpdates)
-            val reset = t.rank { limit = 12; now = NOW }
+            assertEquals(0L, t.metrics().engine.personalUpdates)
+            val reset = t.rank { limit = 12; now = instant(NOW) }
             assertEquals(plain.position("books"), reset.position("books"), "reset returns to the model")
         }
     }
@@ -91,13 +91,13 @@ class LearningTest {
         )
         val first = open("exp").use { t ->
             t.upsertItems(TestSupport.learningCatalog())
-            t.track(Event.purchase("toys-1", at = NOW - DAY))
+            t.track(Event.purchase("toys-1", at = instant(NOW - DAY)))
             val undefined = assertFailsWith<TailorException.InvalidInput> {
-                t.rank { limit = 3; now = NOW; experiment = "ranker-test" }
+                t.rank { limit = 3; now = instant(NOW); experiment = "ranker-test" }
             }
             assertTrue("ranker-test" in undefined.detail, undefined.detail)
             assertFailsWith<TailorException.InvalidInput> {
-                t.recordImpressions(Impressions.of(listOf("toys-1"), experiment = "ranker-test", at = NOW))
+                t.recordImpressions(Impressions.of(listOf("toys-1"), experiment = "ranker-test", at = instant(NOW)))
             }
             assertFailsWith<TailorException.NotFound> { t.defineExperiment(ranker) }
             t.loadModel(TestSupport.path("models/linear-ranker"))
@@ -105,11 +105,11 @@ class LearningTest {
             t.loadModel(TestSupport.path("models/bootstrap-ranker"))
             val variant = t.defineExperiment(ranker)
             assertTrue(variant in listOf("a", "b"), variant)
-            val r = t.rank { limit = 3; now = NOW; experiment = "ranker-test" }
+            val r = t.rank { limit = 3; now = instant(NOW); experiment = "ranker-test" }
             assertEquals(variant, r.variant)
             assertEquals("linear-ranker", r.modelName, "the variant's model ranks")
             assertEquals("bootstrap-ranker", t.model.name, "the active model is unchanged")
-            val outside = t.rank { limit = 3; now = NOW }
+            val outside = t.rank { limit = 3; now = instant(NOW) }
             assertNull(outside.variant)
             assertEquals("bootstrap-ranker", outside.modelName)
             variant
@@ -121,7 +121,7 @@ class LearningTest {
                 variant("b", model = "linear-ranker")
             }
             assertEquals(first, again, "same install, same variant")
-            assertEquals(first, t.rank { limit = 3; now = NOW; experiment = "ranker-test" }.variant)
+            assertEquals(first, t.rank { limit = 3; now = instant(NOW); experiment = "ranker-test" }.variant)
         }
         // Bad definitions are InvalidInput.
         open("exp").use { t ->
@@ -140,32 +140,32 @@ class LearningTest {
         open("funnel").use { t ->
             val catalog = TestSupport.learningCatalog()
             t.upsertItems(catalog)
-            t.track(Event.purchase("toys-1", at = NOW - DAY))
+            t.track(Event.purchase("toys-1", at = instant(NOW - DAY)))
             val variant = t.defineExperiment("e") {
                 variant("only", weight = 1.0) { boost(Attribute.category("books"), 0.1) }
             }
             assertEquals("only", variant)
-            val page = t.rank { limit = 5; now = NOW; experiment = "e" }
+            val page = t.rank { limit = 5; now = instant(NOW); experiment = "e" }
             assertEquals("only", page.variant)
-            t.recordImpressions(Impressions.of(page, surface = "home", experiment = "e", at = NOW))
+            t.recordImpressions(Impressions.of(page, surface = "home", experiment = "e", at = instant(NOW)))
             val shownId = page.ids[2]
-            t.track(Event.click(shownId, at = NOW + 60))
-            t.track(Event.purchase(shownId, quantity = 2, at = NOW + 120, surface = "search"))
+            t.track(Event.click(shownId, at = instant(NOW + 60)))
+            t.track(Event.purchase(shownId, quantity = 2, at = instant(NOW + 120), surface = "search"))
             val notShown = catalog.map { it.id }.first { it !in page.ids }
-            t.track(Event.purchase(notShown, at = NOW + 180, surface = "search"))
-            t.track(Event.purchase(shownId, at = NOW + 3 * DAY, surface = "search")) // outside the 24 h window
+            t.track(Event.purchase(notShown, at = instant(NOW + 180), surface = "search"))
+            t.track(Event.purchase(shownId, at = instant(NOW + 3 * DAY), surface = "search")) // outside the 24 h window
 
             val m = t.metrics()
             val f = assertNotNull(m.funnel(experiment = "e", surface = "home"), "${m.funnels}")
             assertEquals("only", f.variant)
-            assertEquals(listOf(5uL, 1uL, 1uL, 1uL), listOf(f.impressions, f.clicks, f.purchases, f.attributedConversions))
+            assertEquals(listOf(5L, 1L, 1L, 1L), listOf(f.impressions, f.clicks, f.purchases, f.attributedConversions))
             val price = catalog.first { it.id == shownId }.price
             assertEquals(2 * price, f.revenue, 1e-9)
             assertEquals(2 * price, f.attributedRevenue, 1e-9)
             val other = assertNotNull(m.funnel(surface = "search"), "${m.funnels}")
-            assertEquals(2uL, other.purchases)
-            assertEquals(0uL, other.attributedConversions)
-            assertTrue(m.engine.rankLatency.count >= 1uL)
+            assertEquals(2L, other.purchases)
+            assertEquals(0L, other.attributedConversions)
+            assertTrue(m.engine.rankLatency.count >= 1L)
 
             t.resetMetrics()
             assertTrue(t.metrics().funnels.isEmpty())
@@ -176,26 +176,26 @@ class LearningTest {
     fun engineStatsCountFallbacksErrorsAndEraseClearsLearning(): Unit = runBlocking {
         open("engine").use { t ->
             t.upsertItems(TestSupport.learningCatalog())
-            assertEquals(Fallback.ColdStart, t.rank { limit = 3; now = NOW }.fallback)
-            assertFailsWith<TailorException.InvalidInput> { t.rank { limit = 0; now = NOW } }
+            assertEquals(Fallback.ColdStart, t.rank { limit = 3; now = instant(NOW) }.fallback)
+            assertFailsWith<TailorException.InvalidInput> { t.rank { limit = 0; now = instant(NOW) } }
             assertFailsWith<TailorException.InvalidInput> { t.upsertItems(Item(id = "", title = "x", price = 1.0)) }
             val e = t.metrics().engine
             assertEquals(1L, e.fallbacks["cold_start"])
             assertEquals(0L, e.fallbacks["opted_out"])
             assertEquals(2L, e.errors["invalid_input"])
-            assertEquals(1uL, e.rankLatency.count)
+            assertEquals(1L, e.rankLatency.count)
             assertTrue(e.rankLatency.p50Micros <= e.rankLatency.p99Micros)
             assertTrue(e.model.builtin, "${e.model}")
-            assertEquals(12uL, e.catalogItems)
-            assertTrue(e.profileDbBytes > 0uL && e.catalogDbBytes > 0uL)
+            assertEquals(12L, e.catalogItems)
+            assertTrue(e.profileDbBytes > 0L && e.catalogDbBytes > 0L)
 
             t.loadModel(TestSupport.path("models/bootstrap-ranker"))
             trainBooksLover(t, 5)
-            assertTrue(t.metrics().engine.personalUpdates > 0uL)
-            assertEquals(4uL + 5uL, t.metrics().engine.profileEvents)
+            assertTrue(t.metrics().engine.personalUpdates > 0L)
+            assertEquals(4L + 5L, t.metrics().engine.profileEvents)
             t.erase()
             val m = t.metrics()
-            assertEquals(0uL, m.engine.personalUpdates)
+            assertEquals(0L, m.engine.personalUpdates)
             assertTrue(m.funnels.isEmpty())
         }
     }
@@ -204,13 +204,13 @@ class LearningTest {
     fun explainProfileSpeaksPlainly(): Unit = runBlocking {
         open("explain").use { t ->
             t.upsertItems(TestSupport.learningCatalog())
-            val empty = t.explainProfile(now = NOW)
+            val empty = t.explainProfile(now = instant(NOW))
             assertTrue(empty.topCategories.isEmpty())
             assertTrue("don't know" in empty.sentences[0], "${empty.sentences}")
-            t.trackBatch((0 until 3).map { Event.purchase("toys-$it", at = NOW - DAY) })
-            t.track(Event.view("books-1", at = NOW - 2 * DAY))
-            t.track(Event.addToCart("shoes-2", at = NOW - 60, sessionId = "s"))
-            val s = t.explainProfile(now = NOW)
+            t.trackBatch((0 until 3).map { Event.purchase("toys-$it", at = instant(NOW - DAY)) })
+            t.track(Event.view("books-1", at = instant(NOW - 2 * DAY)))
+            t.track(Event.addToCart("shoes-2", at = instant(NOW - 60), sessionId = "s"))
+            val s = t.explainProfile(now = instant(NOW))
             assertEquals(Attribute.category("toys"), s.topCategories[0].attribute)
             assertEquals(1.0, s.topCategories[0].strength)
             assertTrue(s.topCategories.any { it.attribute == Attribute.category("books") }, "${s.topCategories}")
@@ -222,7 +222,7 @@ class LearningTest {
             assertTrue(s.sentences.any { "toys" in it }, "${s.sentences}")
             assertTrue(s.personalized)
             t.setConsent(false)
-            assertFalse(t.explainProfile(now = NOW).personalized)
+            assertFalse(t.explainProfile(now = instant(NOW)).personalized)
         }
     }
 }

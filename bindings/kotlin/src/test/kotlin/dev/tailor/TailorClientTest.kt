@@ -29,7 +29,7 @@ class TailorClientTest {
     @Test
     fun catalogEventsAndRankingWithReasons(): Unit = runBlocking {
         openWithCatalog().use { t ->
-            val cold = t.rank { limit = 3; now = NOW }
+            val cold = t.rank { limit = 3; now = instant(NOW) }
             assertEquals(listOf("shoes-1", "shoes-2", "shoes-3"), cold.ids)
             assertFalse(cold.personalized)
             assertEquals(Fallback.ColdStart, cold.fallback)
@@ -37,14 +37,14 @@ class TailorClientTest {
 
             val summary = t.trackBatch(
                 listOf(
-                    Event.purchase("toys-3", at = NOW - 10 * DAY),
-                    Event.purchase("toys-3", at = NOW - 9 * DAY),
-                    Event.purchase("toys-3", at = NOW - 8 * DAY),
-                    Event.view("toys-1", at = NOW - DAY),
+                    Event.purchase("toys-3", at = instant(NOW - 10 * DAY)),
+                    Event.purchase("toys-3", at = instant(NOW - 9 * DAY)),
+                    Event.purchase("toys-3", at = instant(NOW - 8 * DAY)),
+                    Event.view("toys-1", at = instant(NOW - DAY)),
                 ),
             )
-            assertEquals(TrackSummary(stored = 4u, pendingItems = 0u, droppedNoConsent = 0u), summary)
-            val page = t.rank { limit = 8; now = NOW }
+            assertEquals(TrackCounts(stored = 4, pendingItems = 0, droppedNoConsent = 0), summary)
+            val page = t.rank { limit = 8; now = instant(NOW) }
             assertTrue(page.personalized)
             assertNull(page.fallback)
             assertEquals("bootstrap-ranker", page.modelName)
@@ -67,8 +67,8 @@ class TailorClientTest {
         assertTrue("price" in nan.detail, nan.detail)
         assertTrue(nan.message.contains("price"))
         assertFailsWith<TailorException.InvalidInput> { t.upsertItems(Item(id = "", title = "", price = 1.0)) }
-        assertFailsWith<TailorException.InvalidInput> { t.track(Event.view("", at = NOW)) }
-        assertFailsWith<TailorException.InvalidInput> { t.track(Event.purchase("toys-1", quantity = 0, at = NOW)) }
+        assertFailsWith<TailorException.InvalidInput> { t.track(Event.view("", at = instant(NOW))) }
+        assertFailsWith<TailorException.InvalidInput> { t.track(Event.purchase("toys-1", quantity = 0, at = instant(NOW))) }
         assertFailsWith<TailorException.InvalidInput> { t.rank { limit = 0 } }
         assertFailsWith<TailorException.InvalidInput> { t.rank { limit = 3; rules { pin("toys-1", position = 5) } } }
         assertFailsWith<TailorException.InvalidInput> { t.rank { explore(rate = Double.NaN) } }
@@ -85,12 +85,12 @@ class TailorClientTest {
             t.validateModel(TestSupport.path("tests/fixtures/models/nan_output"))
         }
         assertEquals(ModelProblem.NON_FINITE_OUTPUT, nanModel.problem)
-        assertFailsWith<TailorException.NotFound> { t.loadModel(TestSupport.path("models/no-such-model")) }
+        assertFailsWith<TailorException.ModelRejected> { t.loadModel(TestSupport.path("models/no-such-model")) }
         // Every refusal left the state alone.
         assertEquals("bootstrap-ranker", t.model.name)
         val s = t.status()
-        assertEquals(16uL, s.catalogItems)
-        assertEquals(0uL, s.profileEvents)
+        assertEquals(16L, s.catalogItems)
+        assertEquals(0L, s.profileEvents)
         // A sealed class: one `when` handles every case.
         val kind = try {
             t.rollbackModel()
@@ -110,28 +110,28 @@ class TailorClientTest {
 
         t.close()
         t.close() // idempotent
-        assertFailsWith<IllegalStateException> { t.rank { limit = 1 } }
+        assertFailsWith<TailorException.Closed> { t.rank { limit = 1 } }
     }
 
     @Test
     fun closedStoresThrowClosed(): Unit = runBlocking {
         val t = openWithCatalog()
         t.native.closeStores()
-        val e = assertFailsWith<TailorException.Closed> { t.rank { limit = 1; now = NOW } }
+        val e = assertFailsWith<TailorException.Closed> { t.rank { limit = 1; now = instant(NOW) } }
         assertTrue(e.detail.isNotEmpty())
-        assertFailsWith<TailorException.Closed> { t.track(Event.view("toys-1", at = NOW)) }
+        assertFailsWith<TailorException.Closed> { t.track(Event.view("toys-1", at = instant(NOW))) }
         t.close()
     }
 
     @Test
     fun modelSwapAndRollback(): Unit = runBlocking {
         openWithCatalog().use { t ->
-            t.track(Event.purchase("kitchen-1", at = NOW - DAY))
+            t.track(Event.purchase("kitchen-1", at = instant(NOW - DAY)))
             for (name in listOf("linear-ranker", "gbt-ranker")) {
                 val info = t.loadModel(TestSupport.path("models/$name"))
                 assertEquals(name, info.name)
                 assertFalse(info.builtin)
-                val page = t.rank { limit = 5; now = NOW }
+                val page = t.rank { limit = 5; now = instant(NOW) }
                 assertTrue(page.personalized, "$name: ${page.fallback}")
                 assertEquals(name, page.modelName)
                 assertEquals(5, page.items.size)
@@ -142,7 +142,7 @@ class TailorClientTest {
             val bytes = java.io.File(TestSupport.path("models/mlp-ranker/model.onnx")).readBytes()
             val manifest = java.io.File(TestSupport.path("models/mlp-ranker/manifest.json")).readText()
             assertEquals("mlp-ranker", t.loadModel(bytes, manifest).name)
-            assertEquals("mlp-ranker", t.rank { limit = 2; now = NOW }.modelName)
+            assertEquals("mlp-ranker", t.rank { limit = 2; now = instant(NOW) }.modelName)
         }
     }
 
@@ -151,22 +151,22 @@ class TailorClientTest {
         val before = openWithCatalog().use { t ->
             t.trackBatch(
                 listOf(
-                    Event.addToCart("books-2", at = NOW - 3600),
-                    Event.purchase("books-1", quantity = 2, at = NOW - 7200),
-                    Event.view("kitchen-3", at = NOW - 60, sessionId = "s-1"),
+                    Event.addToCart("books-2", at = instant(NOW - 3600)),
+                    Event.purchase("books-1", quantity = 2, at = instant(NOW - 7200)),
+                    Event.view("kitchen-3", at = instant(NOW - 60), sessionId = "s-1"),
                 ),
             )
             t.setPreferences(Attribute.tag("coffee"))
-            t.rank { limit = 16; now = NOW }
+            t.rank { limit = 16; now = instant(NOW) }
         }
         TailorClient.open(dir()).use { t ->
             val s = t.status()
-            assertEquals(16uL, s.catalogItems)
-            assertEquals(3uL, s.profileEvents)
-            assertEquals(0uL, s.pendingEvents)
+            assertEquals(16L, s.catalogItems)
+            assertEquals(3L, s.profileEvents)
+            assertEquals(0L, s.pendingEvents)
             assertTrue(s.consent)
             assertEquals("bootstrap-ranker", s.model.name)
-            val after = t.rank { limit = 16; now = NOW }
+            val after = t.rank { limit = 16; now = instant(NOW) }
             assertEquals(before.ids, after.ids)
             assertEquals(before.items.map { it.reasons }, after.items.map { it.reasons })
             assertEquals(Reason.LeftInCart, after.items.first { it.itemId == "books-2" }.reasons[0])
@@ -178,7 +178,7 @@ class TailorClientTest {
         openWithCatalog().use { t ->
             val page = t.rank {
                 limit = 7
-                now = NOW
+                now = instant(NOW)
                 rules {
                     pin("books-3", position = 0)
                     pin("kitchen-2", position = 6)
@@ -191,7 +191,7 @@ class TailorClientTest {
 
             val filtered = t.rank {
                 limit = 20
-                now = NOW
+                now = instant(NOW)
                 rules {
                     minMargin = 0.3
                     exclude("kitchen-1")
@@ -202,11 +202,11 @@ class TailorClientTest {
             assertFalse("kitchen-1" in filtered.ids)
             assertFalse("shoes-2" in filtered.ids)
 
-            val explored = t.rank { limit = 4; now = NOW; explore(rate = 0.5, seed = 42) }
-            assertEquals(explored.ids, t.rank { limit = 4; now = NOW; explore(rate = 0.5, seed = 42) }.ids)
+            val explored = t.rank { limit = 4; now = instant(NOW); explore(rate = 0.5, seed = 42) }
+            assertEquals(explored.ids, t.rank { limit = 4; now = instant(NOW); explore(rate = 0.5, seed = 42) }.ids)
             assertEquals(listOf(1, 2), explored.items.indices.filter { Reason.Exploration in explored.items[it].reasons })
 
-            val candidates = t.rank { candidates("toys-1", "nope", "toys-1", "books-1"); now = NOW }
+            val candidates = t.rank { candidates("toys-1", "nope", "toys-1", "books-1"); now = instant(NOW) }
             assertEquals(listOf("books-1", "toys-1"), candidates.ids)
             assertEquals(listOf("nope"), candidates.unknownIds)
         }
@@ -215,24 +215,24 @@ class TailorClientTest {
     @Test
     fun pendingEventsOptOutAndErase(): Unit = runBlocking {
         openWithCatalog().use { t ->
-            val s = t.trackBatch(listOf(Event.purchase("garden-1", at = NOW - DAY)))
-            assertEquals(1u, s.pendingItems)
-            assertEquals(1uL, t.status().pendingEvents)
+            val s = t.trackBatch(listOf(Event.purchase("garden-1", at = instant(NOW - DAY))))
+            assertEquals(1, s.pendingItems)
+            assertEquals(1L, t.status().pendingEvents)
             t.upsertItems(Item(id = "garden-1", title = "Watering Can", category = "garden", price = 15.0))
-            assertEquals(0uL, t.status().pendingEvents)
-            val page = t.rank { limit = 3; now = NOW }
+            assertEquals(0L, t.status().pendingEvents)
+            val page = t.rank { limit = 3; now = instant(NOW) }
             assertEquals("garden-1", page.ids[0])
 
             t.setConsent(false)
             assertFalse(t.consent)
-            assertEquals(1u, t.trackBatch(listOf(Event.view("toys-1", at = NOW))).droppedNoConsent)
-            assertEquals(Fallback.OptedOut, t.rank { limit = 3; now = NOW }.fallback)
+            assertEquals(1, t.trackBatch(listOf(Event.view("toys-1", at = instant(NOW)))).droppedNoConsent)
+            assertEquals(Fallback.OptedOut, t.rank { limit = 3; now = instant(NOW) }.fallback)
             t.setConsent(true)
 
             assertTrue("garden-1" in t.exportJson())
             t.erase()
-            assertEquals(0uL, t.status().profileEvents)
-            assertEquals(Fallback.ColdStart, t.rank { limit = 3; now = NOW }.fallback)
+            assertEquals(0L, t.status().profileEvents)
+            assertEquals(Fallback.ColdStart, t.rank { limit = 3; now = instant(NOW) }.fallback)
             assertEquals(2, t.removeItems(listOf("garden-1", "toys-1", "nope")))
         }
     }

@@ -40,3 +40,6 @@ object TestSupport {
         }
     }
 }
+
+/** Unix seconds (the test constants) as the Instant the Kotlin layer takes. */
+fun instant(seconds: Long): java.time.Instant = java.time.Instant.ofEpochSecond(seconds)

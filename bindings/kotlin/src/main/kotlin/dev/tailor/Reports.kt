@@ -1,0 +1,100 @@
+// What Tailor reports back (status, metrics, track summaries), with signed counts: the generated
+// records carry Rust's u64/u32 as ULong/UInt, which `"%d".format(...)`, `Long` arithmetic and most
+// analytics SDKs reject. Counts never come near Long.MAX_VALUE, so the conversion is exact.
+package dev.tailor
+
+/** Health and size of the stores (`TailorClient.status()`). */
+data class TailorStatus(
+    val catalogItems: Long,
+    val profileEvents: Long,
+    /** Events for items the catalog does not have yet; they count once the item arrives. */
+    val pendingEvents: Long,
+    val consent: Boolean,
+    val model: ModelInfo,
+    /** A damaged file moved aside at open, a model that no longer loads, events pruned by retention. */
+    val notices: List<StoreNotice>,
+)
+
+/** What a `trackBatch` or `importEventsCsv` did. */
+data class TrackCounts(
+    val stored: Int,
+    /** Stored events whose item is not in the catalog yet. */
+    val pendingItems: Int,
+    /** Events dropped because the shopper has not consented. */
+    val droppedNoConsent: Int,
+)
+
+/** Everything measured on the device (`TailorClient.metrics()`), for the app's own analytics. */
+data class TailorMetrics(val funnels: List<Funnel>, val engine: EngineMetrics) {
+    /** The funnel of one experiment (`""` outside experiments) and surface (`""` when none was given). */
+    fun funnel(experiment: String = "", surface: String = ""): Funnel? =
+        funnels.firstOrNull { it.experiment == experiment && it.surface == surface }
+}
+
+/** Local funnel of one experiment variant and surface. */
+data class Funnel(
+    val experiment: String,
+    val variant: String,
+    val surface: String,
+    val impressions: Long,
+    val clicks: Long,
+    val addToCarts: Long,
+    val purchases: Long,
+    /** Price x quantity of the purchases. */
+    val revenue: Double,
+    /** Purchases of an item shown within `attributionWindowHours` before. */
+    val attributedConversions: Long,
+    val attributedRevenue: Double,
+)
+
+/** Rank latency since the client was opened, in microseconds. */
+data class Latency(val count: Long, val p50Micros: Long, val p95Micros: Long, val p99Micros: Long)
+
+/** Counters by name: `errors["invalid_input"]` is 0 when there were none. */
+data class NamedCounts(val counts: Map<String, Long>) {
+    operator fun get(name: String): Long = counts[name] ?: 0L
+}
+
+/** How the engine has been doing since the client was opened. */
+data class EngineMetrics(
+    val rankLatency: Latency,
+    val model: ModelInfo,
+    /** Non-personalized responses by reason (cold_start, opted_out, model_failed). */
+    val fallbacks: NamedCounts,
+    /** Failed calls by error kind (invalid_input, not_found, model_rejected, storage, closed). */
+    val errors: NamedCounts,
+    val catalogItems: Long,
+    val profileEvents: Long,
+    val profileDbBytes: Long,
+    val catalogDbBytes: Long,
+    /** Updates of the personal adjustment layer (lifetime). */
+    val personalUpdates: Long,
+)
+
+internal fun Status.toStatus() = TailorStatus(
+    catalogItems.toLong(), profileEvents.toLong(), pendingEvents.toLong(), consent, model, notices,
+)
+
+internal fun TrackSummary.toCounts() = TrackCounts(stored.toInt(), pendingItems.toInt(), droppedNoConsent.toInt())
+
+private fun List<NamedCount>.toCounts() = NamedCounts(associate { it.name to it.count.toLong() })
+
+internal fun LocalMetrics.toMetrics() = TailorMetrics(
+    funnels = funnels.map {
+        Funnel(
+            it.experiment, it.variant, it.surface, it.impressions.toLong(), it.clicks.toLong(),
+            it.addToCarts.toLong(), it.purchases.toLong(), it.revenue, it.attributedConversions.toLong(),
+            it.attributedRevenue,
+        )
+    },
+    engine = with(engine) {
+        EngineMetrics(
+            Latency(
+                rankLatency.count.toLong(), rankLatency.p50Micros.toLong(),
+                rankLatency.p95Micros.toLong(), rankLatency.p99Micros.toLong(),
+            ),
+            model, fallbacks.toCounts(), errors.toCounts(), catalogItems.toLong(), profileEvents.toLong(),
+            profileDbBytes.toLong(), catalogDbBytes.toLong(), personalUpdates.toLong(),
+        )
+    },
+)
