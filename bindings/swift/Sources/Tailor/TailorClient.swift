@@ -164,6 +164,29 @@ public final class TailorClient: Sendable {
         try await run { try $0.exportJson() }
     }
 
+    /// Stops the long write in progress (a large catalog import or upsert, a big event batch)
+    /// from any task or thread: that call throws `.interrupted` and writes nothing. Returns at
+    /// once; calls started afterwards run normally.
+    public nonisolated func interrupt() {
+        native.interrupt()
+    }
+
+    /// The shopper's profile (events, preferences, exploration) encrypted and authenticated under
+    /// the app's 32-byte `key` (keep it in the Keychain), for the app to store or sync through
+    /// its own backend, e.g. to a new phone. Tailor sends it nowhere.
+    public func exportProfileSnapshot(key: Data) async throws -> Data {
+        try await run { try $0.exportProfileSnapshot(key: key) }
+    }
+
+    /// Merges a blob from `exportProfileSnapshot`: its events are replayed as if tracked here
+    /// (ones already held are skipped), preferences added, exploration evidence summed. A wrong
+    /// key, a changed or truncated blob, or one from a newer Tailor throws `.invalidInput` and
+    /// changes nothing.
+    @discardableResult
+    public func importProfileSnapshot(_ snapshot: Data, key: Data) async throws -> TrackSummary {
+        try await run { try $0.importProfileSnapshot(snapshot: snapshot, key: key) }
+    }
+
     public func status() async throws -> Status {
         try await run { try $0.status() }
     }

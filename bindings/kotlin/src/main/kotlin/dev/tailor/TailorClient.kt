@@ -142,6 +142,31 @@ class TailorClient(
     /** The shopper's data as one JSON document. */
     suspend fun exportJson(): String = io { exportJson() }
 
+    /**
+     * Stops the long write in progress (a large catalog import or upsert, a big event batch) from
+     * any thread: that call throws [TailorException.Interrupted] and writes nothing. Returns at
+     * once; calls started afterwards run normally.
+     */
+    fun interrupt() {
+        if (!closed.get()) native.interrupt()
+    }
+
+    /**
+     * The shopper's profile (events, preferences, exploration) encrypted and authenticated under
+     * the app's 32-byte [key] (keep it in the Android Keystore), for the app to store or sync
+     * through its own backend, e.g. to a new phone. Tailor sends it nowhere.
+     */
+    suspend fun exportProfileSnapshot(key: ByteArray): ByteArray = io { exportProfileSnapshot(key) }
+
+    /**
+     * Merges a blob from [exportProfileSnapshot]: its events are replayed as if tracked here (ones
+     * already held are skipped), preferences added, exploration evidence summed. A wrong key, a
+     * changed or truncated blob, or one from a newer Tailor throws [TailorException.InvalidInput]
+     * and changes nothing.
+     */
+    suspend fun importProfileSnapshot(snapshot: ByteArray, key: ByteArray): TrackCounts =
+        io { importProfileSnapshot(snapshot, key) }.toCounts()
+
     /** Sizes, consent, the active model, and notices (a damaged file moved aside, events pruned by retention). */
     suspend fun status(): TailorStatus = io { status() }.toStatus()
 
