@@ -105,7 +105,9 @@ CASES = {
                       "reject", "valid model, but manifest sha256 is not its hash"),
     "not_onnx": (lambda: np.random.default_rng(7).bytes(512), {}, "reject",
                  "512 random bytes (sha256 matches them): not a protobuf ModelProto"),
-    "nan_beyond_probe": (nan_beyond_probe, {}, "accept",
+    "nan_beyond_probe": (nan_beyond_probe,
+                         {"ranges": {"item_popularity": [0.0, 4.0], "bought_count": [0.0, 2.0],
+                                     "affinity_category": [-1.0, 1.0]}}, "accept",
                          "passes validation, but scores NaN when item_popularity*0.5 + ... > 8 "
                          "(e.g. popularity 1e9): ranking must fall back to popularity, flagged "
                          "ModelFailed, never an error"),

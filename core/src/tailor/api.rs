@@ -27,11 +27,8 @@ fn read_model_files(model_path: &str, manifest_path: Option<&str>) -> Result<(Ve
         };
         (model_path.to_path_buf(), manifest)
     };
-    let read_err =
-        |p: &Path, e: std::io::Error| Error::NotFound(format!("cannot read {}: {e}", p.display()));
-    let bytes = std::fs::read(&onnx).map_err(|e| read_err(&onnx, e))?;
-    let json = std::fs::read_to_string(&manifest).map_err(|e| read_err(&manifest, e))?;
-    Ok((bytes, json))
+    // Bounded: a FIFO, device or oversized file is refused before it is read.
+    crate::model::registry::read_model_files(&onnx, &manifest)
 }
 
 /// Sum of the sizes of a store file and its WAL.

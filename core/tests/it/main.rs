@@ -5,6 +5,7 @@ mod api;
 mod common;
 mod hostile_input;
 mod learning;
+mod model_safety;
 mod models;
 mod privacy;
 mod quickstart;
