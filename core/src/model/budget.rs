@@ -19,7 +19,7 @@ pub const PROBE_ROWS: usize = 1024;
 pub struct ModelBudget {
     /// Scoring time per 1,000 candidates, measured on the probe batch (best of two runs).
     pub max_ms_per_1000: f64,
-    /// Tensor memory per 1,000 candidates, counted from the graph's shapes.
+    /// Peak tensor memory per 1,000 candidates, counted from the graph's shapes in run order.
     pub max_mb_per_1000: f64,
     /// Multiply-adds per candidate, counted from the graph's operators.
     pub max_fma_per_row: f64,
@@ -96,8 +96,24 @@ fn over(msg: String) -> Error {
 /// [`COUNT_ROWS`]. A tensor whose size depends on feature values cannot be bounded: refused.
 pub fn count(model: &TypedModel, batch: &Symbol) -> Result<ModelCost> {
     let values = SymbolValues::default().with(batch, COUNT_ROWS as i64);
-    let (mut bytes, mut fma) = (0f64, 0f64);
-    for node in model.nodes() {
+    let order = model
+        .eval_order()
+        .map_err(|e| Error::model(ModelProblem::NotOnnx, e.to_string()))?;
+    // Peak memory: walk the nodes in run order, adding each output when it is made and freeing
+    // it after its last reader (constants and graph outputs stay), as tract's plan does.
+    let mut last_read: std::collections::HashMap<OutletId, usize> = Default::default();
+    for (pos, &n) in order.iter().enumerate() {
+        for input in &model.node(n).inputs {
+            last_read.insert(*input, pos);
+        }
+    }
+    for o in model.output_outlets().unwrap_or(&[]) {
+        last_read.insert(*o, usize::MAX);
+    }
+    let mut sizes: std::collections::HashMap<OutletId, f64> = Default::default();
+    let (mut live, mut peak, mut fma) = (0f64, 0f64, 0f64);
+    for (pos, &n) in order.iter().enumerate() {
+        let node = model.node(n);
         for (slot, out) in node.outputs.iter().enumerate() {
             let volume: f64 = out
                 .fact
@@ -113,7 +129,18 @@ pub fn count(model: &TypedModel, batch: &Symbol) -> Result<ModelCost> {
                         super::contract::short(&node.name)
                     ))
                 })?;
-            bytes += volume * out.fact.datum_type.size_of() as f64;
+            let bytes = volume * out.fact.datum_type.size_of() as f64;
+            live += bytes;
+            if node.op_is::<tract_onnx::tract_core::ops::konst::Const>() {
+                continue; // weights stay for the plan's life
+            }
+            sizes.insert(OutletId::new(n, slot), bytes);
+        }
+        peak = peak.max(live);
+        for input in &node.inputs {
+            if last_read.get(input) == Some(&pos) {
+                live -= sizes.remove(input).unwrap_or(0.0);
+            }
         }
         let inputs: Vec<&TypedFact> = node
             .inputs
@@ -131,6 +158,7 @@ pub fn count(model: &TypedModel, batch: &Symbol) -> Result<ModelCost> {
             }
         }
     }
+    let bytes = peak;
     let per_1000 = 1000.0 / COUNT_ROWS as f64;
     Ok(ModelCost {
         fma_per_row: fma / COUNT_ROWS as f64,
