@@ -18,9 +18,14 @@ rust() {
 # The bundled models score the same in onnxruntime (PyPI) as the recorded reference scores that
 # the Rust suite checks tract against (core/tests/it/models.rs): together, tract == onnxruntime.
 models() {
-  echo "== Models: onnxruntime parity of every bundled model"
+  echo "== Models: onnxruntime parity of every bundled model; the export helper on real exports"
   models/train/setup.sh
   models/train/.venv/bin/python models/train/parity.py --check
+  # scikit-learn, LightGBM and XGBoost models exported with one call each, then accepted by
+  # the loader (`tailor validate-model`, a debug build).
+  cargo build -q -p tailor-cli
+  models/train/.venv/bin/python models/train/test_export.py --tailor target/debug/tailor
+  models/train/.venv/bin/python models/train/test_tree2gemm.py
 }
 
 # Per-language logic (toolchain setup, cargo build, binding generation, compile, run) lives in

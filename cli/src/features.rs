@@ -10,15 +10,16 @@ use tailor::features::{registry, Feature};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Print the feature registry and exit.
+    /// Print every feature column name (each embedding component too) and exit.
     #[arg(long)]
     list: bool,
     #[arg(long, required_unless_present = "list")]
     catalog: Option<PathBuf>,
     #[arg(long, required_unless_present = "list")]
     events: Option<PathBuf>,
-    /// Profiles use events before this Unix time; labels are purchases in the horizon after it.
-    #[arg(long, required_unless_present = "list")]
+    /// Profiles use events before this time (Unix seconds or a date like 2011-10-01); labels are
+    /// purchases in the horizon after it.
+    #[arg(long, required_unless_present = "list", value_parser = crate::parse_time)]
     cutoff: Option<i64>,
     #[arg(long, default_value_t = 30)]
     horizon_days: i64,
@@ -35,7 +36,16 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     if args.list {
-        for (name, what) in registry::describe() {
+        let rows = registry::describe();
+        for f in Feature::all() {
+            let name = f.name();
+            // Embedding components share their family's description row (`item_embedding_0..15`).
+            let family = name.trim_end_matches(|c: char| c.is_ascii_digit());
+            let what = rows
+                .iter()
+                .find(|(n, _)| *n == name || n.starts_with(family) && n.contains(".."))
+                .map(|(_, w)| w.as_str())
+                .unwrap_or("");
             println!("{name:<32} {what}");
         }
         return Ok(());

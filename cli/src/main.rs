@@ -1,6 +1,7 @@
 //! `tailor`: the command-line tool — demo, offline replay, training matrices, model checks.
 
 mod bench;
+mod bench_install;
 mod bench_model;
 mod crash_writer;
 mod demo;
@@ -34,7 +35,8 @@ enum Command {
     },
     /// Offline evaluation against popularity and buy-again baselines.
     Replay(replay::Args),
-    /// Write a training matrix (features named by the registry, label, user, item).
+    /// Write a training matrix: columns user, item, label, then the features (registry order,
+    /// or --features order).
     Features(features::Args),
     /// Time a model alone on a feature batch (used by scripts/bench-vs-onnxruntime).
     BenchModel(bench_model::Args),
@@ -55,10 +57,9 @@ enum Command {
     /// Measure rank latency, model execution, track throughput, open time and memory.
     Bench(bench::Args),
     /// Check that a model would load; exit 1 with the typed reason if not.
-    ValidateModel {
-        /// Path to manifest.json (model.onnx beside it).
-        manifest: PathBuf,
-    },
+    ValidateModel(validate::Args),
+    /// Rank p99 alone and while a large model installs in a loop (rank never waits on installs).
+    BenchInstall(bench_install::Args),
     /// Test hook for cli/tests/it/crash.rs: track events until killed (see crash_writer.rs).
     #[command(hide = true)]
     CrashWriter(crash_writer::Args),
@@ -74,7 +75,8 @@ fn main() -> ExitCode {
         Command::BenchModel(args) => bench_model::run(args),
         Command::Keygen { out } => sign::keygen(&out),
         Command::SignModel { manifest, key, out } => sign::sign(&manifest, &key, out),
-        Command::ValidateModel { manifest } => validate::run(&manifest),
+        Command::ValidateModel(args) => validate::run(args),
+        Command::BenchInstall(args) => bench_install::run(args),
         Command::CrashWriter(args) => crash_writer::run(args),
     };
     match result {
@@ -88,3 +90,42 @@ fn main() -> ExitCode {
 
 /// Errors from any layer, printed once by `main`.
 pub type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// A time argument: Unix seconds, or a UTC date `YYYY-MM-DD` (midnight), e.g. 2011-10-01.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(t) = s.parse::<i64>() {
+        return Ok(t);
+    }
+    let bad = || format!("{s:?} is neither Unix seconds nor a date like 2011-10-01");
+    let parts: Vec<&str> = s.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let (y, m, d): (i64, i64, i64) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    // Days from the civil date (Howard Hinnant's algorithm), proleptic Gregorian, UTC.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468) * 86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_and_seconds_parse() {
+        assert_eq!(super::parse_time("2011-10-01"), Ok(1_317_427_200));
+        assert_eq!(super::parse_time("1970-01-01"), Ok(0));
+        assert_eq!(super::parse_time("1317427200"), Ok(1_317_427_200));
+        assert!(super::parse_time("2011-13-01").is_err());
+        assert!(super::parse_time("yesterday").is_err());
+    }
+}

@@ -14,8 +14,9 @@ pub struct Args {
     catalog: PathBuf,
     #[arg(long)]
     events: PathBuf,
-    /// Unix time separating history (before) from the purchases to predict (at/after).
-    #[arg(long)]
+    /// Time separating history (before) from the purchases to predict (at/after): Unix
+    /// seconds or a date like 2011-10-01 (UTC midnight).
+    #[arg(long, value_parser = crate::parse_time)]
     cutoff: i64,
     #[arg(long, default_value_t = 10)]
     k: usize,
@@ -66,23 +67,54 @@ pub fn run(args: Args) -> CliResult {
     let report =
         replay(items, events, &model, &opts, &progress).map_err(tailor::TailorError::from)?;
     bar.finish_and_clear();
+    let failed = report
+        .outcomes
+        .get("tailor")
+        .map(|o| o.model_failures())
+        .unwrap_or(0);
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
-        return Ok(());
+    } else {
+        print_table(&report, &model.manifest.name, &model.manifest.version);
     }
+    // A model that fails on most users makes "tailor" equal popularity: that must not pass
+    // as a result.
+    if report.users > 0 && failed * 2 > report.users {
+        return Err(format!(
+            "the model failed on {failed} of {} users (fallbacks model_failed + errors); \
+             its metrics are popularity's",
+            report.users
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn print_table(report: &tailor::eval::ReplayReport, name: &str, version: &str) {
     println!(
-        "replay: {} users, K = {}, model {} v{}",
-        report.users, report.k, model.manifest.name, model.manifest.version
+        "replay: {} users, K = {}, model {name} v{version}",
+        report.users, report.k
     );
     println!(
-        "{:<12} {:>8} {:>10} {:>8}",
-        "method", "HR@K", "Recall@K", "NDCG@K"
+        "{:<12} {:>8} {:>10} {:>8} {:>10} {:>7}",
+        "method", "HR@K", "Recall@K", "NDCG@K", "fallbacks", "errors"
     );
-    for (name, m) in &report.methods {
+    for (method, m) in &report.methods {
+        let (fallbacks, errors) = match report.outcomes.get(method) {
+            Some(o) => (
+                o.fallbacks.values().sum::<usize>().to_string(),
+                o.errors.to_string(),
+            ),
+            None => ("-".into(), "-".into()),
+        };
         println!(
-            "{name:<12} {:>8.4} {:>10.4} {:>8.4}",
+            "{method:<12} {:>8.4} {:>10.4} {:>8.4} {fallbacks:>10} {errors:>7}",
             m.hr, m.recall, m.ndcg
         );
     }
-    Ok(())
+    for (method, o) in &report.outcomes {
+        if !o.fallbacks.is_empty() {
+            println!("{method}: fallbacks by reason {:?}", o.fallbacks);
+        }
+    }
 }

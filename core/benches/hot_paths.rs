@@ -80,7 +80,8 @@ fn model(c: &mut Criterion) {
             &n,
             |b, &n| {
                 b.iter(|| {
-                    let rt = tailor::model::Runtime::load(bytes, &manifest).unwrap();
+                    let rt = tailor::model::Runtime::load(bytes, &manifest, &Default::default())
+                        .unwrap();
                     black_box(rt.score(&matrix, n).unwrap())
                 })
             },

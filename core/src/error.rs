@@ -27,6 +27,11 @@ pub enum ModelProblem {
     BadSignature,
     /// The file is larger than the configured limit.
     TooLarge,
+    /// Scoring at rank's batch sizes would cost more time or memory than the configured
+    /// `ModelBudget` (or the runtime ran out of memory on the probe).
+    OverBudget,
+    /// The runtime failed while scoring the probe batch (an error or panic inside tract).
+    RuntimeError,
 }
 
 /// The public error of every Tailor call.

@@ -362,10 +362,33 @@ pub struct TailorConfig {
     #[uniffi(default = 1000000)]
     #[serde(default = "default_max_catalog_items")]
     pub max_catalog_items: u32,
+    /// A model whose probe batch takes longer than this per 1,000 candidates is refused
+    /// (`ModelProblem::OverBudget`). Measured at load on the device itself.
+    #[uniffi(default = 250)]
+    #[serde(default = "default_model_ms")]
+    pub model_max_ms_per_1000: u32,
+    /// A model whose tensors need more than this many MB per 1,000 candidates is refused.
+    #[uniffi(default = 64)]
+    #[serde(default = "default_model_mb")]
+    pub model_max_mb_per_1000: u32,
+    /// A model costing more multiply-adds than this per candidate is refused.
+    #[uniffi(default = 2000000)]
+    #[serde(default = "default_model_fma")]
+    pub model_max_fma_per_row: u32,
 }
 
 fn default_max_catalog_items() -> u32 {
     1_000_000
+}
+
+fn default_model_ms() -> u32 {
+    crate::model::budget::DEFAULT_MS_PER_1000
+}
+fn default_model_mb() -> u32 {
+    crate::model::budget::DEFAULT_MB_PER_1000
+}
+fn default_model_fma() -> u32 {
+    crate::model::budget::DEFAULT_FMA_PER_ROW
 }
 
 fn default_attribution_hours() -> u32 {
@@ -400,6 +423,18 @@ impl TailorConfig {
             personal_learning: true,
             attribution_window_hours: default_attribution_hours(),
             max_catalog_items: default_max_catalog_items(),
+            model_max_ms_per_1000: default_model_ms(),
+            model_max_mb_per_1000: default_model_mb(),
+            model_max_fma_per_row: default_model_fma(),
+        }
+    }
+
+    /// The model budget these settings describe.
+    pub fn model_budget(&self) -> crate::model::ModelBudget {
+        crate::model::ModelBudget {
+            max_ms_per_1000: self.model_max_ms_per_1000 as f64,
+            max_mb_per_1000: self.model_max_mb_per_1000 as f64,
+            max_fma_per_row: self.model_max_fma_per_row as f64,
         }
     }
 }

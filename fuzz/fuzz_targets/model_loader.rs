@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let mut manifest: serde_json::Value = serde_json::from_str(MANIFEST).unwrap();
     manifest["sha256"] = serde_json::json!(sha256_hex(data));
     match tailor::model::registry::validate(data, &manifest.to_string(), &[]) {
-        Ok((_, _, runtime)) => {
+        Ok(tailor::model::registry::Validated { runtime, .. }) => {
             for rows in [1, 7] {
                 let _ = runtime.score(&vec![0.5; rows * runtime.width()], rows);
             }

@@ -97,8 +97,15 @@ def write_json(path, obj):
         f.write("\n")
 
 
-def save_model_dir(out_dir, model, name, version, features, description):
-    """Write model.onnx + manifest.json (the contract) into out_dir."""
+def feature_ranges(features, X):
+    """Manifest `ranges`: [min, max] of each column of the training matrix; Tailor's loader
+    probes the model over them (NaN for some input in range = the model is refused)."""
+    return {f: [float(lo), float(hi)] for f, lo, hi in zip(features, X.min(0), X.max(0))}
+
+
+def save_model_dir(out_dir, model, name, version, features, description, X=None):
+    """Write model.onnx + manifest.json (the contract) into out_dir; with the training
+    matrix X, the manifest records each feature's range."""
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "model.onnx")
     onnx.save(model, path)
@@ -107,6 +114,8 @@ def save_model_dir(out_dir, model, name, version, features, description):
         "inputs": {"features": INPUT_NAME}, "output": OUTPUT_NAME,
         "sha256": sha256_file(path), "description": description, "opset": OPSET,
     }
+    if X is not None and len(X):
+        manifest["ranges"] = feature_ranges(features, X)
     write_json(os.path.join(out_dir, "manifest.json"), manifest)
     return manifest
 

@@ -77,6 +77,24 @@ def nan_beyond_probe():
                       "fixture", out_dims=("N", 1))
 
 
+def nan_on_real_items():
+    """score = Log(1.5 - item_popularity) + x.w: finite over the manifest's recorded range
+    (item_popularity in [0, 1]) but NaN for any item more popular than e^1.5 - 1 = 3.5, i.e.
+    for nearly every catalog: every rank call falls back (replay must then fail)."""
+    w = np.zeros((3, 1), np.float32)
+    w[:, 0] = WEIGHTS
+    pick = np.zeros((3, 1), np.float32)
+    pick[0, 0] = 1.0                                  # item_popularity is column 0
+    nodes = [helper.make_node("MatMul", [INPUT_NAME, "pick"], ["pop"]),
+             helper.make_node("Sub", ["limit", "pop"], ["room"]),
+             helper.make_node("Log", ["room"], ["logroom"]),
+             helper.make_node("MatMul", [INPUT_NAME, "w"], ["lin"]),
+             helper.make_node("Add", ["lin", "logroom"], ["sum"]),
+             helper.make_node("Reshape", ["sum", "shape_n"], [OUTPUT_NAME])]
+    return make_model(nodes, [const("pick", pick), const("limit", [1.5]), const("w", w),
+                              const("shape_n", [-1], np.int64)], 3, "fixture")
+
+
 CASES = {
     # case: (bytes-producing fn, manifest overrides, expect, why)
     "valid_linear": (lambda: linear(), {}, "accept",
@@ -105,10 +123,18 @@ CASES = {
                       "reject", "valid model, but manifest sha256 is not its hash"),
     "not_onnx": (lambda: np.random.default_rng(7).bytes(512), {}, "reject",
                  "512 random bytes (sha256 matches them): not a protobuf ModelProto"),
-    "nan_beyond_probe": (nan_beyond_probe, {}, "accept",
+    "nan_beyond_probe": (nan_beyond_probe,
+                         {"ranges": {"item_popularity": [0.0, 4.0], "bought_count": [0.0, 2.0],
+                                     "affinity_category": [-1.0, 1.0]}}, "accept",
                          "passes validation, but scores NaN when item_popularity*0.5 + ... > 8 "
                          "(e.g. popularity 1e9): ranking must fall back to popularity, flagged "
                          "ModelFailed, never an error"),
+    "nan_on_real_items": (nan_on_real_items,
+                          {"ranges": {"item_popularity": [0.0, 1.0], "bought_count": [0.0, 2.0],
+                                      "affinity_category": [-1.0, 1.0]}}, "accept",
+                          "passes validation over its recorded ranges, but scores NaN for any item "
+                          "with item_popularity > 1.5: every rank falls back, so `tailor replay` "
+                          "must exit non-zero"),
     "fixed_batch": (lambda: linear(in_dims=[1, 3], out_dims=(1, 1)), {}, "either",
                     "input fixed to [1, 3] (no symbolic batch), output [1, 1]; otherwise valid. "
                     "Loader may accept and score one row per run, or reject 'batch dim must be "

@@ -136,7 +136,7 @@ if __name__ == "__main__":
                 try:
                     _, info = convert(model, proba=proba, selector=selector, log=lambda *a: None)
                     failures += name.startswith("refuse")       # converting these is a failure
-                    diffs = {k: f"{v:.2g}" for k, v in info.items() if k.startswith("max_abs")}
+                    diffs = {k: f"{v:.2g}" for k, v in info.items() if k.startswith("max_")}
                     print(f"ok      {name:45s} proba={proba!s:5} {selector:6s} {info['trees']:3d} trees {diffs}")
                 except Refuse as e:
                     failures += not name.startswith("refuse")   # refusing a valid model is a failure

@@ -115,8 +115,8 @@ def train_gbt(X, y, seed):
         "max_abs_diff_gemm_vs_sklearn_probe": float(np.abs(
             ort_scores(model, probe) - gbc.decision_function(probe)).max()),
     }
-    if "max_abs_diff_tract_vs_source" in info:
-        check["max_abs_diff_gemm_in_tract_vs_ort_ml_probe"] = info["max_abs_diff_tract_vs_source"]
+    if "max_rel_diff_tract_vs_source" in info:
+        check["max_rel_diff_gemm_in_tract_vs_ort_ml_probe"] = info["max_rel_diff_tract_vs_source"]
     return model, gbc.decision_function, dict(hp, ml_model=ml, gemm_check=check)
 
 
@@ -204,7 +204,7 @@ def main():
     desc = a.description or (f"{a.kind} ranker; score = log-odds of purchase"
                              + (" [SYNTHETIC training data: placeholder until retrained]"
                                 if data_meta(a.train).get("synthetic") else ""))
-    manifest = save_model_dir(out, model, a.name, a.version, feats, desc)
+    manifest = save_model_dir(out, model, a.name, a.version, feats, desc, X=np.vstack([tX, vX]))
     metrics = {
         "name": a.name, "version": a.version, "kind": a.kind, "features": feats,
         "train": summarize(a.train, tu, ty), "valid": summarize(a.valid, vu, vy),

@@ -84,7 +84,9 @@ fn features_list_prints_the_registry() {
         "bought_count",
         "copurchase_score",
         "session_affinity_tags",
-        "item_embedding_0..15",
+        "item_embedding_0 ",
+        "item_embedding_15 ",
+        "profile_embedding_7 ",
     ] {
         assert!(out.contains(name), "{name} missing:\n{out}");
     }
@@ -110,6 +112,58 @@ fn replay_reports_all_three_methods_as_json() {
         let ndcg = v["methods"][m]["ndcg"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&ndcg), "{m}: {ndcg}");
     }
+}
+
+#[test]
+fn replay_takes_a_date_and_reports_outcomes_and_fails_when_the_model_fails_on_most_users() {
+    let args = |model: &str| {
+        vec![
+            "replay".to_string(),
+            "--catalog".into(),
+            "cli/data/catalog.csv.gz".into(),
+            "--events".into(),
+            "cli/data/events.csv.gz".into(),
+            "--cutoff".into(),
+            "2011-10-01".into(),
+            "--json".into(),
+            "--model".into(),
+            model.into(),
+        ]
+    };
+    let run = |model: &str| {
+        let a = args(model);
+        tailor(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (ok, out, err) = run("tests/fixtures/models/valid_linear/manifest.json");
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let users = v["users"].as_u64().unwrap();
+    assert_eq!(v["outcomes"]["tailor"]["errors"], 0);
+    assert!(v["outcomes"]["tailor"]["personalized"].as_u64().unwrap() > users / 2);
+    // NaN for every popular item: every rank falls back, and replay says so and fails.
+    let (ok, out, err) = run("tests/fixtures/models/nan_on_real_items/manifest.json");
+    assert!(!ok, "must fail: {out}");
+    assert!(err.contains("failed on"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["outcomes"]["tailor"]["fallbacks"]["model_failed"], users);
+}
+
+#[test]
+fn validate_model_prints_the_budget_and_refuses_over_it() {
+    let (ok, out, err) = tailor(&["validate-model", "models/gbt-ranker/manifest.json"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("multiply-adds") || out.contains("FMA"),
+        "{out}"
+    );
+    let (ok, _, err) = tailor(&[
+        "validate-model",
+        "models/gbt-ranker/manifest.json",
+        "--max-fma-per-row",
+        "10",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("OverBudget"), "{err}");
 }
 
 #[test]

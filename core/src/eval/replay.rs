@@ -30,6 +30,61 @@ pub struct ReplayReport {
     pub users: usize,
     pub k: usize,
     pub methods: BTreeMap<String, Metrics>,
+    /// What happened to each user's rank call, for the methods that use the model: a model
+    /// that falls back silently would otherwise just equal popularity in `methods`.
+    pub outcomes: BTreeMap<String, Outcome>,
+}
+
+/// How the rank calls of one method went.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Outcome {
+    /// Users ranked by the model.
+    pub personalized: usize,
+    /// Users whose ranking fell back, by reason (`cold_start`, `opted_out`, `model_failed`).
+    pub fallbacks: BTreeMap<String, usize>,
+    /// Users whose rank call failed (an error, or a panic caught by replay); they score zero.
+    pub errors: usize,
+}
+
+impl Outcome {
+    /// Users the model did not rank because it failed: `model_failed` fallbacks and errors.
+    pub fn model_failures(&self) -> usize {
+        self.fallbacks.get("model_failed").copied().unwrap_or(0) + self.errors
+    }
+
+    fn record(&mut self, response: &Result<crate::types::RankResponse>) {
+        use crate::types::Fallback;
+        match response {
+            Err(_) => self.errors += 1,
+            Ok(r) => match &r.fallback {
+                None => self.personalized += 1,
+                Some(f) => {
+                    let reason = match f {
+                        Fallback::ColdStart => "cold_start",
+                        Fallback::OptedOut => "opted_out",
+                        Fallback::ModelFailed { .. } => "model_failed",
+                    };
+                    *self.fallbacks.entry(reason.into()).or_default() += 1;
+                }
+            },
+        }
+    }
+
+    fn merge(&mut self, other: &Outcome) {
+        self.personalized += other.personalized;
+        self.errors += other.errors;
+        for (k, v) in &other.fallbacks {
+            *self.fallbacks.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// The ids of a response, or none for a failed call (scored as a miss).
+fn ids(response: &Result<crate::types::RankResponse>) -> Vec<&str> {
+    response
+        .as_ref()
+        .map(|r| r.items.iter().map(|i| i.item_id.as_str()).collect())
+        .unwrap_or_default()
 }
 
 /// Items the user bought before, most often first, then most recent; padded with popular items.
@@ -101,13 +156,15 @@ pub fn replay(
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = users.len();
     let chunk = total.div_ceil(threads).max(1);
-    let results: Vec<Result<[Mean; 4]>> = std::thread::scope(|s| {
+    type Part = ([Mean; 4], [Outcome; 2]);
+    let results: Vec<Result<Part>> = std::thread::scope(|s| {
         let handles: Vec<_> = users
             .chunks(chunk)
             .map(|part| {
                 let (world, popular, done) = (&world, &popular, &done);
-                s.spawn(move || -> Result<[Mean; 4]> {
+                let handle = s.spawn(move || -> Result<Part> {
                     let mut means = [Mean::default(); 4];
+                    let mut outcomes: [Outcome; 2] = Default::default();
                     for (_, evs) in part {
                         let relevant = purchased_between(evs, opts.cutoff, until);
                         let profile = std::sync::Arc::new(world.profile_before(
@@ -135,10 +192,9 @@ pub fn replay(
                             }),
                             ..Default::default()
                         };
-                        let resp = rank(&ctx, &req)?;
-                        let ranked: Vec<&str> =
-                            resp.items.iter().map(|i| i.item_id.as_str()).collect();
-                        means[0].add(score_list(&ranked, &relevant, opts.k));
+                        let resp = rank(&ctx, &req);
+                        outcomes[0].record(&resp);
+                        means[0].add(score_list(&ids(&resp), &relevant, opts.k));
                         means[1].add(score_list(popular, &relevant, opts.k));
                         let again = buy_again(evs, opts.cutoff, popular, opts.k);
                         means[2].add(score_list(&again, &relevant, opts.k));
@@ -160,29 +216,48 @@ pub fn replay(
                                 personal_learning: true,
                                 ..ctx
                             };
-                            let resp = rank(&ctx, &req)?;
-                            let ranked: Vec<&str> =
-                                resp.items.iter().map(|i| i.item_id.as_str()).collect();
-                            means[3].add(score_list(&ranked, &relevant, opts.k));
+                            let resp = rank(&ctx, &req);
+                            outcomes[1].record(&resp);
+                            means[3].add(score_list(&ids(&resp), &relevant, opts.k));
                         }
                         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         progress(n, total);
                     }
-                    Ok(means)
-                })
+                    Ok((means, outcomes))
+                });
+                (handle, part.len())
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Ok([Mean::default(); 4])))
+            .map(|(h, n)| {
+                // A panic loses the chunk's metrics: its users count as errors, not as misses.
+                h.join().unwrap_or_else(|_| {
+                    let lost = Outcome {
+                        errors: n,
+                        ..Default::default()
+                    };
+                    Ok(([Mean::default(); 4], [lost.clone(), lost]))
+                })
+            })
             .collect()
     });
     let mut totals = [Mean::default(); 4];
+    let mut outcome_totals: [Outcome; 2] = Default::default();
     for r in results {
-        let part = r?;
+        let (part, outcomes) = r?;
         for (t, p) in totals.iter_mut().zip(part.iter()) {
             t.merge(p);
         }
+        for (t, o) in outcome_totals.iter_mut().zip(outcomes.iter()) {
+            t.merge(o);
+        }
+    }
+    let [tailor_outcome, learn_outcome] = outcome_totals;
+    let mut outcomes = BTreeMap::new();
+    outcomes.insert("tailor".to_string(), tailor_outcome);
+    if opts.learn {
+        outcomes.insert("tailor+learn".to_string(), learn_outcome);
     }
     let mut methods = BTreeMap::new();
     methods.insert("tailor".to_string(), totals[0].get());
@@ -195,5 +270,6 @@ pub fn replay(
         users: total,
         k: opts.k,
         methods,
+        outcomes,
     })
 }

@@ -46,12 +46,19 @@ pub fn runs_for(rows: usize) -> Vec<(usize, usize)> {
 pub struct BatchPlans {
     plans: ArcSwap<FxHashMap<usize, Plan>>,
     done: AtomicBool,
+    /// Set by the first build request: a model that becomes active again is not rebuilt.
+    started: AtomicBool,
 }
 
 impl BatchPlans {
     /// The plan for `bucket`, if it is built.
     pub fn get(&self, bucket: usize) -> Option<Plan> {
         self.plans.load().get(&bucket).cloned()
+    }
+
+    /// Whether a build was ever requested (only the active model's are).
+    pub fn requested(&self) -> bool {
+        self.started.load(Ordering::Acquire)
     }
 
     /// Whether the background build has finished (every bucket built or given up).
@@ -68,6 +75,9 @@ impl BatchPlans {
         output: String,
         check: impl Fn(&Plan, usize) -> bool + Send + 'static,
     ) {
+        if self.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
         // The thread holds only a weak reference: when the model is replaced and dropped before
         // its plans are built, the remaining builds are skipped.
         let weak = Arc::downgrade(self);

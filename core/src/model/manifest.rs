@@ -5,6 +5,7 @@ use crate::error::{Error, ModelProblem, Result};
 use crate::features::Feature;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 pub const MAX_FEATURES: usize = 256;
 
@@ -47,6 +48,10 @@ pub struct Manifest {
     pub signature: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `[min, max]` of each feature in the training data (written by models/train); the load
+    /// probe sweeps these ranges, and the wide grid for features without one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ranges: BTreeMap<String, [f64; 2]>,
 }
 
 fn bad(msg: impl Into<String>) -> Error {
@@ -85,12 +90,37 @@ impl Manifest {
                 "manifest `features` must list 1..={MAX_FEATURES} feature names"
             )));
         }
+        for (name, &[lo, hi]) in &self.ranges {
+            if !self.features.contains(name) {
+                return Err(bad(format!(
+                    "manifest `ranges` names {:?}, which is not in `features`",
+                    super::contract::short(name)
+                )));
+            }
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi && lo.abs().max(hi.abs()) <= 1e9) {
+                return Err(bad(format!(
+                    "manifest `ranges` for {name:?} must be finite [min, max] with min <= max \
+                     and |values| <= 1e9"
+                )));
+            }
+        }
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad(
                 "manifest `sha256` must be the 64-hex-digit SHA-256 of model.onnx",
             ));
         }
         Ok(())
+    }
+
+    /// The range the load probe sweeps for each feature, in column order.
+    pub fn probe_ranges(&self) -> Vec<(f32, f32)> {
+        self.features
+            .iter()
+            .map(|f| match self.ranges.get(f) {
+                Some(&[lo, hi]) => (lo as f32, hi as f32),
+                None => super::budget::WIDE_GRID,
+            })
+            .collect()
     }
 
     /// Resolve feature names; an unknown or repeated name is refused with the name in the message.
@@ -103,13 +133,17 @@ impl Manifest {
                     Error::model(
                         ModelProblem::UnknownFeature,
                         format!(
-                            "feature {name:?} is not in the registry; run `tailor features --list` \
-                             for the names Tailor computes"
+                            "feature {:?} is not in the registry; run `tailor features --list` \
+                             for the names Tailor computes",
+                            super::contract::short(name)
                         ),
                     )
                 })?;
                 if !seen.insert(f) {
-                    return Err(bad(format!("feature {name:?} is listed twice")));
+                    return Err(bad(format!(
+                        "feature {:?} is listed twice",
+                        super::contract::short(name)
+                    )));
                 }
                 Ok(f)
             })

@@ -1,11 +1,15 @@
 //! ONNX models: the manifest contract, the tract runtime and the registry that swaps models.
 
 pub mod batch_plans;
+pub mod budget;
+pub mod contract;
+pub mod files;
 pub mod manifest;
 pub mod registry;
 pub mod runtime;
 pub mod signature;
 
+pub use budget::{ModelBudget, ModelCost};
 pub use manifest::Manifest;
 pub use registry::{LoadedModel, ModelRegistry};
 pub use runtime::Runtime;

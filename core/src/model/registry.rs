@@ -2,6 +2,8 @@
 //! is one atomic pointer store, so a rank call never waits for a model load. The active choice is
 //! persisted under `<directory>/models/` and restored at open.
 
+use super::budget::{ModelBudget, ModelCost};
+use super::files;
 use super::manifest::{sha256_hex, Manifest};
 use super::runtime::Runtime;
 use super::signature;
@@ -18,8 +20,7 @@ use std::sync::Arc;
 pub const BUILTIN_ONNX: &[u8] = include_bytes!("../../../models/default-ranker/model.onnx");
 pub const BUILTIN_MANIFEST: &str = include_str!("../../../models/default-ranker/manifest.json");
 
-/// Models larger than this are refused before parsing (the bundled ones are a few kB).
-pub const MAX_MODEL_BYTES: usize = 64 * 1024 * 1024;
+pub use super::files::MAX_MODEL_BYTES;
 /// Previous models kept for rollback.
 const HISTORY: usize = 4;
 
@@ -30,6 +31,8 @@ pub struct LoadedModel {
     pub builtin: bool,
     /// Where the installed copy lives (None for the built-in model).
     pub stored_at: Option<PathBuf>,
+    /// What validation counted and measured.
+    pub cost: ModelCost,
 }
 
 impl LoadedModel {
@@ -42,15 +45,45 @@ impl LoadedModel {
             builtin: self.builtin,
         }
     }
+
+    fn new(v: Validated, builtin: bool, stored_at: Option<PathBuf>) -> LoadedModel {
+        LoadedModel {
+            manifest: v.manifest,
+            features: v.features,
+            runtime: v.runtime,
+            builtin,
+            stored_at,
+            cost: v.cost,
+        }
+    }
 }
 
-/// Validate a model completely: manifest, hash, signature, features, graph, shapes, probe.
+/// A model that passed validation.
+pub struct Validated {
+    pub manifest: Manifest,
+    pub features: Vec<Feature>,
+    pub runtime: Runtime,
+    pub cost: ModelCost,
+}
+
+/// Validate a model completely with the default budget (see [`validate_with`]).
 pub fn validate(
     model_bytes: &[u8],
     manifest_json: &str,
     keys: &[VerifyingKey],
-) -> Result<(Manifest, Vec<Feature>, Runtime)> {
-    if model_bytes.len() > MAX_MODEL_BYTES {
+) -> Result<Validated> {
+    validate_with(model_bytes, manifest_json, keys, &ModelBudget::default())
+}
+
+/// Validate a model completely: size, manifest, hash, signature, features, graph contract,
+/// counted cost, probe (finite scores over the features' ranges, measured time).
+pub fn validate_with(
+    model_bytes: &[u8],
+    manifest_json: &str,
+    keys: &[VerifyingKey],
+    budget: &ModelBudget,
+) -> Result<Validated> {
+    if model_bytes.len() as u64 > MAX_MODEL_BYTES {
         return Err(Error::model(
             ModelProblem::TooLarge,
             format!(
@@ -63,45 +96,62 @@ pub fn validate(
     manifest.check_hash(model_bytes)?;
     signature::verify(&manifest, keys)?;
     let features = manifest.resolve_features()?;
-    let runtime = Runtime::load(model_bytes, &manifest)?;
-    runtime.probe()?;
-    Ok((manifest, features, runtime))
+    let runtime = Runtime::load(model_bytes, &manifest, budget)?;
+    let cost = runtime.probe(budget)?;
+    Ok(Validated {
+        manifest,
+        features,
+        runtime,
+        cost,
+    })
 }
 
 /// The model compiled into the library.
 pub fn builtin() -> Result<LoadedModel> {
-    serving(BUILTIN_ONNX, BUILTIN_MANIFEST, &[], None, true)
+    let v = validate(BUILTIN_ONNX, BUILTIN_MANIFEST, &[])?;
+    v.runtime.prepare_batch_plans();
+    Ok(LoadedModel::new(v, true, None))
 }
 
-/// Validate a model for serving: on success its fixed-batch plans start building.
-fn serving(
-    bytes: &[u8],
-    manifest_json: &str,
-    keys: &[VerifyingKey],
-    stored_at: Option<PathBuf>,
-    builtin: bool,
-) -> Result<LoadedModel> {
-    let (manifest, features, runtime) = validate(bytes, manifest_json, keys)?;
-    runtime.prepare_batch_plans();
-    Ok(LoadedModel {
+/// Read `model.onnx` and `manifest.json` from a model folder or explicit paths, bounded (see
+/// `files`): a FIFO, device or oversized file is refused before it is read.
+pub fn read_model_files(onnx: &Path, manifest: &Path) -> Result<(Vec<u8>, String)> {
+    // A model file that cannot be read at all is a rejected model too (the README promises
+    // `ModelRejected` for every load failure), typed by the file: the graph first, so a missing
+    // model folder reads as "no model here".
+    let rejected = |problem| {
+        move |e: Error| match e {
+            Error::NotFound(m) => Error::model(problem, m),
+            e => e,
+        }
+    };
+    let bytes = files::read_bounded(onnx, MAX_MODEL_BYTES, ModelProblem::NotOnnx)
+        .map_err(rejected(ModelProblem::NotOnnx))?;
+    let json = files::read_text_bounded(
         manifest,
-        features,
-        runtime,
-        builtin,
-        stored_at,
-    })
+        files::MAX_MANIFEST_BYTES,
+        ModelProblem::InvalidManifest,
+    )
+    .map_err(rejected(ModelProblem::InvalidManifest))?;
+    Ok((bytes, json))
 }
 
 /// Load and validate a model from its `manifest.json` path (`model.onnx` beside it).
 pub fn load_from_manifest(manifest_path: &Path, keys: &[VerifyingKey]) -> Result<LoadedModel> {
-    let read = |p: &Path| {
-        std::fs::read(p).map_err(|e| Error::NotFound(format!("cannot read {}: {e}", p.display())))
-    };
-    let json = String::from_utf8(read(manifest_path)?)
-        .map_err(|_| Error::model(ModelProblem::InvalidManifest, "manifest.json is not UTF-8"))?;
+    load_from_manifest_with(manifest_path, keys, &ModelBudget::default())
+}
+
+/// [`load_from_manifest`] with an explicit budget; the fixed-batch plans start building.
+pub fn load_from_manifest_with(
+    manifest_path: &Path,
+    keys: &[VerifyingKey],
+    budget: &ModelBudget,
+) -> Result<LoadedModel> {
     let onnx = manifest_path.with_file_name("model.onnx");
-    let bytes = read(&onnx)?;
-    serving(&bytes, &json, keys, Some(onnx), false)
+    let (bytes, json) = read_model_files(&onnx, manifest_path)?;
+    let v = validate_with(&bytes, &json, keys, budget)?;
+    v.runtime.prepare_batch_plans();
+    Ok(LoadedModel::new(v, false, Some(onnx)))
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -112,10 +162,14 @@ struct ActiveFile {
 
 pub struct ModelRegistry {
     active: ArcSwap<LoadedModel>,
-    /// Previous models, most recent last; guarded by a lock that only loaders take.
-    history: Mutex<Vec<Arc<LoadedModel>>>,
+    /// Previous models, most recent last. Readers (rank, via `by_name`) load it without a lock;
+    /// only installs and rollbacks replace it, one at a time under `writer`.
+    history: ArcSwap<Vec<Arc<LoadedModel>>>,
+    /// Serializes installs and rollbacks. Rank never takes it.
+    writer: Mutex<()>,
     dir: Option<PathBuf>,
     keys: Vec<VerifyingKey>,
+    budget: ModelBudget,
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -130,55 +184,73 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The folder name of an installed model (None for the built-in one).
+fn folder_of(m: &LoadedModel) -> Option<String> {
+    m.stored_at
+        .as_ref()?
+        .file_name()?
+        .to_str()
+        .map(String::from)
+}
+
 impl ModelRegistry {
     /// Start with the built-in model, then restore the persisted stack under `dir/models`.
-    /// Returns notices about installed models that no longer load.
+    /// Only the active model gets fixed-batch plans (history models get them if rolled back
+    /// to), and folders no longer on the stack are deleted. Returns notices about installed
+    /// models that no longer load.
     pub fn open(
         dir: Option<&Path>,
         keys: Vec<VerifyingKey>,
+        budget: ModelBudget,
     ) -> Result<(ModelRegistry, Vec<String>)> {
         let base = Arc::new(builtin()?);
         let registry = ModelRegistry {
             active: ArcSwap::new(base.clone()),
-            history: Mutex::new(Vec::new()),
+            history: ArcSwap::from_pointee(Vec::new()),
+            writer: Mutex::new(()),
             dir: dir.map(|d| d.join("models")),
             keys,
+            budget,
         };
         let mut notices = Vec::new();
-        if let Some(models_dir) = &registry.dir {
-            let active_file = models_dir.join("active.json");
-            if let Ok(text) = std::fs::read_to_string(&active_file) {
-                let stack = serde_json::from_str::<ActiveFile>(&text)
-                    .unwrap_or_default()
-                    .stack;
-                let mut loaded = vec![base];
-                for name in stack {
-                    match registry.load_installed(&models_dir.join(&name)) {
-                        Ok(m) => loaded.push(Arc::new(m)),
-                        Err(e) => notices.push(format!(
-                            "installed model {name} no longer loads ({e}); skipped"
-                        )),
-                    }
-                }
-                if let Some(top) = loaded.pop() {
-                    registry.active.store(top);
-                }
-                *registry.history.lock() = loaded;
+        let Some(models_dir) = &registry.dir else {
+            return Ok((registry, notices));
+        };
+        let state = models_dir.join("active.json");
+        let stack = files::read_text_bounded(
+            &state,
+            files::MAX_STATE_BYTES,
+            ModelProblem::InvalidManifest,
+        )
+        .ok()
+        .and_then(|text| serde_json::from_str::<ActiveFile>(&text).ok())
+        .unwrap_or_default()
+        .stack;
+        let mut loaded = vec![base];
+        for name in &stack {
+            match registry.load_installed(&models_dir.join(name)) {
+                Ok(m) => loaded.push(Arc::new(m)),
+                Err(e) => notices.push(format!(
+                    "installed model {} no longer loads ({e}); skipped",
+                    super::contract::short(name)
+                )),
             }
         }
+        if let Some(top) = loaded.pop() {
+            top.runtime.prepare_batch_plans();
+            registry.active.store(top);
+        }
+        registry.history.store(Arc::new(loaded));
+        // Leftovers of models that dropped off the stack (or of an install cut short).
+        remove_folders_except(models_dir, &stack);
         Ok((registry, notices))
     }
 
     fn load_installed(&self, folder: &Path) -> Result<LoadedModel> {
-        let bytes = std::fs::read(folder.join("model.onnx"))?;
-        let manifest = std::fs::read_to_string(folder.join("manifest.json"))?;
-        serving(
-            &bytes,
-            &manifest,
-            &self.keys,
-            Some(folder.to_path_buf()),
-            false,
-        )
+        let (bytes, json) =
+            read_model_files(&folder.join("model.onnx"), &folder.join("manifest.json"))?;
+        let v = validate_with(&bytes, &json, &self.keys, &self.budget)?;
+        Ok(LoadedModel::new(v, false, Some(folder.to_path_buf())))
     }
 
     pub fn active(&self) -> Arc<LoadedModel> {
@@ -189,29 +261,26 @@ impl ModelRegistry {
         &self.keys
     }
 
-    /// Validate without installing.
-    pub fn validate(&self, model_bytes: &[u8], manifest_json: &str) -> Result<ModelInfo> {
-        let (manifest, features, runtime) = validate(model_bytes, manifest_json, &self.keys)?;
-        Ok(LoadedModel {
-            manifest,
-            features,
-            runtime,
-            builtin: false,
-            stored_at: None,
-        }
-        .info())
+    pub fn budget(&self) -> &ModelBudget {
+        &self.budget
     }
 
-    /// Validate, persist and swap in a model. On any error nothing changes.
+    /// Validate without installing.
+    pub fn validate(&self, model_bytes: &[u8], manifest_json: &str) -> Result<ModelInfo> {
+        let v = validate_with(model_bytes, manifest_json, &self.keys, &self.budget)?;
+        Ok(LoadedModel::new(v, false, None).info())
+    }
+
+    /// Validate, persist and swap in a model. On any error nothing changes. Validation and the
+    /// model's files are written before the writer lock is taken; under it only `active.json`
+    /// is written; rank takes no lock at all.
     pub fn install(&self, model_bytes: &[u8], manifest_json: &str) -> Result<ModelInfo> {
-        let (manifest, features, runtime) = validate(model_bytes, manifest_json, &self.keys)?;
-        runtime.prepare_batch_plans();
-        let mut history = self.history.lock();
+        let v = validate_with(model_bytes, manifest_json, &self.keys, &self.budget)?;
         let stored_at = match &self.dir {
             Some(dir) => {
                 let folder = dir.join(format!(
                     "{}-{}",
-                    sanitize(&manifest.name),
+                    sanitize(&v.manifest.name),
                     &sha256_hex(model_bytes)[..16]
                 ));
                 std::fs::create_dir_all(&folder)?;
@@ -221,38 +290,63 @@ impl ModelRegistry {
             }
             None => None,
         };
-        let model = Arc::new(LoadedModel {
-            manifest,
-            features,
-            runtime,
-            builtin: false,
-            stored_at,
-        });
+        let model = Arc::new(LoadedModel::new(v, false, stored_at));
+        let _writer = self.writer.lock();
         let previous = self.active.load_full();
-        let mut next_history = history.clone();
+        let mut next_history = (**self.history.load()).clone();
         next_history.push(previous);
-        if next_history.len() > HISTORY {
-            next_history.remove(0);
-        }
+        let dropped = if next_history.len() > HISTORY {
+            Some(next_history.remove(0))
+        } else {
+            None
+        };
         self.persist(&next_history, &model)?;
-        *history = next_history;
+        self.history.store(Arc::new(next_history.clone()));
+        model.runtime.prepare_batch_plans();
         let info = model.info();
-        self.active.store(model);
+        self.active.store(model.clone());
+        if let Some(d) = dropped {
+            self.remove_unreferenced(&d, &next_history, &model);
+        }
         Ok(info)
     }
 
     /// Go back to the previous model. Fails with NotFound when there is none.
     pub fn rollback(&self) -> Result<ModelInfo> {
-        let mut history = self.history.lock();
+        let _writer = self.writer.lock();
+        let history = self.history.load_full();
         let Some(previous) = history.last().cloned() else {
             return Err(Error::NotFound("no previous model to roll back to".into()));
         };
         let remaining = history[..history.len() - 1].to_vec();
         self.persist(&remaining, &previous)?;
-        *history = remaining;
+        self.history.store(Arc::new(remaining.clone()));
+        previous.runtime.prepare_batch_plans();
         let info = previous.info();
-        self.active.store(previous);
+        let replaced = self.active.swap(previous.clone());
+        self.remove_unreferenced(&replaced, &remaining, &previous);
         Ok(info)
+    }
+
+    /// Delete the folder of a model that left the stack, unless the same folder (the same
+    /// bytes installed again) is still on it. Best effort: a leftover is retried at next open.
+    fn remove_unreferenced(
+        &self,
+        gone: &LoadedModel,
+        history: &[Arc<LoadedModel>],
+        active: &LoadedModel,
+    ) {
+        let (Some(dir), Some(name)) = (&self.dir, folder_of(gone)) else {
+            return;
+        };
+        let still_used = history
+            .iter()
+            .map(|m| &**m)
+            .chain(std::iter::once(active))
+            .any(|m| folder_of(m).as_deref() == Some(name.as_str()));
+        if !still_used {
+            let _ = std::fs::remove_dir_all(dir.join(name));
+        }
     }
 
     /// Write the stack (history + active) so the same model is active after a restart.
@@ -262,34 +356,50 @@ impl ModelRegistry {
         let stack: Vec<String> = history
             .iter()
             .chain(std::iter::once(active))
-            .filter_map(|m| {
-                m.stored_at
-                    .as_ref()?
-                    .file_name()?
-                    .to_str()
-                    .map(String::from)
-            })
+            .filter_map(|m| folder_of(m))
             .collect();
         let json = serde_json::to_vec_pretty(&ActiveFile { stack }).unwrap_or_default();
         write_atomic(&dir.join("active.json"), &json)
     }
 
     pub fn history(&self) -> Vec<ModelInfo> {
-        self.history.lock().iter().map(|m| m.info()).collect()
+        self.history.load().iter().map(|m| m.info()).collect()
     }
 
-    /// The active model or one kept for rollback, by manifest name (experiments pick models so).
+    /// The active model or one kept for rollback, by manifest name (experiments pick models
+    /// so). Lock-free: rank calls this and must never wait for an install.
     pub fn by_name(&self, name: &str) -> Option<Arc<LoadedModel>> {
         let active = self.active();
         if active.manifest.name == name {
             return Some(active);
         }
         self.history
-            .lock()
+            .load()
             .iter()
             .rev()
             .find(|m| m.manifest.name == name)
             .cloned()
+    }
+
+    /// Hold the lock installs and rollbacks take, as a long install would (tests use it to show
+    /// that rank does not wait for it).
+    #[doc(hidden)]
+    pub fn hold_writer_lock(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.writer.lock()
+    }
+}
+
+/// Delete every model folder under `dir` whose name is not in `keep`.
+fn remove_folders_except(dir: &Path, keep: &[String]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir && !keep.iter().any(|k| k.as_str() == name) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

@@ -2,20 +2,13 @@
 //! built once and reused by every rank call.
 
 use super::batch_plans::{run_padded, runs_for, BatchPlans, BUCKETS};
+use super::budget::{self, ModelBudget, ModelCost, PROBE_ROWS};
 use super::manifest::Manifest;
 use crate::error::{Error, ModelProblem, Result};
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
-/// ai.onnx.ml tree ensembles: tract 0.23 cannot run the regressor and runs the classifier slowly.
-const TREE_OPS: &[&str] = &[
-    "TreeEnsembleRegressor",
-    "TreeEnsembleClassifier",
-    "TreeEnsemble",
-];
-
-pub const TREE_ADVICE: &str = "convert the trees to dense tensor ops with \
-    `models/train/.venv/bin/python models/train/tree2gemm.py IN.onnx OUT.onnx` (same scores, fast in tract)";
+pub use super::contract::TREE_ADVICE;
 
 use super::batch_plans::Plan;
 
@@ -27,6 +20,10 @@ pub struct Runtime {
     proto: Arc<ModelProto>,
     output: String,
     batches: Arc<BatchPlans>,
+    /// Counted memory and multiply-adds (time is measured by `probe`).
+    counted: ModelCost,
+    /// The range each column is probed over (manifest `ranges`, else the wide grid).
+    ranges: Vec<(f32, f32)>,
 }
 
 fn rejected(problem: ModelProblem, msg: impl Into<String>) -> Error {
@@ -50,34 +47,34 @@ fn guarded<T>(problem: ModelProblem, f: impl FnOnce() -> Result<T>) -> Result<T>
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "no message".into());
+        // Allocation failures surface as "capacity overflow" panics: a budget problem, not a
+        // malformed file.
+        if msg.contains("capacity overflow") || msg.contains("alloc") {
+            return Err(rejected(
+                ModelProblem::OverBudget,
+                format!("the ONNX runtime ran out of memory on this graph ({msg})"),
+            ));
+        }
+        let what = if problem == ModelProblem::NotOnnx {
+            "; the model file is malformed"
+        } else {
+            ""
+        };
         Err(rejected(
             problem,
-            format!("the ONNX runtime failed on this graph ({msg}); the model file is malformed"),
+            format!("the ONNX runtime failed on this graph ({msg}){what}"),
         ))
     })
 }
 
-/// Refuse graphs whose ops we know tract cannot run, with advice instead of a stack of errors.
-fn check_operators(proto: &ModelProto) -> Result<()> {
+/// tract indexes outputs by name and panics on one that nothing produces.
+fn check_produced(proto: &ModelProto) -> Result<()> {
     let Some(graph) = &proto.graph else {
         return Err(rejected(
             ModelProblem::NotOnnx,
             "the ONNX file has no graph",
         ));
     };
-    for node in &graph.node {
-        if TREE_OPS.contains(&node.op_type.as_str()) {
-            return Err(rejected(
-                ModelProblem::UnsupportedOperator,
-                format!(
-                    "node {:?} uses {}.{}, which tract cannot run (or runs ~300x slower than \
-                     dense ops); {TREE_ADVICE}",
-                    node.name, node.domain, node.op_type
-                ),
-            ));
-        }
-    }
-    // tract indexes outputs by name and panics on one that nothing produces.
     let produced: std::collections::HashSet<&str> = graph
         .node
         .iter()
@@ -93,21 +90,25 @@ fn check_operators(proto: &ModelProto) -> Result<()> {
     {
         return Err(rejected(
             ModelProblem::NotOnnx,
-            format!("graph output {:?} is not produced by any node", o.name),
+            format!(
+                "graph output {:?} is not produced by any node",
+                super::contract::short(&o.name)
+            ),
         ));
     }
     Ok(())
 }
 
 impl Runtime {
-    /// Parse, check and optimize a model for `manifest`; does not probe it (see `probe`).
-    pub fn load(bytes: &[u8], manifest: &Manifest) -> Result<Runtime> {
+    /// Parse, check, count and optimize a model for `manifest`; refuses a graph whose counted
+    /// cost is over `budget`. Does not run it (see `probe`).
+    pub fn load(bytes: &[u8], manifest: &Manifest, budget: &ModelBudget) -> Result<Runtime> {
         guarded(ModelProblem::NotOnnx, || {
-            Self::load_unguarded(bytes, manifest)
+            Self::load_unguarded(bytes, manifest, budget)
         })
     }
 
-    fn load_unguarded(bytes: &[u8], manifest: &Manifest) -> Result<Runtime> {
+    fn load_unguarded(bytes: &[u8], manifest: &Manifest, budget: &ModelBudget) -> Result<Runtime> {
         let width = manifest.features.len();
         let onnx = tract_onnx::onnx();
         let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| {
@@ -119,44 +120,8 @@ impl Runtime {
                 ),
             )
         })?;
-        check_operators(&proto)?;
-        let input_names: Vec<String> = proto
-            .graph
-            .iter()
-            .flat_map(|g| &g.input)
-            .map(|i| i.name.clone())
-            .filter(|n| {
-                !proto
-                    .graph
-                    .iter()
-                    .flat_map(|g| &g.initializer)
-                    .any(|t| &t.name == n)
-            })
-            .collect();
-        if input_names != [manifest.inputs.features.clone()] {
-            return Err(rejected(
-                ModelProblem::ShapeMismatch,
-                format!(
-                    "the graph's inputs are {input_names:?}; Tailor feeds exactly one float32 [N, {width}] input named {:?} (manifest inputs.features)",
-                    manifest.inputs.features
-                ),
-            ));
-        }
-        let output_names: Vec<String> = proto
-            .graph
-            .iter()
-            .flat_map(|g| &g.output)
-            .map(|o| o.name.clone())
-            .collect();
-        if !output_names.contains(&manifest.output) {
-            return Err(rejected(
-                ModelProblem::ShapeMismatch,
-                format!(
-                    "the graph has no output {:?} (it has {output_names:?}); fix manifest `output`",
-                    manifest.output
-                ),
-            ));
-        }
+        check_produced(&proto)?;
+        super::contract::check(&proto, manifest)?;
         let model = onnx.model_for_proto_model(&proto).map_err(|e| {
             let msg = chain(&e);
             let problem = if msg.contains("nimplemented") || msg.contains("not supported") {
@@ -164,14 +129,17 @@ impl Runtime {
             } else {
                 ModelProblem::NotOnnx
             };
-            rejected(problem, format!("tract cannot translate the graph: {msg}"))
+            rejected(
+                problem,
+                format!("tract cannot translate the graph: {}", tidy(&msg)),
+            )
         })?;
-        let optimized = (|| -> TractResult<TypedModel> {
-            let batch = model.sym("N");
+        let batch = model.sym("N");
+        let typed = (|| -> TractResult<TypedModel> {
             let mut model =
                 model.with_input_fact(0, f32::fact([batch.to_dim(), width.to_dim()]).into())?;
             model.select_outputs_by_name([manifest.output.as_str()])?;
-            model.into_optimized()
+            model.into_typed()?.into_decluttered()
         })()
         .map_err(|e| {
             let msg = chain(&e);
@@ -182,31 +150,40 @@ impl Runtime {
             };
             rejected(
                 problem,
-                format!("the graph does not accept a float32 [N, {width}] feature matrix ({width} = manifest features): {msg}"),
+                format!("the graph does not accept a float32 [N, {width}] feature matrix ({width} = manifest features): {}", tidy(&msg)),
             )
         })?;
+        // Counted before optimizing: an over-budget graph is refused before any plan exists.
+        let counted = budget::count(&typed, &batch)?;
+        budget.check_counted(&counted)?;
+        let optimized = typed
+            .into_optimized()
+            .map_err(|e| rejected(ModelProblem::UnsupportedOperator, tidy(&chain(&e))))?;
         let out_fact = optimized
             .output_fact(0)
-            .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?
+            .map_err(|e| rejected(ModelProblem::ShapeMismatch, tidy(&chain(&e))))?
             .clone();
         if out_fact.datum_type != f32::datum_type() {
             return Err(rejected(
                 ModelProblem::ShapeMismatch,
                 format!(
                     "output {:?} is {:?}; it must be float32 scores",
-                    manifest.output, out_fact.datum_type
+                    super::contract::short(&manifest.output),
+                    out_fact.datum_type
                 ),
             ));
         }
         let plan = optimized
             .into_runnable()
-            .map_err(|e| rejected(ModelProblem::UnsupportedOperator, chain(&e)))?;
+            .map_err(|e| rejected(ModelProblem::UnsupportedOperator, tidy(&chain(&e))))?;
         Ok(Runtime {
             plan,
             width,
             proto: Arc::new(proto),
             output: manifest.output.clone(),
             batches: Arc::new(BatchPlans::default()),
+            counted,
+            ranges: manifest.probe_ranges(),
         })
     }
 
@@ -230,14 +207,14 @@ impl Runtime {
         let runs = runs_for(rows);
         let plans: Option<Vec<Plan>> = runs.iter().map(|&(_, b)| self.batches.get(b)).collect();
         if let Some(plans) = plans {
-            return guarded(ModelProblem::ShapeMismatch, || {
+            return guarded(ModelProblem::RuntimeError, || {
                 let mut scores = Vec::with_capacity(rows);
                 for (&(n, bucket), plan) in runs.iter().zip(&plans) {
                     let start = scores.len() * self.width;
                     let chunk = &features[start..start + n * self.width];
                     let got = run_padded(plan, chunk, n, self.width, bucket).map_err(|e| {
                         rejected(
-                            ModelProblem::ShapeMismatch,
+                            ModelProblem::RuntimeError,
                             format!("model run failed: {}", chain(&e)),
                         )
                     })?;
@@ -253,10 +230,10 @@ impl Runtime {
     pub fn score_symbolic(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
         let input = Tensor::from_shape(&[rows, self.width], features)
             .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
-        let outputs = guarded(ModelProblem::ShapeMismatch, || {
+        let outputs = guarded(ModelProblem::RuntimeError, || {
             self.plan.run(tvec!(input.into_tvalue())).map_err(|e| {
                 rejected(
-                    ModelProblem::ShapeMismatch,
+                    ModelProblem::RuntimeError,
                     format!("model run failed: {}", chain(&e)),
                 )
             })
@@ -308,6 +285,12 @@ impl Runtime {
         self.batches.ready()
     }
 
+    /// Whether fixed-batch plans were requested for this model (open requests them for the
+    /// active model only).
+    pub fn batch_plans_requested(&self) -> bool {
+        self.batches.requested()
+    }
+
     /// The batch sizes that have a fixed plan.
     pub fn batch_plan_sizes(&self) -> Vec<usize> {
         BUCKETS
@@ -317,22 +300,65 @@ impl Runtime {
             .collect()
     }
 
-    /// Score a deterministic probe batch (zeros, ones, spread values) and demand finite scores.
-    pub fn probe(&self) -> Result<()> {
-        let rows = 16;
-        let batch = probe_batch(rows, self.width);
-        let scores = self.score(&batch, rows)?;
-        // A second, odd batch size: a graph that only works for one size is caught here, not
-        // by a shopper's first rank call.
-        self.score(&batch[..5 * self.width], 5)?;
+    /// Score the probe batch (every feature swept over its range, see `budget::probe_batch`)
+    /// and a few odd sizes; demand finite scores and a measured time within `budget`.
+    pub fn probe(&self, budget: &ModelBudget) -> Result<ModelCost> {
+        let batch = budget::probe_batch(&self.ranges);
+        let mut best = f64::INFINITY;
+        let mut scores = Vec::new();
+        // Best of two runs in optimized builds (the first pays one-off allocations); one run in
+        // debug builds, where the time is not checked.
+        let runs = if cfg!(debug_assertions) { 1 } else { 2 };
+        for _ in 0..runs {
+            let started = std::time::Instant::now();
+            scores = self.score_symbolic(&batch, PROBE_ROWS)?;
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        let ms_per_1000 = best * 1e3 * 1000.0 / PROBE_ROWS as f64;
         if let Some((row, s)) = scores.iter().enumerate().find(|(_, s)| !s.is_finite()) {
+            let at: Vec<String> = self
+                .feature_row(&batch, row)
+                .iter()
+                .map(|v| format!("{v}"))
+                .collect();
             return Err(rejected(
                 ModelProblem::NonFiniteOutput,
-                format!("probe row {row} scored {s}; the model must return finite scores for any finite input"),
+                format!(
+                    "probe row {row} scored {s} (features [{}]); the model must return finite \
+                     scores for every input in the features' ranges",
+                    super::contract::short(&at.join(", "))
+                ),
             ));
         }
-        Ok(())
+        budget.check_time(ms_per_1000)?;
+        // Odd sizes: a graph that only works for one batch size is caught here, not by a
+        // shopper's first rank call.
+        for rows in [1, 5] {
+            let got = self.score_symbolic(&batch[..rows * self.width], rows)?;
+            if let Some(s) = got.iter().find(|s| !s.is_finite()) {
+                return Err(rejected(
+                    ModelProblem::NonFiniteOutput,
+                    format!("a {rows}-row probe scored {s}"),
+                ));
+            }
+        }
+        Ok(ModelCost {
+            ms_per_1000,
+            ..self.counted
+        })
     }
+
+    fn feature_row<'a>(&self, batch: &'a [f32], row: usize) -> &'a [f32] {
+        &batch[row * self.width..(row + 1) * self.width]
+    }
+}
+
+/// tract's messages name its internal types; Tailor's users know ONNX, not tract.
+fn tidy(msg: &str) -> String {
+    super::contract::short_long(
+        &msg.replace("TDim", "dimension")
+            .replace("Symbol", "symbolic dimension"),
+    )
 }
 
 /// Probe rows: zeros, ones, then a spread of values in [-1, 3].

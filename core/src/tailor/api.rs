@@ -3,7 +3,7 @@
 
 use super::Tailor;
 use crate::catalog;
-use crate::error::{Error, ModelProblem, Result, TailorError};
+use crate::error::{Error, Result, TailorError};
 use crate::profile::store::WriteBatch;
 use crate::types::*;
 use crate::validate;
@@ -27,15 +27,8 @@ fn read_model_files(model_path: &str, manifest_path: Option<&str>) -> Result<(Ve
         };
         (model_path.to_path_buf(), manifest)
     };
-    // A model that cannot be read is a rejected model (as the README promises for every load
-    // failure), typed by the file that is missing.
-    let read_err = |problem, p: &Path, e: std::io::Error| {
-        Error::model(problem, format!("cannot read {}: {e}", p.display()))
-    };
-    let bytes = std::fs::read(&onnx).map_err(|e| read_err(ModelProblem::NotOnnx, &onnx, e))?;
-    let json = std::fs::read_to_string(&manifest)
-        .map_err(|e| read_err(ModelProblem::InvalidManifest, &manifest, e))?;
-    Ok((bytes, json))
+    // Bounded: a FIFO, device or oversized file is refused before it is read.
+    crate::model::registry::read_model_files(&onnx, &manifest)
 }
 
 /// Sum of the sizes of a store file and its WAL.

@@ -97,6 +97,7 @@ impl Tailor {
         let catalog_path = dir.join("catalog.db");
         let profile_path = dir.join("profile.db");
         let models_dir = dir.clone();
+        let budget = config.model_budget();
         let (opened_tx, opened_rx) = std::sync::mpsc::channel::<()>();
         let (catalog, rest) = std::thread::scope(|scope| {
             let check_path = catalog_path.clone();
@@ -105,7 +106,7 @@ impl Tailor {
                 .name("tailor-open".into())
                 .spawn_scoped(scope, move || {
                     let profile = ProfileStore::open(&profile_path, durable)?;
-                    let models = ModelRegistry::open(Some(&models_dir), keys)?;
+                    let models = ModelRegistry::open(Some(&models_dir), keys, budget)?;
                     // Nothing arrives when the catalog failed to open or was just recreated.
                     let check = match opened_rx.recv() {
                         Ok(()) => crate::sql::check_integrity(&check_path),

@@ -1012,7 +1012,12 @@ fn check_model(bytes: &[u8], manifest: &Value) -> TestCaseResult {
     let mut manifest = manifest.clone();
     manifest["sha256"] = json!(sha256_hex(bytes));
     match tailor::model::registry::validate(bytes, &manifest.to_string(), &[]) {
-        Ok((m, features, runtime)) => {
+        Ok(tailor::model::registry::Validated {
+            manifest: m,
+            features,
+            runtime,
+            ..
+        }) => {
             prop_assert_eq!(features.len(), m.features.len());
             let rows = 7;
             match runtime.score(&vec![0.5; rows * runtime.width()], rows) {

@@ -6,6 +6,7 @@ mod app_edges;
 mod common;
 mod hostile_input;
 mod learning;
+mod model_safety;
 mod models;
 mod privacy;
 mod quickstart;

@@ -521,6 +521,8 @@ fn problem_name(p: ModelProblem) -> &'static str {
         ModelProblem::NonFiniteOutput => "non_finite_output",
         ModelProblem::BadSignature => "bad_signature",
         ModelProblem::TooLarge => "too_large",
+        ModelProblem::OverBudget => "over_budget",
+        ModelProblem::RuntimeError => "runtime_error",
     }
 }
 

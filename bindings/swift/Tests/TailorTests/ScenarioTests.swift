@@ -408,6 +408,8 @@ private func problemName(_ p: ModelProblem) -> String {
     case .nonFiniteOutput: return "non_finite_output"
     case .badSignature: return "bad_signature"
     case .tooLarge: return "too_large"
+    case .overBudget: return "over_budget"
+    case .runtimeError: return "runtime_error"
     }
 }
 

@@ -295,6 +295,8 @@ private fun problemName(p: ModelProblem) = when (p) {
     ModelProblem.NON_FINITE_OUTPUT -> "non_finite_output"
     ModelProblem.BAD_SIGNATURE -> "bad_signature"
     ModelProblem.TOO_LARGE -> "too_large"
+    ModelProblem.OVER_BUDGET -> "over_budget"
+    ModelProblem.RUNTIME_ERROR -> "runtime_error"
 }
 
 private fun errorText(e: TailorException) = when (e) {
