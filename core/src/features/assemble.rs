@@ -52,11 +52,12 @@ fn value_of(f: Feature, c: &Cell<'_>, catalog: &CatalogSnapshot, view: &ProfileV
         Feature::AffinityCategory => view.category.get(item.category),
         Feature::AffinityBrand => view.brand.get(item.brand),
         Feature::AffinityTags => view.tag.mean(&item.tags),
-        Feature::AffinityPriceBand => view
+        Feature::AffinityPriceBand if item.price > 0.0 => view
             .price_band
             .get(&item.price_band)
             .copied()
             .unwrap_or(0.0),
+        Feature::AffinityPriceBand => 0.0,
         Feature::SessionAffinityCategory => view.session_category.get(item.category),
         Feature::SessionAffinityBrand => view.session_brand.get(item.brand),
         Feature::SessionAffinityTags => view.session_tag.mean(&item.tags),
