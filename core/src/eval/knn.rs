@@ -2,11 +2,13 @@
 //!
 //! Each shopper's history before the cutoff is the set of distinct catalog items they interacted
 //! with (every event but a dismissal; the most recent [`MAX_ITEMS_PER_USER`]). Two items are as
-//! similar as the cosine between their shopper sets, `both / sqrt(a * b)`, and each item keeps its
+//! similar as the cosine between their shopper sets, `both / sqrt(a * b)`; each item keeps its
 //! [`NEIGHBOURS`] most similar. A shopper's score for an item is the sum of its similarities to
-//! their history items, counting an item's similarity to itself as 1, so items they had are
-//! repeated where they co-occur with the rest of the history. Ties go to the more popular item;
-//! the list is padded with the popularity order.
+//! their history items, counted over the *other* shoppers (the shopper's own history is taken
+//! out of the counts, so their items do not look similar just because they bought them
+//! together). Items they already have compete on the same score: a repeat ranks high where it
+//! co-occurs with the rest of their history. Ties go to the more popular item; the list is padded
+//! with the popularity order.
 
 use super::world::World;
 use crate::profile::import::UserEvent;
@@ -19,7 +21,10 @@ pub const MAX_ITEMS_PER_USER: usize = 300;
 pub const NEIGHBOURS: usize = 200;
 
 pub struct ItemKnn {
-    neighbours: Vec<Vec<(u32, f32)>>,
+    /// Per item: (neighbour, shoppers with both), the most similar first.
+    neighbours: Vec<Vec<(u32, u32)>>,
+    /// Shoppers with the item in their history.
+    count: Vec<u32>,
     /// Position in the popularity order (0 = most popular), for ties.
     rank: Vec<u32>,
 }
@@ -66,14 +71,15 @@ impl ItemKnn {
             .into_iter()
             .enumerate()
             .map(|(a, row)| {
-                let mut list: Vec<(u32, f32)> = row
-                    .into_iter()
-                    .map(|(b, both)| {
-                        let norm = (count[a] as f64 * count[b as usize] as f64).sqrt();
-                        (b, (both as f64 / norm.max(1.0)) as f32)
-                    })
-                    .collect();
-                list.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+                let cosine = |b: u32, both: u32| {
+                    both as f64 / (count[a] as f64 * count[b as usize] as f64).sqrt().max(1.0)
+                };
+                let mut list: Vec<(u32, u32)> = row.into_iter().collect();
+                list.sort_unstable_by(|x, y| {
+                    cosine(y.0, y.1)
+                        .total_cmp(&cosine(x.0, x.1))
+                        .then(x.0.cmp(&y.0))
+                });
                 list.truncate(NEIGHBOURS);
                 list
             })
@@ -82,7 +88,11 @@ impl ItemKnn {
         for (r, &i) in world.catalog.in_stock_by_popularity.iter().enumerate() {
             rank[i as usize] = r as u32;
         }
-        ItemKnn { neighbours, rank }
+        ItemKnn {
+            neighbours,
+            count,
+            rank,
+        }
     }
 
     /// The shopper's top `k` in-stock items, padded with `popular`.
@@ -94,11 +104,21 @@ impl ItemKnn {
         popular: &[&'a str],
         k: usize,
     ) -> Vec<&'a str> {
+        let items = history(world, events, cutoff);
+        let mine: FxHashSet<u32> = items.iter().copied().collect();
+        let count = |i: u32| self.count.get(i as usize).copied().unwrap_or(0);
         let mut scores: FxHashMap<u32, f32> = FxHashMap::default();
-        for i in history(world, events, cutoff) {
-            *scores.entry(i).or_default() += 1.0;
-            for &(j, s) in self.neighbours.get(i as usize).into_iter().flatten() {
-                *scores.entry(j).or_default() += s;
+        for &i in &items {
+            // Counts without this shopper, who has i (and every j of theirs).
+            let others_i = count(i).saturating_sub(1);
+            for &(j, both) in self.neighbours.get(i as usize).into_iter().flatten() {
+                let own = mine.contains(&j) as u32;
+                let both = both.saturating_sub(own);
+                let others_j = count(j).saturating_sub(own);
+                if both > 0 && others_i > 0 && others_j > 0 {
+                    let sim = both as f64 / (others_i as f64 * others_j as f64).sqrt();
+                    *scores.entry(j).or_default() += sim as f32;
+                }
             }
         }
         let mut list: Vec<(f32, u32, u32)> = scores
@@ -145,7 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn co_occurring_items_first_then_repeats_then_popular() {
+    fn co_occurring_items_by_similarity_without_the_shopper_then_popular() {
         let items: Vec<Item> = ["a", "b", "c", "d", "e"]
             .iter()
             .map(|id| Item {
@@ -181,8 +201,16 @@ mod tests {
         let popular = ["d", "a"];
         let me = &world.users["me"];
         let got = knn.recommend(&world, me, 50, &popular, 4);
-        // a itself (1), b (2/sqrt(4*2) = 0.71), c (1/sqrt(4) = 0.5), then padding.
-        assert_eq!(got, ["a", "b", "c", "d"]);
+        // Without "me": b (2/sqrt(3*2) = 0.82), c (1/sqrt(3*1) = 0.58), then padding; a co-occurs
+        // with nothing else of mine, so it comes back only as padding.
+        assert_eq!(got, ["b", "c", "d", "a"]);
+        // A repeat ranks by its co-occurrence with the rest of the history: for u1 (a, b), a, b
+        // and c all score 1/sqrt(3), and the tie goes to popularity (a 4, b 2, c 1 buyers).
+        let them = &world.users["u1"];
+        assert_eq!(
+            knn.recommend(&world, them, 50, &popular, 3),
+            ["a", "b", "c"]
+        );
         // Nothing after the cutoff counts: e has no neighbours.
         assert!(knn.neighbours[world.catalog.get("e").unwrap() as usize].is_empty());
     }
