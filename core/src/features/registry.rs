@@ -38,6 +38,7 @@ pub enum Feature {
     InStock,
     PriceLog,
     ProfileEventCount,
+    ShopperRepeatShare,
     ItemEmbedding(u8),
     ProfileEmbedding(u8),
 }
@@ -70,6 +71,7 @@ pub const SCALARS: &[(&str, Feature, &str)] = &[
     ("in_stock", Feature::InStock, "1 if in stock, else 0."),
     ("price_log", Feature::PriceLog, "ln(1 + price); 0 if the price is unknown."),
     ("profile_event_count", Feature::ProfileEventCount, "ln(1 + events in the shopper's profile): lets a model trust history more when there is more of it."),
+    ("shopper_repeat_share", Feature::ShopperRepeatShare, "Share of the shopper's purchases that repeated an item they had bought before (0..1; 0 without purchases): lets a model weigh bought-before signals by how this shopper repeats."),
 ];
 
 impl Feature {
