@@ -52,10 +52,7 @@ fn parse_row(row: &Row<'_>, has_kind: bool) -> Result<UserEvent> {
     in_column("item_id", crate::validate::id("item id", &item_id))?;
     let session = row.get("session_id");
     if !session.is_empty() {
-        in_column(
-            "session_id",
-            crate::validate::id("session id", session),
-        )?;
+        in_column("session_id", crate::validate::id("session id", session))?;
     }
     let quantity = row.parse::<u32>("quantity")?;
     in_column("quantity", crate::validate::quantity(quantity))?;
