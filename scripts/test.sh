@@ -26,6 +26,15 @@ models() {
   cargo build -q -p tailor-cli
   models/train/.venv/bin/python models/train/test_export.py --tailor target/debug/tailor
   models/train/.venv/bin/python models/train/test_tree2gemm.py
+  echo "== Models: the one-command shop pipeline, end to end on a synthetic shop"
+  local shop
+  shop="$(mktemp -d)"
+  models/train/.venv/bin/python models/train/synth_shop.py --out "$shop/data" --users 300
+  models/train/pipeline.sh --catalog "$shop/data/catalog.csv" --events "$shop/data/events.csv" \
+    --out "$shop/out" --test-cutoff 1600000000 --random 30
+  test -s "$shop/out/model/parity.json" && test -s "$shop/out/report.md"
+  target/release/tailor validate-model "$shop/out/model/manifest.json"
+  rm -rf "$shop"
 }
 
 # Per-language logic (toolchain setup, cargo build, binding generation, compile, run) lives in

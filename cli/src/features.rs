@@ -23,6 +23,12 @@ pub struct Args {
     cutoff: Option<i64>,
     #[arg(long, default_value_t = 30)]
     horizon_days: i64,
+    /// Label window in seconds (overrides --horizon-days; for sequence data, the next item).
+    #[arg(long)]
+    horizon_secs: Option<i64>,
+    /// Write at most this many users (a seeded uniform sample of the eligible ones).
+    #[arg(long)]
+    max_users: Option<usize>,
     /// Output CSV (`-` for stdout).
     #[arg(long, required_unless_present = "list")]
     out: Option<PathBuf>,
@@ -70,6 +76,8 @@ pub fn run(args: Args) -> CliResult {
     let opts = MatrixOptions {
         cutoff,
         horizon_days: args.horizon_days,
+        horizon_secs: args.horizon_secs,
+        max_users: args.max_users,
         random: args.random,
         ..Default::default()
     };

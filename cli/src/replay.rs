@@ -33,6 +33,9 @@ pub struct Args {
     /// purchases of each user's baskets before the cutoff.
     #[arg(long)]
     learn: bool,
+    /// Replay at most this many users (a seeded uniform sample).
+    #[arg(long)]
+    max_users: Option<usize>,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -63,6 +66,7 @@ pub fn run(args: Args) -> CliResult {
         derive: DeriveOptions::default(),
         params: Params::default(),
         learn: args.learn,
+        max_users: args.max_users,
     };
     let report =
         replay(items, events, &model, &opts, &progress).map_err(tailor::TailorError::from)?;

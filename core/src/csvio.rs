@@ -52,6 +52,11 @@ impl<R: Read> Rows<R> {
         })
     }
 
+    /// Whether the header has this (lower-case) column.
+    pub fn has_column(&self, column: &str) -> bool {
+        self.columns.contains_key(column)
+    }
+
     /// Call `f` for each record with its 1-based line number.
     pub fn for_each(mut self, mut f: impl FnMut(&Row<'_>) -> Result<()>) -> Result<()> {
         let mut record = csv::StringRecord::new();

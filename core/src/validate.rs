@@ -54,12 +54,17 @@ pub fn event(e: &Event) -> Result<()> {
     if let Some(s) = &e.session_id {
         id("session id", s)?;
     }
-    if e.quantity.is_some_and(|q| q == 0 || q > MAX_QUANTITY) {
+    quantity(e.quantity)?;
+    surface(&e.surface)
+}
+
+pub fn quantity(quantity: Option<u32>) -> Result<()> {
+    if quantity.is_some_and(|q| q == 0 || q > MAX_QUANTITY) {
         return Err(Error::invalid(format!(
             "quantity must be between 1 and {MAX_QUANTITY}"
         )));
     }
-    surface(&e.surface)
+    Ok(())
 }
 
 /// A list the app passes in one call (`what`: "items", "events", ...).

@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Train every bundled model on the Online Retail data and measure it — one command:
+# One command trains a ranker for a shop from its own files:
+#   models/train/pipeline.sh --catalog C --events E --out DIR [--test-cutoff T] [shop.py options]
+# (models/train/shop.py: the validation split is chosen from the data — see its doc and
+# models/README.md; DIR/model is the model directory, DIR/report.md the replay report).
+#
+# Without arguments: the Online Retail preset, which trains every bundled model and measures it:
 #   models/train/pipeline.sh            (about 45 minutes on 2 cores; not part of the tests)
 #
 # Nothing at or after the test cutoff 2011-10-01 (1317427200) is used for training:
@@ -17,6 +22,10 @@ repo="$(cd "$here/../.." && pwd)"
 cd "$repo"
 "$here/setup.sh"
 py="$here/.venv/bin/python"
+if [[ $# -gt 0 ]]; then
+  cargo build --release -p tailor-cli
+  exec "$py" "$here/shop.py" --tailor "$repo/target/release/tailor" "$@"
+fi
 data="models/data/online-retail"
 work="$here/data/real"
 mkdir -p "$work"

@@ -93,7 +93,7 @@ fn features_list_prints_the_registry() {
 }
 
 #[test]
-fn replay_reports_all_three_methods_as_json() {
+fn replay_reports_every_method_as_json() {
     let (ok, out, err) = tailor(&[
         "replay",
         "--catalog",
@@ -108,7 +108,7 @@ fn replay_reports_all_three_methods_as_json() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["users"].as_u64().unwrap() > 10);
     assert_eq!(v["k"], 10);
-    for m in ["tailor", "popularity", "buy_again"] {
+    for m in ["tailor", "popularity", "buy_again", "item_knn"] {
         let ndcg = v["methods"][m]["ndcg"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&ndcg), "{m}: {ndcg}");
     }

@@ -1,6 +1,7 @@
 //! Catalog CSV: `item_id,title,category,brand,price,tags,in_stock` (tags `;`-separated), plus
 //! optional `margin`, `popularity`, `embedding` (`;`-separated floats) and `related`
-//! (`id:weight;id:weight`).
+//! (`id:weight;id:weight`). Only `item_id` is required: an absent or empty title, category,
+//! brand, price or tag list means unknown (price 0), and the features that need it read 0.
 
 use super::validate;
 use crate::csvio::{Row, Rows};
@@ -9,16 +10,15 @@ use crate::types::{Item, RelatedItem};
 use std::io::Read;
 use std::path::Path;
 
-const REQUIRED: &[&str] = &["item_id", "title", "price"];
+const REQUIRED: &[&str] = &["item_id"];
 
 fn split(raw: &str) -> impl Iterator<Item = &str> {
     raw.split(';').map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn parse_item(row: &Row<'_>) -> Result<Item> {
-    let price = row
-        .parse::<f64>("price")?
-        .ok_or_else(|| Error::invalid("column `price` is empty; give a number"))?;
+    // Empty = unknown, stored as 0 (price features read 0 for it).
+    let price = row.parse::<f64>("price")?.unwrap_or(0.0);
     let embedding = match row.get("embedding") {
         "" => None,
         raw => Some(
@@ -98,8 +98,14 @@ mod tests {
         let csv = "item_id,title,price\na,A,1\nb,B,abc\n";
         let err = read(csv.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("line 3") && err.contains("abc"), "{err}");
-        let err = read("item_id,title\n".as_bytes()).unwrap_err().to_string();
-        assert!(err.contains("missing column `price`"), "{err}");
+        let err = read("title,price\n".as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("missing column `item_id`"), "{err}");
+        let csv = "item_id,title,price,tags,in_stock\na,A,,x,true\nb,B,2,y,maybe\n";
+        let err = read(csv.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("in_stock"), "{err}");
+        let csv = "item_id,price\na,1\nb,-4\n";
+        let err = read(csv.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("price"), "{err}");
         let err = read("item_id,title,price\na,A,1\na,B,2\n".as_bytes())
             .unwrap_err()
             .to_string();
@@ -108,5 +114,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn only_the_id_is_required_and_empty_means_unknown() {
+        let items = read("item_id\n1\n2\n".as_bytes()).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!((items[0].price, items[0].title.as_str()), (0.0, ""));
+        assert!(items[0].category.is_empty() && items[0].brand.is_empty());
+        assert!(items[0].tags.is_empty() && items[0].in_stock);
+        let csv = "item_id,title,category,brand,price,tags\n7,,,,,a1;a2\n8,Kite,toys,,,\n";
+        let items = read(csv.as_bytes()).unwrap();
+        assert_eq!(items[0].tags, vec!["a1", "a2"]);
+        assert_eq!((items[1].category.as_str(), items[1].price), ("toys", 0.0));
     }
 }

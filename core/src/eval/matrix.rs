@@ -34,6 +34,10 @@ pub struct MatrixOptions {
     pub popular: usize,
     pub random: usize,
     pub seed: u64,
+    /// Label window in seconds instead of `horizon_days` (sequence data: the next item only).
+    pub horizon_secs: Option<i64>,
+    /// At most this many users (a seeded uniform sample of the eligible ones).
+    pub max_users: Option<usize>,
     /// Share of users (0..1) given a live session revealed from their next basket.
     pub session_share: f64,
     pub params: Params,
@@ -49,6 +53,8 @@ impl Default for MatrixOptions {
             popular: 50,
             random: 200,
             seed: 7,
+            horizon_secs: None,
+            max_users: None,
             session_share: 0.5,
             params: Params::default(),
         }
@@ -70,24 +76,32 @@ pub fn write_matrix(
     out: &mut dyn Write,
 ) -> Result<MatrixSummary> {
     let catalog = &world.catalog;
-    let until = opts.cutoff + opts.horizon_days * 86_400;
+    let until = opts.cutoff + opts.horizon_secs.unwrap_or(opts.horizon_days * 86_400);
     let names: Vec<String> = features.iter().map(|f| f.name()).collect();
     writeln!(out, "user,item,label,{}", names.join(","))?;
     let mut rng = SmallRng::seed_from_u64(opts.seed);
     let mut summary = MatrixSummary::default();
     let mut matrix = Vec::new();
-    for (user, events) in &world.users {
-        if !events
-            .iter()
-            .any(|e| e.event.timestamp.unwrap_or(0) < opts.cutoff)
-        {
-            continue;
-        }
+    let mut eligible: Vec<(&String, &Vec<UserEvent>)> = world
+        .users
+        .iter()
+        .filter(|(_, events)| {
+            events
+                .iter()
+                .any(|e| e.event.timestamp.unwrap_or(0) < opts.cutoff)
+                && purchased_between(events, opts.cutoff, until)
+                    .iter()
+                    .any(|id| catalog.get(id).is_some())
+        })
+        .collect();
+    if let Some(max) = opts.max_users.filter(|&m| m < eligible.len()) {
+        let mut pick = SmallRng::seed_from_u64(opts.seed ^ 0x5EED);
+        let mut keep = rand::seq::index::sample(&mut pick, eligible.len(), max).into_vec();
+        keep.sort_unstable();
+        eligible = keep.into_iter().map(|i| eligible[i]).collect();
+    }
+    for (user, events) in eligible {
         let bought = purchased_between(events, opts.cutoff, until);
-        let positives: Vec<u32> = bought.iter().filter_map(|id| catalog.get(id)).collect();
-        if positives.is_empty() {
-            continue;
-        }
         let mut profile = world.profile_before(events, opts.cutoff, &opts.params);
         let mut now = opts.cutoff;
         let mut seen = HashSet::new();

@@ -2,6 +2,7 @@
 //! quality against baselines, `matrix` writes training matrices with the serving feature code.
 
 pub mod feedback;
+pub mod knn;
 pub mod matrix;
 pub mod metrics;
 pub mod replay;

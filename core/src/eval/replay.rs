@@ -1,6 +1,10 @@
 //! `tailor replay`: for each user with events before the cutoff and purchases at/after it, build
 //! a fresh profile from the events before the cutoff, rank the whole in-stock catalog at the
 //! cutoff, and score the top K against the distinct items bought at/after the cutoff.
+//!
+//! Baselines: `popularity` (purchases in the 30 days before the cutoff), `buy_again` (the
+//! shopper's purchases by count, then recency) and `item_knn` (item-to-item co-occurrence over
+//! the shoppers' histories before the cutoff, plus repeats; see `eval::knn`).
 
 use super::metrics::{score_list, Mean, Metrics};
 use super::world::{purchased_between, World};
@@ -23,6 +27,8 @@ pub struct ReplayOptions {
     /// Also report `tailor+learn`: the personal layer trained on simulated feedback before the
     /// cutoff (see `eval::feedback`).
     pub learn: bool,
+    /// Replay at most this many users (a seeded uniform sample; validation on large data).
+    pub max_users: Option<usize>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -133,7 +139,7 @@ pub fn replay(
         .horizon_days
         .map(|d| opts.cutoff + d * 86_400)
         .unwrap_or(i64::MAX);
-    let users: Vec<(&String, &Vec<UserEvent>)> = world
+    let mut users: Vec<(&String, &Vec<UserEvent>)> = world
         .users
         .iter()
         .filter(|(_, evs)| {
@@ -142,6 +148,13 @@ pub fn replay(
         })
         .filter(|(_, evs)| !purchased_between(evs, opts.cutoff, until).is_empty())
         .collect();
+    if let Some(max) = opts.max_users.filter(|&m| m < users.len()) {
+        use rand::SeedableRng;
+        let mut pick = rand::rngs::SmallRng::seed_from_u64(0x5EED);
+        let mut keep = rand::seq::index::sample(&mut pick, users.len(), max).into_vec();
+        keep.sort_unstable();
+        users = keep.into_iter().map(|i| users[i]).collect();
+    }
     let popular: Vec<&str> = world
         .catalog
         .in_stock_by_popularity
@@ -149,6 +162,7 @@ pub fn replay(
         .take(opts.k)
         .map(|&i| &*world.catalog.item(i).id)
         .collect();
+    let knn = super::knn::ItemKnn::build(&world, opts.cutoff);
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -156,14 +170,14 @@ pub fn replay(
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = users.len();
     let chunk = total.div_ceil(threads).max(1);
-    type Part = ([Mean; 4], [Outcome; 2]);
+    type Part = ([Mean; 5], [Outcome; 2]);
     let results: Vec<Result<Part>> = std::thread::scope(|s| {
         let handles: Vec<_> = users
             .chunks(chunk)
             .map(|part| {
-                let (world, popular, done) = (&world, &popular, &done);
+                let (world, popular, done, knn) = (&world, &popular, &done, &knn);
                 let handle = s.spawn(move || -> Result<Part> {
-                    let mut means = [Mean::default(); 4];
+                    let mut means = [Mean::default(); 5];
                     let mut outcomes: [Outcome; 2] = Default::default();
                     for (_, evs) in part {
                         let relevant = purchased_between(evs, opts.cutoff, until);
@@ -198,6 +212,8 @@ pub fn replay(
                         means[1].add(score_list(popular, &relevant, opts.k));
                         let again = buy_again(evs, opts.cutoff, popular, opts.k);
                         means[2].add(score_list(&again, &relevant, opts.k));
+                        let similar = knn.recommend(world, evs, opts.cutoff, popular, opts.k);
+                        means[4].add(score_list(&similar, &relevant, opts.k));
                         if opts.learn {
                             let layer = super::feedback::learn_before(
                                 world,
@@ -237,12 +253,12 @@ pub fn replay(
                         errors: n,
                         ..Default::default()
                     };
-                    Ok(([Mean::default(); 4], [lost.clone(), lost]))
+                    Ok(([Mean::default(); 5], [lost.clone(), lost]))
                 })
             })
             .collect()
     });
-    let mut totals = [Mean::default(); 4];
+    let mut totals = [Mean::default(); 5];
     let mut outcome_totals: [Outcome; 2] = Default::default();
     for r in results {
         let (part, outcomes) = r?;
@@ -263,6 +279,7 @@ pub fn replay(
     methods.insert("tailor".to_string(), totals[0].get());
     methods.insert("popularity".to_string(), totals[1].get());
     methods.insert("buy_again".to_string(), totals[2].get());
+    methods.insert("item_knn".to_string(), totals[4].get());
     if opts.learn {
         methods.insert("tailor+learn".to_string(), totals[3].get());
     }

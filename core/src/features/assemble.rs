@@ -52,11 +52,12 @@ fn value_of(f: Feature, c: &Cell<'_>, catalog: &CatalogSnapshot, view: &ProfileV
         Feature::AffinityCategory => view.category.get(item.category),
         Feature::AffinityBrand => view.brand.get(item.brand),
         Feature::AffinityTags => view.tag.mean(&item.tags),
-        Feature::AffinityPriceBand => view
+        Feature::AffinityPriceBand if item.price > 0.0 => view
             .price_band
             .get(&item.price_band)
             .copied()
             .unwrap_or(0.0),
+        Feature::AffinityPriceBand => 0.0,
         Feature::SessionAffinityCategory => view.session_category.get(item.category),
         Feature::SessionAffinityBrand => view.session_brand.get(item.brand),
         Feature::SessionAffinityTags => view.session_tag.mean(&item.tags),
@@ -114,6 +115,10 @@ fn value_of(f: Feature, c: &Cell<'_>, catalog: &CatalogSnapshot, view: &ProfileV
         Feature::InStock => item.in_stock as u8 as f32,
         Feature::PriceLog => item.price.max(0.0).ln_1p(),
         Feature::ProfileEventCount => (view.event_count as f32).ln_1p(),
+        Feature::ShopperRepeatShare if view.total_purchases > 0 => {
+            view.repeat_purchases as f32 / view.total_purchases as f32
+        }
+        Feature::ShopperRepeatShare => 0.0,
         Feature::ItemEmbedding(i) => item
             .embedding
             .as_ref()
@@ -243,6 +248,9 @@ mod tests {
         let recent = 0.5f32.powf(40.0 / 30.0) + 0.5f32.powf(10.0 / 30.0);
         assert!((v(Feature::BoughtRecent, "a") - recent.ln_1p()).abs() < 1e-5);
         assert_eq!(v(Feature::BoughtShare, "a"), 1.0);
+        // Two purchases of `a`, one of them a repeat: the same for every candidate.
+        assert_eq!(v(Feature::ShopperRepeatShare, "a"), 0.5);
+        assert_eq!(v(Feature::ShopperRepeatShare, "c"), 0.5);
         assert!(
             (v(Feature::RepurchaseDue, "a") - 10.0 / 30.0).abs() < 1e-5,
             "10 days since, every 30 days"

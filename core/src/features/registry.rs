@@ -38,16 +38,17 @@ pub enum Feature {
     InStock,
     PriceLog,
     ProfileEventCount,
+    ShopperRepeatShare,
     ItemEmbedding(u8),
     ProfileEmbedding(u8),
 }
 
 /// (name, feature, what it means). The table in the README is generated from this.
 pub const SCALARS: &[(&str, Feature, &str)] = &[
-    ("affinity_category", Feature::AffinityCategory, "Long-term decayed affinity for the item's category, relative to the shopper's strongest category (-1..1)."),
-    ("affinity_brand", Feature::AffinityBrand, "Same for the item's brand (-1..1)."),
-    ("affinity_tags", Feature::AffinityTags, "Mean affinity over the item's tags, each relative to the strongest tag (-1..1)."),
-    ("affinity_price_band", Feature::AffinityPriceBand, "Affinity for the item's price octave (-1..1)."),
+    ("affinity_category", Feature::AffinityCategory, "Long-term decayed affinity for the item's category, relative to the shopper's strongest category (-1..1); 0 if the category is unknown (empty)."),
+    ("affinity_brand", Feature::AffinityBrand, "Same for the item's brand (-1..1); 0 if unknown."),
+    ("affinity_tags", Feature::AffinityTags, "Mean affinity over the item's tags, each relative to the strongest tag (-1..1); 0 without tags."),
+    ("affinity_price_band", Feature::AffinityPriceBand, "Affinity for the item's price octave (-1..1); 0 if the price is unknown (empty or 0)."),
     ("session_affinity_category", Feature::SessionAffinityCategory, "Category affinity within the current session only (-1..1); 0 outside a session."),
     ("session_affinity_brand", Feature::SessionAffinityBrand, "Brand affinity within the current session (-1..1)."),
     ("session_affinity_tags", Feature::SessionAffinityTags, "Mean tag affinity within the current session (-1..1)."),
@@ -60,7 +61,7 @@ pub const SCALARS: &[(&str, Feature, &str)] = &[
     ("recency_viewed", Feature::RecencyViewed, "0.5^(days since last view or click / 1); 0 if never viewed."),
     ("carted_not_bought", Feature::CartedNotBought, "0.5^(days since added to cart / 3) when carted after its last purchase; else 0."),
     ("dismissed", Feature::Dismissed, "0.5^(days since the shopper dismissed it / 30); 0 if never."),
-    ("price_vs_usual", Feature::PriceVsUsual, "ln(price) minus the decayed mean ln(price) of what the shopper carts and buys (clamped to -5..5); 0 if unknown."),
+    ("price_vs_usual", Feature::PriceVsUsual, "ln(price) minus the decayed mean ln(price) of what the shopper carts and buys (clamped to -5..5); 0 if either is unknown."),
     ("item_popularity", Feature::ItemPopularity, "ln(1 + the catalog's popularity value)."),
     ("popularity_percentile", Feature::PopularityPercentile, "Popularity rank within the catalog, 1 = most popular, 0 = least."),
     ("copurchase_score", Feature::CopurchaseScore, "ln(1 + sum over the shopper's items of recency x strength x co-purchase weight to this item)."),
@@ -68,8 +69,9 @@ pub const SCALARS: &[(&str, Feature, &str)] = &[
     ("session_embedding_similarity", Feature::SessionEmbeddingSimilarity, "Cosine between the item embedding and the mean embedding of this session's items."),
     ("explicit_preference", Feature::ExplicitPreference, "1 if the item matches a preference the shopper chose (category, brand or tag); else 0."),
     ("in_stock", Feature::InStock, "1 if in stock, else 0."),
-    ("price_log", Feature::PriceLog, "ln(1 + price)."),
+    ("price_log", Feature::PriceLog, "ln(1 + price); 0 if the price is unknown."),
     ("profile_event_count", Feature::ProfileEventCount, "ln(1 + events in the shopper's profile): lets a model trust history more when there is more of it."),
+    ("shopper_repeat_share", Feature::ShopperRepeatShare, "Share of the shopper's purchases that repeated an item they had bought before (0..1; 0 without purchases): lets a model weigh bought-before signals by how this shopper repeats."),
 ];
 
 impl Feature {

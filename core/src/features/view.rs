@@ -65,6 +65,8 @@ pub struct ProfileView {
     pub event_count: u64,
     /// Purchases over all items in the history.
     pub total_purchases: u64,
+    /// Purchases of an item bought before (each item's purchases beyond its first).
+    pub repeat_purchases: u64,
 }
 
 impl ProfileView {
@@ -189,6 +191,7 @@ impl ProfileView {
         let mut weighted: Vec<(f32, &Arc<str>)> = Vec::with_capacity(profile.items.len());
         for (id, stats) in &profile.items {
             view.total_purchases += stats.purchases as u64;
+            view.repeat_purchases += stats.purchases.saturating_sub(1) as u64;
             if stats.purchases + stats.carts + stats.clicks + stats.views > 0 {
                 let w = stats.strength() * decay_factor(now - stats.last_seen, hl);
                 weighted.push((w as f32, id));

@@ -96,7 +96,8 @@ impl Dim {
 
 pub type AffinityKey = (Dim, Arc<str>);
 
-/// The attribute keys an item contributes to (empty category/brand contribute nothing).
+/// The attribute keys an item contributes to (empty category/brand/tags and an unknown price,
+/// 0, contribute nothing).
 pub fn item_keys(item: &Item) -> Vec<AffinityKey> {
     let mut keys = Vec::with_capacity(item.tags.len() + 3);
     if !item.category.is_empty() {
@@ -114,10 +115,13 @@ pub fn item_keys(item: &Item) -> Vec<AffinityKey> {
     tags.sort_unstable();
     tags.dedup();
     keys.extend(tags.into_iter().map(|t| (Dim::Tag, Arc::from(t))));
-    keys.push((
-        Dim::PriceBand,
-        Arc::from(price_band(item.price).to_string().as_str()),
-    ));
+    // Price 0 = unknown (a catalog without prices): no price band.
+    if item.price > 0.0 {
+        keys.push((
+            Dim::PriceBand,
+            Arc::from(price_band(item.price).to_string().as_str()),
+        ));
+    }
     keys
 }
 

@@ -1,6 +1,7 @@
 //! The integration tests of `tailor-core`, as one test binary (one link of tract and SQLite
 //! instead of one per file). Each module tests one area through the public API.
 
+mod any_shop;
 mod api;
 mod app_edges;
 mod common;
