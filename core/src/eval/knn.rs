@@ -127,20 +127,12 @@ impl ItemKnn {
             .map(|(i, s)| (s, self.rank.get(i as usize).copied().unwrap_or(u32::MAX), i))
             .collect();
         list.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let mut out: Vec<&str> = list
+        let out: Vec<&str> = list
             .into_iter()
             .take(k)
             .map(|(_, _, i)| &*world.catalog.item(i).id)
             .collect();
-        for p in popular {
-            if out.len() >= k {
-                break;
-            }
-            if !out.contains(p) {
-                out.push(p);
-            }
-        }
-        out
+        super::replay::fill_with_popular(out, popular, k)
     }
 }
 

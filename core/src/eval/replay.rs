@@ -114,7 +114,16 @@ fn buy_again<'a>(
     }
     let mut list: Vec<(&str, (u32, i64))> = counts.into_iter().collect();
     list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let mut out: Vec<&str> = list.into_iter().map(|(id, _)| id).take(k).collect();
+    let out: Vec<&str> = list.into_iter().map(|(id, _)| id).take(k).collect();
+    fill_with_popular(out, popular, k)
+}
+
+/// Top up a baseline's list to `k` with the most popular items it does not hold yet.
+pub(super) fn fill_with_popular<'a>(
+    mut out: Vec<&'a str>,
+    popular: &[&'a str],
+    k: usize,
+) -> Vec<&'a str> {
     for p in popular {
         if out.len() >= k {
             break;
