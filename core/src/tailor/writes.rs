@@ -136,6 +136,13 @@ impl Tailor {
             };
             apply_events(&ctx, events, state, batch)
         })?;
+        self.enforce_retention()?;
+        Ok(summary)
+    }
+
+    /// Delete events beyond the configured age and count (after every write that adds events),
+    /// and keep one `status()` notice with the running total.
+    fn enforce_retention(&self) -> Result<()> {
         let pruned = self.write(|w| {
             w.profile.enforce_retention(
                 crate::clock::now(),
@@ -150,7 +157,7 @@ impl Tailor {
             notices.retain(|n| !n.message.starts_with(super::open::RETENTION_NOTICE));
             notices.push(super::open::retention_notice(total, &self.config));
         }
-        Ok(summary)
+        Ok(())
     }
 
     pub(super) fn record_impressions_inner(&self, impressions: Impressions) -> Result<()> {
@@ -348,13 +355,7 @@ impl Tailor {
             }
             Ok(summary)
         })?;
-        self.write(|w| {
-            w.profile.enforce_retention(
-                crate::clock::now(),
-                self.config.max_event_age_days as i64 * 86_400,
-                self.config.max_events as u64,
-            )
-        })?;
+        self.enforce_retention()?;
         Ok(summary)
     }
 }

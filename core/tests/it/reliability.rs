@@ -1238,6 +1238,15 @@ fn many_events(n: usize) -> Vec<Event> {
         .collect()
 }
 
+/// Room for a 100,000-event batch on top of what a test already tracked.
+fn open_for_long_writes(dir: &tempfile::TempDir) -> Arc<Tailor> {
+    Tailor::open(TailorConfig {
+        max_events: 200_000,
+        ..config(dir)
+    })
+    .unwrap()
+}
+
 fn status_events(t: &Tailor) -> u64 {
     t.status().unwrap().profile_events
 }
@@ -1245,11 +1254,7 @@ fn status_events(t: &Tailor) -> u64 {
 #[test]
 fn status_metrics_and_export_answer_while_a_long_write_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Tailor::open(TailorConfig {
-        max_events: 200_000,
-        ..config(&dir)
-    })
-    .unwrap();
+    let t = open_for_long_writes(&dir);
     t.track(event(EventKind::View, "first", NOW - 2 * DAY))
         .unwrap();
     let events = many_events(100_000);
@@ -1281,11 +1286,7 @@ fn status_metrics_and_export_answer_while_a_long_write_runs() {
 #[test]
 fn interrupt_stops_a_long_write_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Tailor::open(TailorConfig {
-        max_events: 200_000,
-        ..config(&dir)
-    })
-    .unwrap();
+    let t = open_for_long_writes(&dir);
     t.upsert_items(catalog()).unwrap();
     for long_write in ["upsert", "track_batch"] {
         let result = std::thread::scope(|s| {
