@@ -16,6 +16,6 @@ fi
 "$py" -c 'import sys; assert sys.version_info[:2] >= (3, 10), sys.version' \
   || { echo "setup.sh: $py is too old (need >= 3.10, tested on 3.11)" >&2; exit 1; }
 [[ -x "$venv/bin/python" ]] || "$py" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+"$venv/bin/python" -m pip install --quiet --no-cache-dir --disable-pip-version-check -r "$here/requirements.txt"
 echo "$want" > "$venv/.requirements.sha256"
 echo "setup.sh: $venv ready ($("$venv/bin/python" --version))"
