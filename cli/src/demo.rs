@@ -187,7 +187,7 @@ pub fn run(dir: Option<PathBuf>) -> CliResult {
     );
 
     // Timing: rank the whole sample catalog repeatedly.
-    let mut times: Vec<u64> = (0..200)
+    let mut times: Vec<i64> = (0..200)
         .map(|_| {
             tailor
                 .rank(page(Some("demo-session")))

@@ -87,8 +87,8 @@ fn main() -> Result<(), TailorError> {
             let r = t.rank(request.clone())?;
             let us = start.elapsed().as_micros() as u64;
             wall.push(us);
-            core.push(r.took_micros);
-            outside.push(us.saturating_sub(r.took_micros));
+            core.push(r.took_micros.unsigned_abs());
+            outside.push(us.saturating_sub(r.took_micros.unsigned_abs()));
             assert_eq!(r.items.len(), limit as usize);
         }
         let median = |v: &mut Vec<u64>| {

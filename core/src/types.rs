@@ -240,7 +240,7 @@ pub enum Reason {
     /// "Because you viewed X": related to an item the shopper interacted with.
     SimilarTo { item_id: String, title: String },
     /// The shopper bought this item before (buy again).
-    BoughtBefore { times: u32 },
+    BoughtBefore { times: i64 },
     /// Added to cart and not bought yet.
     LeftInCart,
     /// The shopper viewed this item recently.
@@ -294,7 +294,7 @@ pub struct RankResponse {
     pub fallback: Option<Fallback>,
     pub model_name: String,
     pub model_version: String,
-    pub took_micros: u64,
+    pub took_micros: i64,
     /// This install's variant when the request named an experiment.
     pub variant: Option<String>,
     /// The request's experiment key and surface, echoed so `Impressions` can be built from the
@@ -472,8 +472,8 @@ pub struct RecentItem {
     pub item_id: String,
     /// `None` when the item is not (or no longer) in the catalog.
     pub title: Option<String>,
-    pub views: u32,
-    pub purchases: u32,
+    pub views: i64,
+    pub purchases: i64,
     pub in_cart: bool,
     pub last_seen: i64,
 }
@@ -492,7 +492,7 @@ pub struct ProfileSummary {
     pub recent_items: Vec<RecentItem>,
     /// The typical price of what the shopper carts and buys.
     pub usual_price: Option<f64>,
-    pub events_total: u64,
+    pub events_total: i64,
     /// The same in short English sentences (apps may build their own from the fields).
     pub sentences: Vec<String>,
 }

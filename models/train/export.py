@@ -208,7 +208,9 @@ def _torch(module, n_features):
 
 
 # ---------------------------------------------------------------- export
-def _convert(model, n_features, X):
+def convert(model, n_features, X):
+    """(ONNX graph, margin function, predict_proba or None) of a fitted model; what `export`
+    writes after verifying it. Raises ExportError for what it cannot export exactly."""
     module = type(model).__module__
     if module.startswith("sklearn"):
         return _sklearn(model, n_features)
@@ -251,7 +253,7 @@ def export(model, features, out, name, version="1", X=None, description=None, to
         if X.ndim != 2 or X.shape[1] != n:
             raise ExportError(f"X has shape {X.shape}; expected [rows, {n}] in `features` order")
         ranges = {f: [float(lo), float(hi)] for f, lo, hi in zip(features, X.min(0), X.max(0))}
-    graph, margin, proba = _convert(model, n, X)
+    graph, margin, proba = convert(model, n, X)
     onnx.checker.check_model(graph)
     checks = _verify(graph, margin, proba, X[:4000], tolerance)
     os.makedirs(out, exist_ok=True)

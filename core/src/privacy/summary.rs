@@ -71,8 +71,8 @@ pub fn summarize(
             Some(RecentItem {
                 item_id: id.to_string(),
                 title: catalog.get(id).map(|i| catalog.record(i).title.clone()),
-                views: s.views + s.clicks,
-                purchases: s.purchases,
+                views: i64::from(s.views) + i64::from(s.clicks),
+                purchases: i64::from(s.purchases),
                 in_cart: s.last_cart > s.last_purchase,
                 last_seen: s.last_seen,
             })
@@ -143,7 +143,7 @@ pub fn summarize(
             .collect(),
         recent_items,
         usual_price,
-        events_total: profile.event_count,
+        events_total: i64::try_from(profile.event_count).unwrap_or(i64::MAX),
         sentences,
     }
 }

@@ -63,7 +63,12 @@ pub fn reasons(
         if let Some(s) = view.stats(catalog.item(idx)) {
             if s.purchases > 0 {
                 let r = decay_factor(now - s.last_purchase, BOUGHT_HALF_LIFE_DAYS * DAY) as f32;
-                out.push((2.0 + r, Reason::BoughtBefore { times: s.purchases }));
+                out.push((
+                    2.0 + r,
+                    Reason::BoughtBefore {
+                        times: i64::from(s.purchases),
+                    },
+                ));
             }
             if s.last_cart > s.last_purchase {
                 let r = decay_factor(now - s.last_cart, CART_HALF_LIFE_DAYS * DAY) as f32;

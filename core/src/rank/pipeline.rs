@@ -293,7 +293,7 @@ pub fn rank_with_view(
         } else {
             fallback::VERSION.into()
         },
-        took_micros: started.elapsed().as_micros() as u64,
+        took_micros: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
         variant: ctx.variant.clone(),
         experiment: req.experiment.clone(),
         surface: req.surface.clone(),

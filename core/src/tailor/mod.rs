@@ -170,8 +170,10 @@ impl Tailor {
             variant: variant.map(|v| v.name),
         };
         let response = rank::pipeline::rank_with_view(&ctx, &request, &view, started)?;
-        self.counters
-            .rank(response.took_micros, response.fallback.as_ref());
+        self.counters.rank(
+            response.took_micros.unsigned_abs(),
+            response.fallback.as_ref(),
+        );
         Ok(response)
     }
 

@@ -98,21 +98,21 @@ public final class TailorClient: Sendable {
 
     /// Record many events in one transaction, all or nothing.
     @discardableResult
-    public func track(_ events: [Event]) async throws -> TrackSummary {
-        try await run { try $0.trackBatch(events: events) }
+    public func track(_ events: [Event]) async throws -> TrackCounts {
+        try await run { try $0.trackBatch(events: events) }.counts
     }
 
     /// Load an events CSV (`user_id,item_id,event,ts,session_id,quantity`), optionally one user's
     /// rows. When no catalog item has a popularity, every purchase in the file counts towards it,
     /// so the cold-start page becomes a best-seller order.
     @discardableResult
-    public func importEventsCsv(_ file: URL, userId: String? = nil) async throws -> TrackSummary {
+    public func importEventsCsv(_ file: URL, userId: String? = nil) async throws -> TrackCounts {
         try await importEventsCsv(path: file.path, userId: userId)
     }
 
     @discardableResult
-    public func importEventsCsv(path: String, userId: String? = nil) async throws -> TrackSummary {
-        try await run { try $0.importEventsCsv(path: path, userId: userId) }
+    public func importEventsCsv(path: String, userId: String? = nil) async throws -> TrackCounts {
+        try await run { try $0.importEventsCsv(path: path, userId: userId) }.counts
     }
 
     // MARK: ranking
@@ -183,12 +183,14 @@ public final class TailorClient: Sendable {
     /// key, a changed or truncated blob, or one from a newer Tailor throws `.invalidInput` and
     /// changes nothing.
     @discardableResult
-    public func importProfileSnapshot(_ snapshot: Data, key: Data) async throws -> TrackSummary {
-        try await run { try $0.importProfileSnapshot(snapshot: snapshot, key: key) }
+    public func importProfileSnapshot(_ snapshot: Data, key: Data) async throws -> TrackCounts {
+        try await run { try $0.importProfileSnapshot(snapshot: snapshot, key: key) }.counts
     }
 
-    public func status() async throws -> Status {
-        try await run { try $0.status() }
+    /// Sizes of the stores, the consent state, the active model and notices (a damaged file moved
+    /// aside at open, a model that no longer loads, events pruned by retention).
+    public func status() async throws -> TailorStatus {
+        try await run { try $0.status() }.report
     }
 
     /// The shopper's profile in plain terms (top categories, brands, recent items, sentences), for
@@ -235,8 +237,8 @@ public final class TailorClient: Sendable {
 
     /// Local funnel counters per experiment variant and surface, and engine statistics, for the
     /// app to report through its own analytics (Tailor sends nothing anywhere).
-    public func metrics() async throws -> LocalMetrics {
-        try await run { try $0.metrics() }
+    public func metrics() async throws -> TailorMetrics {
+        try await run { try $0.metrics() }.report
     }
 
     /// Zero the funnel counters, e.g. after the app reported them.

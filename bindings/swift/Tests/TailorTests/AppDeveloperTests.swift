@@ -37,11 +37,25 @@ final class AppDeveloperTests: XCTestCase {
         await assertThrows(TailorError.self, { try await t.track(.purchase("toys-1", quantity: -2)) }) {
             guard case .invalidInput = $0 else { return XCTFail("\($0)") }
         }
+        await assertThrows(TailorError.self, { _ = try await t.rank(diversity: try .atMost(perCategory: -1)) }) {
+            XCTAssertEqual($0, .invalidInput(message: "maxPerCategory must be 0...4294967295, got -1"))
+        }
+        await assertThrows(TailorError.self, { _ = try await t.rank(exploration: try .rate(0.2, seed: -7)) }) {
+            XCTAssertEqual($0, .invalidInput(message: "exploration seed must be 0 or more, got -7"))
+        }
         let limit: Int = 5  // a page size is an Int, no UInt32(...) needed
         let page = try await t.rank(limit: limit)
         XCTAssertEqual(page.items.count, 5)
         let status = try await t.status()
         XCTAssertEqual(status.profileEvents, 0, "nothing was stored")
+        // Every count the client reports is an Int: it mixes with Int arithmetic and formatting.
+        let stored = try await t.track([.view("toys-1"), .view("toys-2")])
+        let total: Int = stored.stored + (try await t.status()).profileEvents
+        XCTAssertEqual(total, 4)
+        let engine = try await t.metrics().engine
+        let ranks: Int = engine.rankLatency.count + engine.errors["invalid_input"]
+        XCTAssertGreaterThanOrEqual(ranks, 1)
+        XCTAssertEqual("\(engine.profileEvents) events", "2 events")
         await t.close()
     }
 

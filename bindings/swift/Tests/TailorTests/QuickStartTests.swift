@@ -17,6 +17,7 @@ final class QuickStartTests: XCTestCase {
         let pageSize = 10                                        // Ints; a negative one throws .invalidInput
         let page = try await tailor.rank(limit: pageSize, rules: BusinessRules(pinned: [Pin("22423", at: 0)]))
         for item in page.items { print(item.itemId, item.reasons) }  // 22423 [Tailor.Reason.pinned]
+        print("\(try await tailor.status().profileEvents) events")  // counts are Ints
         await tailor.close()                                     // later calls throw TailorError.closed
         // END README
         XCTAssertEqual(page.items.count, 10)

@@ -29,7 +29,8 @@ final class TailorClientTests: XCTestCase {
             .purchase("toys-3", at: now - 8 * day),
             .view("toys-1", at: now - day),
         ])
-        XCTAssertEqual(summary, TrackSummary(stored: 4, pendingItems: 0, droppedNoConsent: 0))
+        XCTAssertEqual(summary, TrackCounts(stored: 4, pendingItems: 0, droppedNoConsent: 0))
+        XCTAssertEqual("\(summary.stored) of \(4) stored", "4 of 4 stored")  // plain Ints
         let page = try await t.rank(limit: 8, now: now)
         XCTAssertTrue(page.personalized)
         XCTAssertNil(page.fallback)
@@ -162,12 +163,12 @@ final class TailorClientTests: XCTestCase {
 
         let filtered = try await t.rank(
             now: now, rules: BusinessRules(excludeIds: ["kitchen-1"], minMargin: 0.3),
-            diversity: DiversityOptions(maxPerCategory: 1, window: 3))
+            diversity: try .atMost(perCategory: 1, window: 3))
         XCTAssertEqual(Array(filtered.ids.prefix(3)), ["shoes-1", "kitchen-4", "toys-1"])
         XCTAssertFalse(filtered.ids.contains("kitchen-1"))
         XCTAssertFalse(filtered.ids.contains("shoes-2"))
 
-        let explore = ExplorationOptions(rate: 0.5, seed: 42)
+        let explore = try ExplorationOptions.rate(0.5, seed: 42)
         let a = try await t.rank(limit: 4, now: now, exploration: explore)
         let b = try await t.rank(limit: 4, now: now, exploration: explore)
         XCTAssertEqual(a.ids, b.ids)

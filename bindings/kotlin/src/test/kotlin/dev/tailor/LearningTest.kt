@@ -217,7 +217,7 @@ class LearningTest {
             assertEquals(Attribute.category("shoes"), s.sessionIntent[0].attribute)
             assertEquals("shoes-2", s.recentItems[0].itemId)
             assertTrue(s.recentItems[0].inCart)
-            assertEquals(5uL, s.eventsTotal)
+            assertEquals(5L, s.eventsTotal)
             assertNotNull(s.usualPrice)
             assertTrue(s.sentences.any { "toys" in it }, "${s.sentences}")
             assertTrue(s.personalized)
