@@ -3,7 +3,13 @@ LGBMClassifier and an XGBClassifier (and a PyTorch module when torch is installe
 requirements.txt) are fitted on simulated shoppers, exported with one call each, verified
 against the fitted model (inside export) and, with --tailor BIN, accepted by
 `tailor validate-model`. Also: refusals say why. Run by scripts/test.sh models.
-    python test_export.py [--tailor target/debug/tailor]
+    python test_export.py [--tailor target/debug/tailor] [--write-torch-fixture]
+
+PyTorch's only PyPI wheel for x86-64 Linux pulls 3 GB of CUDA libraries, so the test command does
+not install it. A real PyTorch export is committed instead (fixtures/torch-mlp: model.onnx and
+manifest.json written by export.py from a seeded module, and the module's own scores on 64 rows,
+written with --write-torch-fixture where torch is installed); without torch this test checks that
+onnxruntime reproduces the module's scores from the committed graph and that tailor accepts it.
 """
 import argparse
 import json
@@ -52,6 +58,42 @@ def models(X, y):
     yield "torch", net
 
 
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "torch-mlp")
+
+
+def write_torch_fixture(X):
+    """Export the seeded PyTorch module to FIXTURE with its own scores (needs torch)."""
+    import torch
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+    info = export(net, SCALAR_FEATURES, FIXTURE, name="torch-mlp", X=X,
+                  description="PyTorch Linear-ReLU-Linear exported by export.py (test fixture)")
+    rows = X[:64]
+    with torch.no_grad():
+        want = net(torch.from_numpy(rows)).numpy().ravel()
+    with open(os.path.join(FIXTURE, "reference.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "rows": rows.tolist(),
+                   "scores": [float(v) for v in want]}, f)
+    print(f"test_export: wrote {FIXTURE} (torch {torch.__version__}): {info}")
+
+
+def check_torch_fixture(tailor):
+    """The committed PyTorch export scores as the module did, and tailor accepts it."""
+    from common import ort_scores
+    import onnx
+    ref = json.load(open(os.path.join(FIXTURE, "reference.json")))
+    got = ort_scores(onnx.load(os.path.join(FIXTURE, "model.onnx")), np.asarray(ref["rows"], np.float32))
+    diff = float(np.max(np.abs(got - np.asarray(ref["scores"]))))
+    assert diff < 1e-5, f"committed PyTorch export disagrees with the module's scores by {diff}"
+    line = f"test_export: torch (committed export from torch {ref['torch']}): max diff {diff:.1e}"
+    if tailor:
+        r = subprocess.run([tailor, "validate-model", os.path.join(FIXTURE, "manifest.json")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, f"torch fixture: validate-model failed:\n{r.stdout}{r.stderr}"
+        line += ", accepted by tailor validate-model"
+    print(line)
+
+
 def refusals(X, y):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
@@ -72,9 +114,14 @@ def refusals(X, y):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tailor", help="the tailor CLI: also run validate-model on each export")
+    ap.add_argument("--write-torch-fixture", action="store_true",
+                    help="re-export fixtures/torch-mlp with the installed torch")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")   # convergence chatter of the deliberately short fits
     X, y = data()
+    if a.write_torch_fixture:
+        write_torch_fixture(X)
+    check_torch_fixture(a.tailor)
     with tempfile.TemporaryDirectory() as tmp:
         for name, model in models(X, y):
             out = os.path.join(tmp, name)

@@ -23,6 +23,12 @@ public struct TrackCounts: Equatable, Sendable {
     public let pendingItems: Int
     /// Events dropped because the shopper has not consented.
     public let droppedNoConsent: Int
+
+    public init(stored: Int, pendingItems: Int = 0, droppedNoConsent: Int = 0) {
+        self.stored = stored
+        self.pendingItems = pendingItems
+        self.droppedNoConsent = droppedNoConsent
+    }
 }
 
 /// Everything measured on the device (`TailorClient.metrics()`), for the app's own analytics.

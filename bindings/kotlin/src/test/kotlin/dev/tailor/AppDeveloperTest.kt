@@ -95,7 +95,7 @@ class AppDeveloperTest {
         assertEquals("Pinned", Reason.Pinned.toString())
         assertEquals("PopularNow", Reason.PopularNow.toString())
         assertEquals("ColdStart", Fallback.ColdStart.toString())
-        assertEquals("[BoughtBefore(times=2), ViewedRecently]", listOf(Reason.BoughtBefore(2u), Reason.ViewedRecently).toString())
+        assertEquals("[BoughtBefore(times=2), ViewedRecently]", listOf(Reason.BoughtBefore(2L), Reason.ViewedRecently).toString())
     }
 
     @Test

@@ -47,7 +47,7 @@ object FfiBench {
                 val start = System.nanoTime()
                 val r = t.rank(req)
                 wall[i] = (System.nanoTime() - start) / 1000
-                core[i] = r.tookMicros.toLong()
+                core[i] = r.tookMicros
                 outside[i] = wall[i] - core[i]
                 if (r.items.size != limit) exitProcess(1)
             }

@@ -36,7 +36,7 @@ class QuickStartTest {
         assertEquals("22423", page.items[0].itemId)
         assertTrue(page.personalized, "${page.fallback}")
         val bought = page.items.first { it.itemId == "85123A" }
-        assertTrue(Reason.BoughtBefore(1u) in bought.reasons, "${bought.reasons}")
+        assertTrue(Reason.BoughtBefore(1L) in bought.reasons, "${bought.reasons}")
         assertEquals("[Pinned]", page.items[0].reasons.toString())
         assertFailsWith<TailorException.Closed> { tailor.status() }
     }

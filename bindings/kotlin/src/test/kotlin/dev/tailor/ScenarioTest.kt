@@ -249,7 +249,7 @@ private fun attrJson(a: Attribute) = mapOf("kind" to kindName(a.kind), "value" t
 
 private fun reasonJson(r: Reason): Map<String, Any?> = when (r) {
     is Reason.SimilarTo -> mapOf("type" to "similar_to", "item_id" to r.itemId, "title" to r.title)
-    is Reason.BoughtBefore -> mapOf("type" to "bought_before", "times" to r.times.toLong())
+    is Reason.BoughtBefore -> mapOf("type" to "bought_before", "times" to r.times)
     Reason.LeftInCart -> mapOf("type" to "left_in_cart")
     Reason.ViewedRecently -> mapOf("type" to "viewed_recently")
     is Reason.Likes -> mapOf("type" to "likes", "attribute" to attrJson(r.attribute))

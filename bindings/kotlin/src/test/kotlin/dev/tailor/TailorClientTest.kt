@@ -50,7 +50,7 @@ class TailorClientTest {
             assertEquals("bootstrap-ranker", page.modelName)
             assertEquals(listOf("toys-3", "toys-4", "toys-1"), page.ids.take(3))
             val top = page.items[0]
-            assertEquals(Reason.BoughtBefore(times = 3u), top.reasons[0])
+            assertEquals(Reason.BoughtBefore(times = 3L), top.reasons[0])
             assertTrue(Reason.Likes(Attribute.category("toys")) in top.reasons, "${top.reasons}")
             assertEquals(Reason.SimilarTo(itemId = "toys-3", title = "Robot Kit"), page.items[1].reasons[0])
             assertEquals(Reason.ViewedRecently, page.items[2].reasons[0])
@@ -135,7 +135,7 @@ class TailorClientTest {
                 assertTrue(page.personalized, "$name: ${page.fallback}")
                 assertEquals(name, page.modelName)
                 assertEquals(5, page.items.size)
-                assertTrue(page.items.any { Reason.BoughtBefore(1u) in it.reasons }, "$name: ${page.items}")
+                assertTrue(page.items.any { Reason.BoughtBefore(1L) in it.reasons }, "$name: ${page.items}")
             }
             assertEquals("linear-ranker", t.rollbackModel().name)
             assertEquals("linear-ranker", t.status().model.name)
