@@ -103,6 +103,7 @@ pub fn events(rng: &mut SmallRng, n: usize, items: usize, start: i64) -> Vec<Eve
                 session_id: Some(format!("s-{}", k / 20)),
                 quantity: None,
                 surface: Some("home".into()),
+                response_id: None,
             }
         })
         .collect()

@@ -59,6 +59,7 @@ pub fn run(args: Args) -> CliResult {
                 session_id: Some(format!("crash-session-{}", i / 10)),
                 quantity: Some(1 + (i % 3) as u32),
                 surface: None,
+                response_id: None,
             })
             .collect();
         t.track_batch(events)?;

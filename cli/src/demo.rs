@@ -172,6 +172,7 @@ pub fn run(dir: Option<PathBuf>) -> CliResult {
             session_id: Some("demo-session".into()),
             quantity: None,
             surface: Some("search".into()),
+            response_id: None,
         })
         .collect();
     let viewed: Vec<&str> = theme

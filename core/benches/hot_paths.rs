@@ -57,6 +57,7 @@ fn warm_tailor(dir: &tempfile::TempDir, items: usize) -> std::sync::Arc<Tailor> 
             session_id: None,
             quantity: None,
             surface: None,
+            response_id: None,
         })
         .collect();
     t.track_batch(events).unwrap();

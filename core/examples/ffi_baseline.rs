@@ -49,6 +49,7 @@ fn events() -> Vec<Event> {
             session_id: Some("bench".into()),
             quantity: None,
             surface: None,
+            response_id: None,
         })
         .collect()
 }

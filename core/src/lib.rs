@@ -10,7 +10,7 @@
 //! let t = Tailor::open(TailorConfig::new("/tmp/tailor-demo"))?;
 //! t.import_catalog_csv("catalog.csv".into())?;
 //! t.track(Event { kind: EventKind::View, item_id: "85123A".into(), timestamp: None,
-//!                 session_id: None, quantity: None, surface: None })?;
+//!                 session_id: None, quantity: None, surface: None, response_id: None })?;
 //! let page = t.rank(RankRequest { limit: 10, ..Default::default() })?;
 //! for item in page.items { println!("{} {:?}", item.item_id, item.reasons); }
 //! # Ok::<(), tailor::TailorError>(())

@@ -87,6 +87,11 @@ pub struct Event {
     #[uniffi(default = None)]
     #[serde(default)]
     pub surface: Option<String>,
+    /// The `RankResponse::response_id` of the page the shopper acted on, when the app knows it:
+    /// clicks, carts and purchases within the attribution window count for that placement.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub response_id: Option<String>,
 }
 
 /// What a `track_batch` call did.
@@ -301,6 +306,9 @@ pub struct RankResponse {
     /// response alone.
     pub experiment: Option<String>,
     pub surface: Option<String>,
+    /// Random and unique per call (never derived from the shopper): cite it in `Impressions`
+    /// and `Event` so `metrics().placements` can credit conversions to this page.
+    pub response_id: String,
 }
 
 /// The active or a previous model.
@@ -466,6 +474,15 @@ pub struct AttributeStrength {
     pub strength: f64,
 }
 
+/// Something the shopper said they are not interested in, and when.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct NotInterested {
+    /// An item (left out of rankings) or a category, brand or tag (pushed to the end).
+    pub attribute: Attribute,
+    /// Unix seconds.
+    pub since: i64,
+}
+
 /// An item the shopper interacted with recently.
 #[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
 pub struct RecentItem {
@@ -489,6 +506,9 @@ pub struct ProfileSummary {
     /// What the current session is about (empty outside a session).
     pub session_intent: Vec<AttributeStrength>,
     pub preferences: Vec<Attribute>,
+    /// What the shopper said they are not interested in (most recent first): such items are
+    /// left out of every ranking, such categories, brands and tags pushed to the end.
+    pub not_interested: Vec<NotInterested>,
     pub recent_items: Vec<RecentItem>,
     /// The typical price of what the shopper carts and buys.
     pub usual_price: Option<f64>,
@@ -515,6 +535,10 @@ pub struct Impressions {
     #[uniffi(default = None)]
     #[serde(default)]
     pub timestamp: Option<i64>,
+    /// The `RankResponse::response_id` of the page, so conversions are credited to it.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub response_id: Option<String>,
 }
 
 impl Impressions {
@@ -531,6 +555,7 @@ impl Impressions {
             surface: response.surface.clone(),
             experiment: response.experiment.clone(),
             timestamp,
+            response_id: Some(response.response_id.clone()),
         }
     }
 }
@@ -582,6 +607,26 @@ pub struct FunnelCounters {
     pub attributed_revenue: f64,
 }
 
+/// Conversions of one placement: one rank response the app showed (with its surface and
+/// variant), counted within `attribution_window_hours` of when it was first shown.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct PlacementCounters {
+    pub response_id: String,
+    /// Surface of the impressions ("" when none was given).
+    pub surface: String,
+    /// Experiment key and this install's variant ("" outside experiments).
+    pub experiment: String,
+    pub variant: String,
+    /// Unix seconds of the first impression of this response.
+    pub shown_at: i64,
+    pub impressions: u64,
+    pub clicks: u64,
+    pub add_to_carts: u64,
+    pub purchases: u64,
+    /// Price x quantity of the attributed purchases.
+    pub revenue: f64,
+}
+
 /// Rank latency percentiles since the object was opened.
 #[derive(Debug, Clone, Default, PartialEq, uniffi::Record, serde::Serialize)]
 pub struct LatencySummary {
@@ -619,5 +664,7 @@ pub struct EngineStats {
 #[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
 pub struct LocalMetrics {
     pub funnels: Vec<FunnelCounters>,
+    /// Per response shown (newest first, bounded: see README "Attribution").
+    pub placements: Vec<PlacementCounters>,
     pub engine: EngineStats,
 }

@@ -55,7 +55,16 @@ pub fn event(e: &Event) -> Result<()> {
         id("session id", s)?;
     }
     quantity(e.quantity)?;
+    response_id(&e.response_id)?;
     surface(&e.surface)
+}
+
+/// A cited `RankResponse::response_id` (any non-empty id; unknown ones simply credit nothing).
+pub fn response_id(response_id: &Option<String>) -> Result<()> {
+    match response_id {
+        Some(r) => id("response id", r),
+        None => Ok(()),
+    }
 }
 
 pub fn quantity(quantity: Option<u32>) -> Result<()> {

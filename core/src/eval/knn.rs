@@ -152,6 +152,7 @@ mod tests {
                 session_id: None,
                 quantity: None,
                 surface: None,
+                response_id: None,
             },
         }
     }

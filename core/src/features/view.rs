@@ -188,8 +188,14 @@ impl ProfileView {
 
         // The strongest recent items are the sources of co-purchase scores and the profile
         // embedding. Selecting the top ones is linear; only they are sorted and resolved.
+        // An item the shopper is not interested in explains nothing ("because you viewed").
+        let unwanted: rustc_hash::FxHashSet<&str> =
+            crate::rank::not_interested::items(profile).collect();
         let mut weighted: Vec<(f32, &Arc<str>)> = Vec::with_capacity(profile.items.len());
         for (id, stats) in &profile.items {
+            if unwanted.contains(&**id) {
+                continue;
+            }
             view.total_purchases += stats.purchases as u64;
             view.repeat_purchases += stats.purchases.saturating_sub(1) as u64;
             if stats.purchases + stats.carts + stats.clicks + stats.views > 0 {

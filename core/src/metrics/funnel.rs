@@ -86,10 +86,11 @@ pub fn insert_impressions(
     ts: i64,
     item_ids: &[&str],
     key: &FunnelKey,
+    response_id: Option<&str>,
 ) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO impressions (ts, item_id, surface, experiment, variant, position)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO impressions (ts, item_id, surface, experiment, variant, position, response_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (pos, id) in item_ids.iter().enumerate() {
         stmt.execute(params![
@@ -98,7 +99,8 @@ pub fn insert_impressions(
             key.surface,
             key.experiment,
             key.variant,
-            pos as i64
+            pos as i64,
+            response_id
         ])?;
     }
     Ok(())
@@ -137,19 +139,39 @@ pub fn prune_impressions(conn: &Connection, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// A click, cart or purchase to count.
+pub struct Feedback<'a> {
+    pub item_id: &'a str,
+    pub kind: crate::types::EventKind,
+    pub ts: i64,
+    /// Revenue of a purchase (price x quantity).
+    pub value: f64,
+    pub surface: &'a str,
+    /// The response the event cites, if any.
+    pub response_id: Option<&'a str>,
+}
+
 /// Count a click, cart or purchase: under the funnel of the impression that showed the item
 /// within `window_secs` (an attributed conversion when it is a purchase), else under its own
-/// surface outside any experiment.
-pub fn count_feedback(
-    conn: &Connection,
-    item_id: &str,
-    kind: crate::types::EventKind,
-    ts: i64,
-    value: f64,
-    surface: &str,
-    window_secs: i64,
-) -> Result<()> {
+/// surface outside any experiment; and for its placement (see `placements`): the response it
+/// cites, else the response of that impression.
+pub fn count_feedback(conn: &Connection, f: &Feedback<'_>, window_secs: i64) -> Result<()> {
     use crate::types::EventKind;
+    let Feedback {
+        item_id,
+        kind,
+        ts,
+        value,
+        surface,
+        response_id,
+    } = *f;
+    let placement = match response_id {
+        Some(r) => Some(r.to_string()),
+        None => super::placements::last_response(conn, item_id, ts, window_secs)?,
+    };
+    if let Some(r) = placement {
+        super::placements::credit(conn, &r, kind, ts, value, window_secs)?;
+    }
     let shown = last_impression(conn, item_id, ts, window_secs)?;
     let attributed = shown.is_some();
     let key = shown.unwrap_or_else(|| FunnelKey {
@@ -235,7 +257,7 @@ mod tests {
             (3, 1, 1)
         );
         assert_eq!(rows[0].revenue, 9.5);
-        insert_impressions(conn, 1_000, &["x", "y"], &key).unwrap();
+        insert_impressions(conn, 1_000, &["x", "y"], &key, None).unwrap();
         assert_eq!(
             last_impression(conn, "y", 1_500, 3_600).unwrap(),
             Some(key.clone())

@@ -1,7 +1,8 @@
 //! Local measurement: the engine's own counters (in memory, since open) and the funnel counters
-//! (in `profile.db`, see `funnel`). Nothing here is ever sent anywhere.
+//! (in `profile.db`, see `funnel` and, per rank response, `placements`). Nothing here is ever sent anywhere.
 
 pub mod funnel;
+pub mod placements;
 
 use crate::error::TailorError;
 use crate::types::{Fallback, LatencySummary, NamedCount};

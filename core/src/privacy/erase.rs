@@ -17,6 +17,8 @@ pub fn erase(store: &mut ProfileStore) -> Result<()> {
          DELETE FROM experiments;
          DELETE FROM funnel;
          DELETE FROM impressions;
+         DELETE FROM not_interested;
+         DELETE FROM placements;
          DELETE FROM meta WHERE key NOT IN ('salt', 'consent');
          DELETE FROM sqlite_sequence WHERE name = 'events';
          COMMIT;",

@@ -1,14 +1,14 @@
 //! Data portability: the shopper's profile as one JSON document.
 //!
-//! Schema (version 2): `{"format": "tailor-profile-export", "version": 2, "consent": bool,
+//! Schema (version 3): `{"format": "tailor-profile-export", "version": 2, "consent": bool,
 //! "events": [{"ts", "kind", "item_id", "session", "quantity", "surface"}],
 //! "affinities": [{"dimension", "key", "score", "as_of"}], "items": [{"item_id", "views", ...}],
-//! "preferences": [{"kind", "value"}],
+//! "preferences": [{"kind", "value"}], "not_interested": [{"attribute": {"kind", "value"}, "since"}],
 //! "personal_layer": null | {"model", "weights": [..], "updates"},
 //! "exploration": [{"arm", "alpha", "beta"}],
 //! "experiments": [{"key", "variant", "assigned_at", "exposures"}],
-//! "impressions": [{"ts", "item_id", "surface", "experiment", "variant", "position"}],
-//! "funnel": [FunnelCounters...]}`. Session ids appear as the keyed hashes that are stored.
+//! "impressions": [{"ts", "item_id", "surface", "experiment", "variant", "position",
+//! "response_id"}], "funnel": [FunnelCounters...], "placements": [PlacementCounters...]}`. Session ids appear as the keyed hashes that are stored.
 
 use crate::error::Result;
 use crate::profile::store::kind_from_code;
@@ -59,21 +59,23 @@ pub fn export(conn: &Connection, state: &ProfileState, consent: bool) -> Result<
     exploration.sort_by_key(|v| v["arm"].to_string());
     let doc = json!({
         "format": "tailor-profile-export",
-        "version": 2,
+        "version": 3,
         "consent": consent,
         "events": events,
         "affinities": affinities,
         "items": items,
         "preferences": state.preferences,
+        "not_interested": state.not_interested,
         "personal_layer": state.personal.as_ref().map(|l| json!({
             "model": l.model_key, "weights": l.weights, "updates": l.updates
         })),
         "exploration": exploration,
         "experiments": rows(conn, "SELECT key, variant, assigned_at, exposures FROM experiments ORDER BY key",
             &["key", "variant", "assigned_at", "exposures"])?,
-        "impressions": rows(conn, "SELECT ts, item_id, surface, experiment, variant, position FROM impressions ORDER BY ts, id",
-            &["ts", "item_id", "surface", "experiment", "variant", "position"])?,
+        "impressions": rows(conn, "SELECT ts, item_id, surface, experiment, variant, position, response_id FROM impressions ORDER BY ts, id",
+            &["ts", "item_id", "surface", "experiment", "variant", "position", "response_id"])?,
         "funnel": crate::metrics::funnel::load(conn)?,
+        "placements": crate::metrics::placements::load(conn)?,
     });
     Ok(serde_json::to_string_pretty(&doc).unwrap_or_default())
 }

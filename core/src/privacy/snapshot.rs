@@ -6,7 +6,8 @@
 //! associated data (so the version cannot be changed either). The key is the app's: 32 bytes.
 //!
 //! What travels: the events (item, kind, time, quantity, surface; session ids do not — they are
-//! hashed with this install's salt), the explicit preferences and the exploration posteriors.
+//! hashed with this install's salt), the explicit preferences, the "not interested" marks and
+//! the exploration posteriors. Forgotten items travel nowhere: their events are gone.
 //! The importing device replays the events through the same code as `track`, so affinities,
 //! item history and purchase cycles come out as if the shopper had used it all along. Signals of
 //! events already pruned by retention are not carried (after a year they have decayed to
@@ -15,7 +16,7 @@
 
 use crate::error::{Error, Result};
 use crate::profile::signals::BetaArm;
-use crate::types::{Attribute, EventKind};
+use crate::types::{Attribute, EventKind, NotInterested};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,9 @@ pub struct Snapshot {
     pub events: Vec<SnapshotEvent>,
     pub preferences: Vec<Attribute>,
     pub exploration: Vec<SnapshotArm>,
+    /// The shopper's "not interested" marks (absent from blobs of builds before them).
+    #[serde(default)]
+    pub not_interested: Vec<NotInterested>,
 }
 
 fn cipher(key: &[u8]) -> Result<XChaCha20Poly1305> {

@@ -33,7 +33,8 @@ fn top(
             .map(|((_, k), v)| (&**k, v.at(now, params.half_life_secs)))
             .collect()
     };
-    scores.retain(|(_, s)| *s > 0.0);
+    // What the shopper said they are not interested in is not presented as their taste.
+    scores.retain(|(k, s)| *s > 0.0 && !profile.is_not_interested(kind, k));
     scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
     let max = scores.first().map(|s| s.1).unwrap_or(1.0);
     scores
@@ -126,6 +127,17 @@ pub fn summarize(
             .collect();
         sentences.push(format!("You told us you like {}.", chosen.join(", ")));
     }
+    if !profile.not_interested.is_empty() {
+        let marked: Vec<&str> = profile
+            .not_interested
+            .iter()
+            .map(|n| n.attribute.value.as_str())
+            .collect();
+        sentences.push(format!(
+            "You told us you are not interested in {}.",
+            marked.join(", ")
+        ));
+    }
     if sentences.is_empty() {
         sentences.push("We don't know your taste yet: you see what is popular.".to_string());
     }
@@ -141,6 +153,7 @@ pub fn summarize(
             .filter(|p| p.kind != AttributeKind::Item)
             .cloned()
             .collect(),
+        not_interested: profile.not_interested.clone(),
         recent_items,
         usual_price,
         events_total: i64::try_from(profile.event_count).unwrap_or(i64::MAX),

@@ -72,6 +72,7 @@ fn parse_row(row: &Row<'_>, has_kind: bool) -> Result<UserEvent> {
             session_id: (!session.is_empty()).then(|| session.to_string()),
             quantity,
             surface,
+            response_id: None,
         },
     })
 }

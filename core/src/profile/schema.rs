@@ -92,5 +92,29 @@ pub static SCHEMA: Schema = Schema {
          );
          CREATE INDEX impressions_item ON impressions(item_id, ts);
          CREATE INDEX impressions_ts ON impressions(ts);",
+        // 4: the shopper's own corrections: "not interested in" an item, category, brand or
+        //    tag (kind uses the preference codes; item = 3), with when it was said.
+        "CREATE TABLE not_interested (
+            kind INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            since INTEGER NOT NULL,
+            PRIMARY KEY (kind, value)
+         ) WITHOUT ROWID;",
+        // 5: attribution per placement: the response a page came from is kept with each
+        //    impression, and per-response conversion counters (bounded like impressions).
+        "ALTER TABLE impressions ADD COLUMN response_id TEXT;
+         CREATE TABLE placements (
+            response_id TEXT PRIMARY KEY NOT NULL,
+            surface TEXT NOT NULL,
+            experiment TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            shown_at INTEGER NOT NULL,
+            impressions INTEGER NOT NULL DEFAULT 0,
+            clicks INTEGER NOT NULL DEFAULT 0,
+            carts INTEGER NOT NULL DEFAULT 0,
+            purchases INTEGER NOT NULL DEFAULT 0,
+            revenue REAL NOT NULL DEFAULT 0
+         ) WITHOUT ROWID;
+         CREATE INDEX placements_shown ON placements(shown_at);",
     ],
 };

@@ -262,6 +262,8 @@ pub struct ProfileState {
     pub price_sum: Decayed,
     pub price_weight: Decayed,
     pub preferences: Vec<Attribute>,
+    /// The shopper's "not interested" marks, most recent first.
+    pub not_interested: Vec<crate::types::NotInterested>,
     /// Events applied over the profile's life (retention does not lower it).
     pub event_count: u64,
     pub last_event: i64,
@@ -273,6 +275,70 @@ pub struct ProfileState {
 
 impl ProfileState {
     /// True when there is nothing to personalize with.
+    /// Whether the shopper marked this exact attribute (or item) as not interesting.
+    pub fn is_not_interested(&self, kind: AttributeKind, value: &str) -> bool {
+        self.not_interested
+            .iter()
+            .any(|n| n.attribute.kind == kind && n.attribute.value == value)
+    }
+
+    /// Take back what the events of one item added to affinities, the session and the usual
+    /// price (each event's weight, decayed from its time: exact, since decay is linear), and
+    /// drop its history. Affinity keys that fall to nothing are returned for deletion.
+    pub fn forget_item(
+        &mut self,
+        item_id: &str,
+        events: &[ProfileEvent],
+        item: Option<&Item>,
+        params: &Params,
+        touched: &mut Touched,
+    ) -> Vec<AffinityKey> {
+        let mut dropped = Vec::new();
+        if let Some(item) = item {
+            for ev in events {
+                let w = event_weight(ev.kind);
+                let in_session = self.in_current_session(ev);
+                for key in item_keys(item) {
+                    if let Some(d) = self.affinity.get_mut(&key) {
+                        d.add(-w, ev.ts, params.half_life_secs);
+                        touched.affinities.insert(key.clone());
+                    }
+                    if in_session {
+                        if let Some(v) = self.session.affinity.get_mut(&key) {
+                            *v -= w;
+                        }
+                    }
+                }
+                if matches!(ev.kind, EventKind::Purchase | EventKind::AddToCart) && item.price > 0.0
+                {
+                    self.price_sum
+                        .add(-item.price.ln(), ev.ts, params.half_life_secs);
+                    self.price_weight.add(-1.0, ev.ts, params.half_life_secs);
+                    touched.price = true;
+                }
+            }
+            for key in item_keys(item) {
+                // Rounding leaves crumbs; what only this item built goes entirely.
+                if self.affinity.get(&key).is_some_and(|d| d.score.abs() < 1e-6) {
+                    self.affinity.remove(&key);
+                    touched.affinities.remove(&key);
+                    dropped.push(key.clone());
+                }
+                if self.session.affinity.get(&key).is_some_and(|v| v.abs() < 1e-6) {
+                    self.session.affinity.remove(&key);
+                }
+            }
+            if self.price_weight.score.abs() < 1e-6 {
+                self.price_sum = Decayed::default();
+                self.price_weight = Decayed::default();
+            }
+        }
+        self.session.items.retain(|i| &**i != item_id);
+        self.items.remove(item_id);
+        self.event_count = self.event_count.saturating_sub(events.len() as u64);
+        dropped
+    }
+
     pub fn is_cold(&self) -> bool {
         self.items.is_empty() && self.affinity.is_empty() && self.preferences.is_empty()
     }

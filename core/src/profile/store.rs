@@ -8,7 +8,7 @@ use crate::cancel::Cancel;
 use crate::catalog::CatalogSnapshot;
 use crate::error::Result;
 use crate::sql;
-use crate::types::{Attribute, AttributeKind, EventKind};
+use crate::types::{Attribute, AttributeKind, EventKind, NotInterested};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -77,6 +77,8 @@ pub struct WriteBatch {
     pub touched: Touched,
     pub dropped_items: Vec<Arc<str>>,
     pub dropped_affinities: Vec<AffinityKey>,
+    /// Items whose events (and impressions) are deleted: "forget this item".
+    pub forget_items: Vec<Arc<str>>,
     /// Checked while the events are written: an interrupt rolls the whole batch back.
     pub cancel: Cancel,
     also: Vec<AlsoSql>,
@@ -244,6 +246,7 @@ impl ProfileStore {
                 state.preferences.push(Attribute { kind, value });
             }
         }
+        state.not_interested = read_not_interested(&self.conn)?;
         if let Some(json) = self.meta("price")? {
             if let Ok((s, s_at, w, w_at)) = serde_json::from_str::<(f64, i64, f64, i64)>(&json) {
                 state.price_sum = Decayed {
@@ -529,11 +532,22 @@ impl ProfileStore {
                 }
             }
         }
+        let mut forgotten = 0u64;
+        for id in &batch.forget_items {
+            forgotten += tx.execute("DELETE FROM events WHERE item_id = ?1", [&**id])? as u64;
+            tx.execute("DELETE FROM impressions WHERE item_id = ?1", [&**id])?;
+        }
+        if !batch.forget_items.is_empty() {
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('event_count', ?1)",
+                [state.event_count.to_string()],
+            )?;
+        }
         for sql in batch.also.drain(..) {
             sql(&tx)?;
         }
         tx.commit()?;
-        self.event_rows += batch.events.len() as u64;
+        self.event_rows = (self.event_rows + batch.events.len() as u64).saturating_sub(forgotten);
         Ok(ids)
     }
 
@@ -570,6 +584,35 @@ impl ProfileStore {
         Ok(())
     }
 
+    /// The stored events of one item, oldest first (what "forget this item" takes back).
+    pub fn item_events(&self, item_id: &str) -> Result<Vec<ProfileEvent>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, ts, session, quantity FROM events WHERE item_id = ?1 ORDER BY ts, id",
+        )?;
+        let rows = stmt.query_map([item_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, ts, session, quantity) = row?;
+            if let Some(kind) = kind_from_code(kind) {
+                out.push(ProfileEvent {
+                    kind,
+                    item_id: Arc::from(item_id),
+                    ts,
+                    session,
+                    quantity: u32::try_from(quantity).unwrap_or(1),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// `(ts, kind, item_id, quantity)` of every stored event: what an import must not repeat.
     pub fn event_keys(&self) -> Result<std::collections::HashSet<(i64, i64, String, i64)>> {
         let mut stmt = self
@@ -589,6 +632,52 @@ pub fn write_preferences(conn: &Connection, prefs: &[Attribute]) -> Result<()> {
         stmt.execute(params![attribute_code(p.kind), p.value])?;
     }
     Ok(())
+}
+
+/// The "not interested" marks, most recent first.
+pub fn read_not_interested(conn: &Connection) -> Result<Vec<NotInterested>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, value, since FROM not_interested ORDER BY since DESC, kind, value",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, value, since) = row?;
+        if let Some(kind) = attribute_from_code(kind) {
+            out.push(NotInterested {
+                attribute: Attribute { kind, value },
+                since,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Add (or re-date) a "not interested" mark, inside the caller's transaction.
+pub fn insert_not_interested(conn: &Connection, mark: &NotInterested) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO not_interested (kind, value, since) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![
+        attribute_code(mark.attribute.kind),
+        mark.attribute.value,
+        mark.since
+    ])?;
+    Ok(())
+}
+
+/// Remove a "not interested" mark; whether there was one.
+pub fn delete_not_interested(conn: &Connection, attribute: &Attribute) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("DELETE FROM not_interested WHERE kind = ?1 AND value = ?2")?
+        .execute(params![attribute_code(attribute.kind), attribute.value])?
+        > 0)
 }
 
 pub fn keyed_hash(salt: &[u8], raw: &str) -> String {

@@ -74,8 +74,17 @@ pub fn apply_events(
             let (item, kind, ts) = (ev.item_id.clone(), e.kind, ev.ts);
             let value = price * ev.quantity as f64;
             let surface = e.surface.clone().unwrap_or_default();
+            let response_id = e.response_id.clone();
             batch.also(move |tx| {
-                crate::metrics::funnel::count_feedback(tx, &item, kind, ts, value, &surface, window)
+                let feedback = crate::metrics::funnel::Feedback {
+                    item_id: &item,
+                    kind,
+                    ts,
+                    value,
+                    surface: &surface,
+                    response_id: response_id.as_deref(),
+                };
+                crate::metrics::funnel::count_feedback(tx, &feedback, window)
             });
         }
         batch.events.push(NewEvent {

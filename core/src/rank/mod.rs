@@ -5,6 +5,7 @@ pub mod diversity;
 pub mod explain;
 pub mod explore;
 pub mod fallback;
+pub mod not_interested;
 pub mod pipeline;
 pub mod rules;
 

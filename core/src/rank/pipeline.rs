@@ -1,6 +1,6 @@
 //! One rank call, end to end, over immutable snapshots.
 
-use super::{diversity, explain, explore, fallback, rules};
+use super::{diversity, explain, explore, fallback, not_interested, rules};
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
 use crate::features::{assemble, ProfileView};
@@ -126,6 +126,12 @@ pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
     rank_with_view(ctx, req, &view, started)
 }
 
+/// A fresh random id for a response: 128 random bits, hex. Random rather than derived from the
+/// shopper, the request or a counter, so it identifies a page and nothing else.
+fn response_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 /// Add the personal layer's adjustment, when it was learned for this very model.
 fn personal_adjustment(ctx: &RankContext<'_>, matrix: &[f32], scores: &mut [f32]) {
     let Some(layer) = ctx
@@ -155,10 +161,13 @@ pub fn rank_with_view(
 ) -> Result<RankResponse> {
     let catalog = ctx.catalog;
     let mut unknown_ids = Vec::new();
+    // Items the shopper is not interested in are left out, like the merchant's exclusions.
     let excluded: FxHashSet<u32> = req
         .rules
         .exclude_ids
         .iter()
+        .map(|id| id.as_str())
+        .chain(not_interested::items(ctx.profile))
         .filter_map(|id| catalog.get(id))
         .collect();
     let cands = candidates(ctx, req, &excluded, &mut unknown_ids);
@@ -220,10 +229,19 @@ pub fn rank_with_view(
             })
             .then(a.1.cmp(&b.1))
     });
+    // Categories, brands and tags the shopper is not interested in: their items go after all
+    // others, whatever their score (a tier, so no boost or model score can lift them back).
+    let pushed_down = not_interested::pushed_down(ctx.profile, catalog, &cands);
+    if !pushed_down.is_empty() {
+        scored.sort_by_key(|&(_, idx, _)| pushed_down.contains(&idx));
+    }
     let final_score: FxHashMap<u32, (f64, usize)> =
         scored.iter().map(|&(s, idx, k)| (idx, (s, k))).collect();
     let mut order: Vec<u32> = scored.iter().map(|&(_, idx, _)| idx).collect();
 
+    // Diversity and exploration rearrange the wanted items only: neither may pull a
+    // pushed-down item back onto the page.
+    let tail = order.split_off(order.len() - pushed_down.len());
     if let Some(d) = &req.diversity {
         diversity::apply(&mut order, catalog, d);
     }
@@ -242,6 +260,7 @@ pub fn rank_with_view(
         explore::apply(&mut order, limit, rate, seed, catalog, &ctx.profile.bandit)
             .into_iter()
             .collect();
+    order.extend(tail);
 
     let (pins, unknown_pins) = rules::resolve_pins(catalog, &req.rules.pinned);
     let pins: Vec<(u32, u32)> = pins
@@ -297,5 +316,6 @@ pub fn rank_with_view(
         variant: ctx.variant.clone(),
         experiment: req.experiment.clone(),
         surface: req.surface.clone(),
+        response_id: response_id(),
     })
 }

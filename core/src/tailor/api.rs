@@ -144,6 +144,27 @@ impl Tailor {
         })
     }
 
+    /// The shopper is not interested in an item (left out of every ranking from now on) or in a
+    /// category, brand or tag (its items go after all others on every surface). Listed by
+    /// `explain_profile`, exported, erased by `erase`; `undo_not_interested` takes it back.
+    /// Dropped without consent, like every profile write.
+    pub fn mark_not_interested(&self, attribute: Attribute) -> Result<(), TailorError> {
+        self.call(|| self.mark_not_interested_inner(attribute))
+    }
+
+    /// Take back a `mark_not_interested`. Returns whether the mark existed.
+    pub fn undo_not_interested(&self, attribute: Attribute) -> Result<bool, TailorError> {
+        self.call(|| self.undo_not_interested_inner(attribute))
+    }
+
+    /// "Forget this item": delete its events and its history and take back what they added to
+    /// the shopper's affinities, so it no longer drives "because you viewed", buy-again or taste.
+    /// Returns how many events were deleted (0 for an item the profile does not know). This is
+    /// a deletion and cannot be undone; the item itself may still be ranked.
+    pub fn forget_item(&self, item_id: String) -> Result<u32, TailorError> {
+        self.call(|| self.forget_item_inner(item_id))
+    }
+
     /// Validate and activate a model. `model_path` is a folder holding `model.onnx` and
     /// `manifest.json`, or the `.onnx` file (manifest beside it unless `manifest_path` is given).
     /// On any problem the current model keeps serving and a `ModelRejected` error says why.
@@ -336,14 +357,22 @@ impl Tailor {
         })
     }
 
-    /// Funnel counters per experiment variant and surface, and engine statistics — for the app
-    /// to report through its own analytics. Tailor never sends them anywhere.
+    /// Funnel counters per experiment variant and surface, conversions per placement (each
+    /// response shown, with its surface and variant, within the attribution window), and engine
+    /// statistics — for the app to report through its own analytics. Tailor never sends them
+    /// anywhere.
     pub fn metrics(&self) -> Result<LocalMetrics, TailorError> {
         self.call(|| {
-            let (funnels, (events, _)) =
-                self.read(|conn| Ok((crate::metrics::funnel::load(conn)?, event_counts(conn)?)))?;
+            let (funnels, placements, (events, _)) = self.read(|conn| {
+                Ok((
+                    crate::metrics::funnel::load(conn)?,
+                    crate::metrics::placements::load(conn)?,
+                    event_counts(conn)?,
+                ))
+            })?;
             Ok(LocalMetrics {
                 funnels,
+                placements,
                 engine: EngineStats {
                     rank_latency: self.counters.latency(),
                     model: self.model_info(),
@@ -365,11 +394,13 @@ impl Tailor {
         })
     }
 
-    /// Zero the funnel counters (e.g. after the app reported them).
+    /// Zero the funnel and placement counters (e.g. after the app reported them).
     pub fn reset_metrics(&self) -> Result<(), TailorError> {
         self.call(|| {
             self.write(|w| {
-                w.profile.connection().execute("DELETE FROM funnel", [])?;
+                w.profile
+                    .connection()
+                    .execute_batch("DELETE FROM funnel; DELETE FROM placements;")?;
                 Ok(())
             })
         })

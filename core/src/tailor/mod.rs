@@ -8,6 +8,7 @@
 //!   connection, so status and metrics never queue behind a long write) and the rank path.
 
 mod api;
+mod edits;
 mod open;
 mod writes;
 

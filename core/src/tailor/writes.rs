@@ -6,7 +6,7 @@ use crate::catalog::{self, CatalogSnapshot};
 use crate::error::{Error, Result};
 use crate::features::ProfileView;
 use crate::learn::impressions::ShownPage;
-use crate::metrics::funnel;
+use crate::metrics::{funnel, placements};
 use crate::profile::track::{apply_events, TrackContext};
 use crate::rank;
 use crate::types::*;
@@ -171,6 +171,7 @@ impl Tailor {
         }
         validate::surface(&impressions.surface)?;
         validate::timestamp("impression", impressions.timestamp)?;
+        validate::response_id(&impressions.response_id)?;
         let (variant, model) = self.variant_of(impressions.experiment.as_deref())?;
         if !self.consented() {
             return Ok(());
@@ -206,9 +207,14 @@ impl Tailor {
                 surface: impressions.surface.clone().unwrap_or_default(),
             };
             let ids = impressions.item_ids.clone();
+            let response_id = impressions.response_id.clone();
             batch.also(move |tx| {
                 let ids: Vec<&str> = ids.iter().map(|s| s.as_str()).collect();
-                funnel::insert_impressions(tx, ts, &ids, &key)?;
+                funnel::insert_impressions(tx, ts, &ids, &key, response_id.as_deref())?;
+                if let Some(r) = &response_id {
+                    placements::record_shown(tx, r, &key, ts, ids.len() as u64)?;
+                    placements::prune(tx, ts)?;
+                }
                 let delta = funnel::Delta {
                     impressions: ids.len() as u64,
                     ..Default::default()
@@ -270,6 +276,7 @@ impl Tailor {
             events,
             preferences: state.preferences.clone(),
             exploration,
+            not_interested: state.not_interested.clone(),
         };
         seal(&snapshot, key)
     }
@@ -290,6 +297,7 @@ impl Tailor {
                 session_id: None,
                 quantity: Some(e.quantity),
                 surface: e.surface.clone(),
+                response_id: None,
             })
             .collect();
         for e in &events {
@@ -297,6 +305,15 @@ impl Tailor {
         }
         for p in &snapshot.preferences {
             validate::id("snapshot preference", &p.value)?;
+        }
+        validate::batch_len(
+            "snapshot not-interested marks",
+            snapshot.not_interested.len(),
+            super::edits::MAX_NOT_INTERESTED,
+        )?;
+        for n in &snapshot.not_interested {
+            validate::id("snapshot not-interested value", &n.attribute.value)?;
+            validate::timestamp("snapshot not-interested mark", Some(n.since))?;
         }
         for a in &snapshot.exploration {
             validate::id("snapshot exploration arm", &a.arm)?;
@@ -346,6 +363,31 @@ impl Tailor {
                 let rows = preferences.clone();
                 batch.also(move |tx| write_preferences(tx, &rows));
                 state.preferences = preferences;
+            }
+            // Marks are a union; the later date of a mark on both devices wins.
+            let mut marks = state.not_interested.clone();
+            for n in &snapshot.not_interested {
+                match marks.iter_mut().find(|m| m.attribute == n.attribute) {
+                    Some(m) => m.since = m.since.max(n.since),
+                    None => marks.push(n.clone()),
+                }
+            }
+            if marks.len() > super::edits::MAX_NOT_INTERESTED {
+                return Err(Error::invalid(format!(
+                    "the snapshot would bring the \"not interested\" marks to {}, above {}; \
+                     undo some first",
+                    marks.len(),
+                    super::edits::MAX_NOT_INTERESTED
+                )));
+            }
+            if marks != state.not_interested {
+                marks.sort_by(|a, b| b.since.cmp(&a.since));
+                let rows = marks.clone();
+                batch.also(move |tx| {
+                    rows.iter()
+                        .try_for_each(|m| crate::profile::store::insert_not_interested(tx, m))
+                });
+                state.not_interested = marks;
             }
             for a in &snapshot.exploration {
                 let arm: Arc<str> = Arc::from(a.arm.as_str());

@@ -54,6 +54,7 @@ pub fn event(kind: EventKind, id: &str, ts: i64) -> Event {
         session_id: None,
         quantity: None,
         surface: None,
+        response_id: None,
     }
 }
 

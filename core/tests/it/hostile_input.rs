@@ -624,6 +624,7 @@ fn event_record() -> BoxedStrategy<Event> {
                 session_id,
                 quantity,
                 surface,
+                response_id: None,
             },
         )
         .boxed()

@@ -17,6 +17,7 @@ fn shown(page: &RankResponse, at: i64, experiment: Option<&str>) -> Impressions 
         surface: Some("home".into()),
         experiment: experiment.map(String::from),
         timestamp: Some(at),
+        response_id: None,
     }
 }
 
@@ -153,6 +154,7 @@ fn exploration_follows_what_the_shopper_engages_with() {
             surface: None,
             experiment: None,
             timestamp: Some(at),
+            response_id: None,
         })
         .unwrap();
         t.track(event(

@@ -171,7 +171,7 @@ fn export_is_one_documented_json_document_without_raw_identifiers() {
     assert!(!text.contains(SESSION), "raw session id in the export");
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["format"], "tailor-profile-export");
-    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["version"], 3);
     assert_eq!(doc["consent"], true);
     for section in ["exploration", "experiments", "impressions", "funnel"] {
         assert!(doc[section].is_array(), "{section} is exported");

@@ -13,7 +13,8 @@ fn readme_quick_start() -> Result<(), TailorError> {
     let tailor = Tailor::open(TailorConfig::new(files_dir))?;
     tailor.import_catalog_csv(catalog_csv)?;
     let view = Event { kind: EventKind::View, item_id: "85123A".into(), timestamp: None,
-                       session_id: None, quantity: None, surface: None };
+                       session_id: None, quantity: None, surface: None,
+                       response_id: None };
     tailor.track(view.clone())?;
     tailor.track(Event { kind: EventKind::Purchase, quantity: Some(2), ..view })?;
     let rules = BusinessRules { pinned: vec![Pin { item_id: "22423".into(), position: 0 }], ..Default::default() };
