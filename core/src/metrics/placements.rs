@@ -158,7 +158,10 @@ mod tests {
         prune(conn, 2_000).unwrap();
         let rows = load(conn).unwrap();
         assert_eq!(rows.len() as i64, MAX_PLACEMENTS);
-        assert!(rows.iter().all(|r| r.response_id != "r1"), "oldest go first");
+        assert!(
+            rows.iter().all(|r| r.response_id != "r1"),
+            "oldest go first"
+        );
         prune(conn, 2_000 + MAX_IMPRESSION_AGE_SECS + MAX_PLACEMENTS + 10).unwrap();
         assert!(load(conn).unwrap().is_empty(), "old placements go");
     }

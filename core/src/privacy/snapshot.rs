@@ -193,6 +193,13 @@ mod tests {
                 alpha: 3.0,
                 beta: 5.0,
             }],
+            not_interested: vec![NotInterested {
+                attribute: Attribute {
+                    kind: crate::types::AttributeKind::Brand,
+                    value: "acme".into(),
+                },
+                since: 1_700_000_100,
+            }],
         }
     }
 

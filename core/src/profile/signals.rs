@@ -319,12 +319,21 @@ impl ProfileState {
             }
             for key in item_keys(item) {
                 // Rounding leaves crumbs; what only this item built goes entirely.
-                if self.affinity.get(&key).is_some_and(|d| d.score.abs() < 1e-6) {
+                if self
+                    .affinity
+                    .get(&key)
+                    .is_some_and(|d| d.score.abs() < 1e-6)
+                {
                     self.affinity.remove(&key);
                     touched.affinities.remove(&key);
                     dropped.push(key.clone());
                 }
-                if self.session.affinity.get(&key).is_some_and(|v| v.abs() < 1e-6) {
+                if self
+                    .session
+                    .affinity
+                    .get(&key)
+                    .is_some_and(|v| v.abs() < 1e-6)
+                {
                     self.session.affinity.remove(&key);
                 }
             }

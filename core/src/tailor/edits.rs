@@ -22,7 +22,9 @@ impl Tailor {
             since: crate::clock::now(),
         };
         self.write_profile(|_, state, batch| {
-            state.not_interested.retain(|n| n.attribute != mark.attribute);
+            state
+                .not_interested
+                .retain(|n| n.attribute != mark.attribute);
             if state.not_interested.len() >= MAX_NOT_INTERESTED {
                 return Err(Error::invalid(format!(
                     "the shopper already has {MAX_NOT_INTERESTED} \"not interested\" marks; \
@@ -64,13 +66,8 @@ impl Tailor {
                 Some(_) => events.clone(),
                 None => Vec::new(),
             };
-            let dropped = state.forget_item(
-                &item_id,
-                &applied,
-                item,
-                &self.params,
-                &mut batch.touched,
-            );
+            let dropped =
+                state.forget_item(&item_id, &applied, item, &self.params, &mut batch.touched);
             // The event count drops by every forgotten event, applied or not.
             state.event_count = state
                 .event_count

@@ -4,7 +4,9 @@
 mod any_shop;
 mod api;
 mod app_edges;
+mod attribution;
 mod common;
+mod corrections;
 mod hostile_input;
 mod learning;
 mod model_safety;

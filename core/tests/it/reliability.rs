@@ -327,7 +327,24 @@ fn profile_rows(version: i64) -> String {
                 ('fx-viewed', 1, 0, 0, 0, 0, {v1}, 0, 0, 0, {v1}, 0, 0, 0);"
         ),
     };
-    common + &stats
+    // v4: a "not interested" mark; v5: an impression citing a response, and its placement.
+    let not_interested = match version {
+        1..=3 => String::new(),
+        _ => {
+            format!("INSERT INTO not_interested (kind, value, since) VALUES (1, 'fx-dull', {v1});")
+        }
+    };
+    let placements = match version {
+        1..=4 => String::new(),
+        _ => format!(
+            "INSERT INTO impressions (ts, item_id, surface, experiment, variant, position,
+                response_id) VALUES ({v1}, 'fx-viewed', 'home', '', '', 0, 'fx-response');
+             INSERT INTO placements (response_id, surface, experiment, variant, shown_at,
+                impressions, clicks, carts, purchases, revenue)
+                VALUES ('fx-response', 'home', '', '', {v1}, 1, 1, 0, 0, 0);"
+        ),
+    };
+    common + &stats + &not_interested + &placements
 }
 
 fn fixture_items() -> Vec<Item> {
@@ -431,6 +448,40 @@ fn generate_db_fixtures() {
 fn header_user_version(path: &Path) -> i64 {
     let bytes = std::fs::read(path).unwrap();
     i32::from_be_bytes(bytes[60..64].try_into().unwrap()) as i64
+}
+
+/// What v4 (not-interested marks) and v5 (placements) added survives, and works from any
+/// earlier version.
+fn check_upgraded_corrections(t: &Tailor, version: i64) {
+    let marks = t.explain_profile(Some(NOW)).unwrap().not_interested;
+    let values: Vec<&str> = marks.iter().map(|m| m.attribute.value.as_str()).collect();
+    assert_eq!(
+        values,
+        if version >= 4 {
+            vec!["fx-dull"]
+        } else {
+            vec![]
+        }
+    );
+    let placements = t.metrics().unwrap().placements;
+    let rows: Vec<(&str, u64, u64)> = placements
+        .iter()
+        .map(|p| (p.response_id.as_str(), p.impressions, p.clicks))
+        .collect();
+    assert_eq!(
+        rows,
+        if version >= 5 {
+            vec![("fx-response", 1, 1)]
+        } else {
+            vec![]
+        }
+    );
+    let mark = Attribute {
+        kind: AttributeKind::Item,
+        value: "fx-viewed".into(),
+    };
+    t.mark_not_interested(mark.clone()).unwrap();
+    assert!(t.undo_not_interested(mark).unwrap());
 }
 
 fn check_upgraded_profile(t: &Tailor) {
@@ -589,7 +640,10 @@ fn every_fixture_database_upgrades_and_keeps_its_data() {
             "{name}: not corrupt"
         );
         match store.as_str() {
-            "profile" => check_upgraded_profile(&t),
+            "profile" => {
+                check_upgraded_profile(&t);
+                check_upgraded_corrections(&t, version);
+            }
             _ => check_upgraded_catalog(&t),
         }
         t.close();

@@ -271,7 +271,7 @@ fn event(v: &Value, now: i64) -> R<Event> {
         surface: opt(o, "surface")
             .map(|v| string(v, "event.surface"))
             .transpose()?,
-            response_id: None,
+        response_id: None,
     })
 }
 
