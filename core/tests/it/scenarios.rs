@@ -236,7 +236,8 @@ fn event_kind(s: &str) -> R<EventKind> {
     })
 }
 
-fn event(v: &Value, now: i64) -> R<Event> {
+/// `responses`: the response ids of rank steps saved by label (an event's `response` cites one).
+fn event(v: &Value, now: i64, responses: &HashMap<String, RankResponse>) -> R<Event> {
     let o = obj(v, "event")?;
     check_keys(
         o,
@@ -248,6 +249,7 @@ fn event(v: &Value, now: i64) -> R<Event> {
             "session_id",
             "quantity",
             "surface",
+            "response",
         ],
         "event",
     )?;
@@ -271,8 +273,66 @@ fn event(v: &Value, now: i64) -> R<Event> {
         surface: opt(o, "surface")
             .map(|v| string(v, "event.surface"))
             .transpose()?,
-        response_id: None,
+        response_id: opt(o, "response")
+            .map(|v| saved_response(responses, v).map(|r| r.response_id.clone()))
+            .transpose()?,
     })
+}
+
+fn saved_response<'a>(
+    responses: &'a HashMap<String, RankResponse>,
+    label: &Value,
+) -> R<&'a RankResponse> {
+    let label = string(label, "response label")?;
+    responses
+        .get(&label)
+        .ok_or_else(|| format!("no rank step saved as {label:?}"))
+}
+
+/// Placements by the label their response was saved under (response ids are random, labels are
+/// what the transcript can show), in label order.
+fn placements_text(
+    m: &LocalMetrics,
+    responses: &HashMap<String, RankResponse>,
+) -> (String, Value) {
+    let mut rows: Vec<(String, &PlacementCounters)> = m
+        .placements
+        .iter()
+        .map(|p| {
+            let label = responses
+                .iter()
+                .find(|(_, r)| r.response_id == p.response_id)
+                .map(|(l, _)| l.clone())
+                .unwrap_or_else(|| "?".into());
+            (label, p)
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let text = rows
+        .iter()
+        .map(|(l, p)| {
+            format!(
+                "{l} surface={} variant={} impressions={} clicks={} add_to_carts={} purchases={}",
+                p.surface, p.variant, p.impressions, p.clicks, p.add_to_carts, p.purchases
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let fields: Map<String, Value> = rows
+        .iter()
+        .map(|(l, p)| {
+            (
+                l.clone(),
+                serde_json::json!({"surface": p.surface, "variant": p.variant,
+                    "impressions": p.impressions, "clicks": p.clicks,
+                    "add_to_carts": p.add_to_carts, "purchases": p.purchases}),
+            )
+        })
+        .collect();
+    (
+        if text.is_empty() { "none".into() } else { text },
+        Value::Object(fields),
+    )
 }
 
 fn rules(v: &Value) -> R<BusinessRules> {
@@ -778,6 +838,7 @@ struct Run {
     now: i64,
     tailor: Arc<Tailor>,
     saved: HashMap<String, Vec<String>>,
+    responses: HashMap<String, RankResponse>,
 }
 
 impl Run {
@@ -828,7 +889,7 @@ impl Run {
                     .and_then(Value::as_array)
                     .ok_or("track: `events` must be an array")?
                     .iter()
-                    .map(|e| event(e, self.now))
+                    .map(|e| event(e, self.now, &self.responses))
                     .collect::<R<Vec<_>>>()?;
                 t.track_batch(events).map(|s| {
                     (
@@ -912,11 +973,53 @@ impl Run {
                         if let Some(label) = opt(o, "save") {
                             let ids = r.items.iter().map(|i| i.item_id.clone()).collect();
                             self.saved.insert(string(label, "save")?, ids);
+                            self.responses.insert(string(label, "save")?, r.clone());
                         }
                         Ok((rank_text(&r), Value::Null))
                     }
                     Err(e) => Err(e),
                 }
+            }
+            "not_interested" => {
+                keys(&["attribute"])?;
+                let a = attribute(o.get("attribute").ok_or("not_interested: missing `attribute`")?)?;
+                t.mark_not_interested(a).map(|_| ("".into(), Value::Null))
+            }
+            "undo_not_interested" => {
+                keys(&["attribute"])?;
+                let a = attribute(
+                    o.get("attribute")
+                        .ok_or("undo_not_interested: missing `attribute`")?,
+                )?;
+                t.undo_not_interested(a).map(|removed| {
+                    (
+                        format!("removed={removed}"),
+                        serde_json::json!({ "removed": removed }),
+                    )
+                })
+            }
+            "forget_item" => {
+                keys(&["item_id"])?;
+                let id = string(
+                    o.get("item_id").ok_or("forget_item: missing `item_id`")?,
+                    "item_id",
+                )?;
+                t.forget_item(id).map(count)
+            }
+            "impressions" => {
+                keys(&["from", "shown", "at"])?;
+                let r = saved_response(
+                    &self.responses,
+                    o.get("from").ok_or("impressions: missing `from`")?,
+                )?;
+                let shown = uint(o.get("shown").ok_or("impressions: missing `shown`")?, "shown")?;
+                let ts = time(o, "timestamp", self.now, "impressions")?.unwrap_or(self.now);
+                t.record_impressions(Impressions::of(r, shown as usize, Some(ts)))
+                    .map(|_| ("".into(), Value::Null))
+            }
+            "placements" => {
+                keys(&[])?;
+                t.metrics().map(|m| placements_text(&m, &self.responses))
             }
             other => return Err(format!("unknown op {other:?}")),
         })
@@ -973,6 +1076,7 @@ fn run(path: &Path, root: &Path) -> Result<Vec<String>, (Vec<String>, String)> {
         now,
         tailor,
         saved: HashMap::new(),
+        responses: HashMap::new(),
     };
     for (n, step) in steps.iter().enumerate() {
         let result = (|| -> R<String> {

@@ -34,12 +34,37 @@ public struct TrackCounts: Equatable, Sendable {
 /// Everything measured on the device (`TailorClient.metrics()`), for the app's own analytics.
 public struct TailorMetrics: Equatable, Sendable {
     public let funnels: [Funnel]
+    /// Conversions per page shown, most recently shown first.
+    public let placements: [Placement]
     public let engine: EngineMetrics
 
     /// The funnel of one experiment (`""` outside experiments) and surface (`""` when none was given).
     public func funnel(experiment: String = "", surface: String = "") -> Funnel? {
         funnels.first { $0.experiment == experiment && $0.surface == surface }
     }
+
+    /// The placement of one page: `metrics.placement(page.responseId)`.
+    public func placement(_ responseId: String) -> Placement? {
+        placements.first { $0.responseId == responseId }
+    }
+}
+
+/// Conversions of one placement: a page (rank response) the app reported with
+/// `recordImpressions`, with its surface and variant. Clicks, carts and purchases count when they
+/// cite the page (`Event.click(id, responseId: page.responseId)`) or follow an impression of the
+/// item on it, within `attributionWindowHours` of when it was first shown.
+public struct Placement: Equatable, Sendable {
+    public let responseId: String
+    public let surface: String
+    public let experiment: String
+    public let variant: String
+    public let shownAt: Date
+    public let impressions: Int
+    public let clicks: Int
+    public let addToCarts: Int
+    public let purchases: Int
+    /// Price x quantity of the attributed purchases.
+    public let revenue: Double
 }
 
 /// Local funnel of one experiment variant and surface.
@@ -117,6 +142,12 @@ extension LocalMetrics {
                        addToCarts: count($0.addToCarts), purchases: count($0.purchases), revenue: $0.revenue,
                        attributedConversions: count($0.attributedConversions),
                        attributedRevenue: $0.attributedRevenue)
+            },
+            placements: placements.map {
+                Placement(responseId: $0.responseId, surface: $0.surface, experiment: $0.experiment,
+                          variant: $0.variant, shownAt: Date(timeIntervalSince1970: TimeInterval($0.shownAt)),
+                          impressions: count($0.impressions), clicks: count($0.clicks),
+                          addToCarts: count($0.addToCarts), purchases: count($0.purchases), revenue: $0.revenue)
             },
             engine: EngineMetrics(
                 rankLatency: Latency(count: count(engine.rankLatency.count),

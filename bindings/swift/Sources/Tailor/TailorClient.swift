@@ -146,6 +146,28 @@ public final class TailorClient: Sendable {
         try await run { try $0.setPreferences(preferences: preferences) }
     }
 
+    /// The shopper is not interested in `attribute`: an item (`.item("sku-1")`) is left out of
+    /// every ranking from now on; a category, brand or tag puts its items after all others on
+    /// every surface. Listed by `explainProfile`, exported, erased by `erase`; undone by
+    /// `undoNotInterested`. Nothing is stored without consent.
+    public func markNotInterested(_ attribute: Attribute) async throws {
+        try await run { try $0.markNotInterested(attribute: attribute) }
+    }
+
+    /// Takes back a `markNotInterested`; `true` when there was such a mark.
+    @discardableResult
+    public func undoNotInterested(_ attribute: Attribute) async throws -> Bool {
+        try await run { try $0.undoNotInterested(attribute: attribute) }
+    }
+
+    /// "Forget this item": deletes its events and history and takes back what they added to the
+    /// shopper's taste, so it no longer drives "because you viewed", buy-again or affinities.
+    /// Returns how many events were deleted. A deletion: it cannot be undone.
+    @discardableResult
+    public func forgetItem(_ itemId: String) async throws -> Int {
+        Int(try await run { try $0.forgetItem(itemId: itemId) })
+    }
+
     /// Grant or withdraw consent to personalization (persisted).
     public func setConsent(_ granted: Bool) async throws {
         try await run { try $0.setConsent(granted: granted) }
@@ -235,13 +257,14 @@ public final class TailorClient: Sendable {
         try await defineExperiment(Experiment(key: key, variants: variants))
     }
 
-    /// Local funnel counters per experiment variant and surface, and engine statistics, for the
-    /// app to report through its own analytics (Tailor sends nothing anywhere).
+    /// Local funnel counters per experiment variant and surface, conversions per placement (each
+    /// page shown, by its `RankResponse.responseId`, within `attributionWindowHours`), and engine
+    /// statistics, for the app to report through its own analytics (Tailor sends nothing anywhere).
     public func metrics() async throws -> TailorMetrics {
         try await run { try $0.metrics() }.report
     }
 
-    /// Zero the funnel counters, e.g. after the app reported them.
+    /// Zero the funnel and placement counters, e.g. after the app reported them.
     public func resetMetrics() async throws {
         try await run { try $0.resetMetrics() }
     }
@@ -312,24 +335,31 @@ extension Event {
         Event(kind: .view, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId, surface: surface)
     }
 
-    public static func click(_ itemId: String, at: Date? = nil, sessionId: String? = nil, surface: String? = nil) -> Event {
-        Event(kind: .click, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId, surface: surface)
+    /// `responseId`: the `RankResponse.responseId` of the page clicked on, credited in
+    /// `metrics().placements`.
+    public static func click(
+        _ itemId: String, at: Date? = nil, sessionId: String? = nil, surface: String? = nil, responseId: String? = nil
+    ) -> Event {
+        Event(kind: .click, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId, surface: surface,
+              responseId: responseId)
     }
 
     /// Throws `.invalidInput` for a negative `quantity` (the core rejects 0).
     public static func addToCart(
-        _ itemId: String, quantity: Int = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil
+        _ itemId: String, quantity: Int = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil,
+        responseId: String? = nil
     ) throws -> Event {
         Event(kind: .addToCart, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId,
-              quantity: try checked("quantity", quantity), surface: surface)
+              quantity: try checked("quantity", quantity), surface: surface, responseId: responseId)
     }
 
     /// Throws `.invalidInput` for a negative `quantity` (the core rejects 0).
     public static func purchase(
-        _ itemId: String, quantity: Int = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil
+        _ itemId: String, quantity: Int = 1, at: Date? = nil, sessionId: String? = nil, surface: String? = nil,
+        responseId: String? = nil
     ) throws -> Event {
         Event(kind: .purchase, itemId: itemId, timestamp: at?.unixSeconds, sessionId: sessionId,
-              quantity: try checked("quantity", quantity), surface: surface)
+              quantity: try checked("quantity", quantity), surface: surface, responseId: responseId)
     }
 
     /// "Not interested".
@@ -367,14 +397,19 @@ extension RankResponse {
 
 extension Impressions {
     /// What the app showed: `Impressions(page: page, surface: "home", experiment: "ranker")`.
-    /// Pass the same `experiment` key as the rank request; `at` defaults to now.
+    /// Pass the same `experiment` key as the rank request; `at` defaults to now. The page's
+    /// `responseId` is cited, so conversions are credited to this placement.
     public init(page: RankResponse, surface: String? = nil, experiment: String? = nil, at: Date? = nil) {
-        self.init(page.ids, surface: surface, experiment: experiment, at: at)
+        self.init(page.ids, surface: surface, experiment: experiment, at: at, responseId: page.responseId)
     }
 
     /// The items shown, in display order (e.g. `Array(page.ids.prefix(6))` when six fit on screen).
-    public init(_ itemIds: [String], surface: String? = nil, experiment: String? = nil, at: Date? = nil) {
-        self.init(itemIds: itemIds, surface: surface, experiment: experiment, timestamp: at?.unixSeconds)
+    public init(
+        _ itemIds: [String], surface: String? = nil, experiment: String? = nil, at: Date? = nil,
+        responseId: String? = nil
+    ) {
+        self.init(itemIds: itemIds, surface: surface, experiment: experiment, timestamp: at?.unixSeconds,
+                  responseId: responseId)
     }
 }
 

@@ -258,9 +258,10 @@ private func eventKind(_ s: String) throws -> EventKind {
     }
 }
 
-private func event(_ v: JSON, _ now: Int64) throws -> Event {
+/// `responses`: rank steps saved by label (an event's `response` cites one).
+private func event(_ v: JSON, _ now: Int64, _ responses: [String: RankResponse]) throws -> Event {
     let o = try obj(v, "event")
-    try checkKeys(o, ["kind", "item_id", "timestamp", "at", "session_id", "quantity", "surface"], "event")
+    try checkKeys(o, ["kind", "item_id", "timestamp", "at", "session_id", "quantity", "surface", "response"], "event")
     guard let ts = try time(o, "timestamp", now, "event") else {
         throw fail("event: give `timestamp` or `at` (scenarios never use the wall clock)")
     }
@@ -270,7 +271,14 @@ private func event(_ v: JSON, _ now: Int64) throws -> Event {
         timestamp: ts,
         sessionId: try opt(o, "session_id").map { try str($0, "event.session_id") },
         quantity: try opt(o, "quantity").map { try u32($0, "event.quantity") },
-        surface: try opt(o, "surface").map { try str($0, "event.surface") })
+        surface: try opt(o, "surface").map { try str($0, "event.surface") },
+        responseId: try opt(o, "response").map { try savedResponse(responses, $0).responseId })
+}
+
+private func savedResponse(_ responses: [String: RankResponse], _ label: JSON) throws -> RankResponse {
+    let l = try str(label, "response label")
+    guard let r = responses[l] else { throw fail("no rank step saved as \"\(l)\"") }
+    return r
 }
 
 private func rules(_ v: JSON) throws -> BusinessRules {
@@ -549,6 +557,7 @@ private final class ScenarioRun {
     private var cfg = TailorConfig(directory: "")
     private var tailor: Tailor?
     private var saved: [String: [String]] = [:]
+    private var responses: [String: RankResponse] = [:]
 
     init(url: URL) { self.url = url }
 
@@ -638,7 +647,7 @@ private final class ScenarioRun {
             return count(try t.removeItems(ids: try strs(o["ids"], "remove.ids")))
         case "track":
             try keys(o, op, "events")
-            let s = try t.trackBatch(events: try list(o["events"], "track.events").map { try event($0, now) })
+            let s = try t.trackBatch(events: try list(o["events"], "track.events").map { try event($0, now, responses) })
             return Outcome(
                 text: "stored=\(s.stored) pending_items=\(s.pendingItems) dropped_no_consent=\(s.droppedNoConsent)",
                 fields: ["stored": .int(Int64(s.stored)), "pending_items": .int(Int64(s.pendingItems)),
@@ -684,10 +693,59 @@ private final class ScenarioRun {
             try keys(o, op, "request", "save")
             let r = try t.rank(request: try rankRequest(opt(o, "request") ?? .object([:]), now))
             if let e = opt(o, "expect") { try checkRank(try obj(e, "rank expect"), r, saved) }
-            if let label = opt(o, "save") { saved[try str(label, "save")] = r.items.map(\.itemId) }
+            if let label = opt(o, "save") {
+                saved[try str(label, "save")] = r.items.map(\.itemId)
+                responses[try str(label, "save")] = r
+            }
             return Outcome(text: rankText(r), fields: [:])
+        case "not_interested":
+            try keys(o, op, "attribute")
+            guard let a = o["attribute"] else { throw fail("not_interested: missing `attribute`") }
+            try t.markNotInterested(attribute: try attribute(a))
+            return none
+        case "undo_not_interested":
+            try keys(o, op, "attribute")
+            guard let a = o["attribute"] else { throw fail("undo_not_interested: missing `attribute`") }
+            let removed = try t.undoNotInterested(attribute: try attribute(a))
+            return Outcome(text: "removed=\(removed)", fields: ["removed": .bool(removed)])
+        case "forget_item":
+            try keys(o, op, "item_id")
+            return count(try t.forgetItem(itemId: try str(o["item_id"], "item_id")))
+        case "impressions":
+            try keys(o, op, "from", "shown", "at")
+            guard let from = o["from"] else { throw fail("impressions: missing `from`") }
+            let r = try savedResponse(responses, from)
+            let shown = Int(try uint(o["shown"], "shown"))
+            let ts = try time(o, "timestamp", now, "impressions") ?? now
+            try t.recordImpressions(impressions: Impressions(
+                itemIds: Array(r.items.prefix(shown).map(\.itemId)), surface: r.surface,
+                experiment: r.experiment, timestamp: ts, responseId: r.responseId))
+            return none
+        case "placements":
+            try keys(o, op)
+            return placements(try t.metrics())
         default:
             throw fail("unknown op \"\(op)\"")
         }
+    }
+
+    /// Placements by the label their response was saved under (ids are random), in label order.
+    private func placements(_ m: LocalMetrics) -> Outcome {
+        let rows = m.placements.map { p in
+            (responses.first { $0.value.responseId == p.responseId }?.key ?? "?", p)
+        }.sorted { $0.0 < $1.0 }
+        let text = rows.map { l, p in
+            "\(l) surface=\(p.surface) variant=\(p.variant) impressions=\(p.impressions) clicks=\(p.clicks) "
+                + "add_to_carts=\(p.addToCarts) purchases=\(p.purchases)"
+        }.joined(separator: "; ")
+        var fields: Obj = [:]
+        for (l, p) in rows {
+            fields[l] = .object([
+                "surface": .string(p.surface), "variant": .string(p.variant),
+                "impressions": .int(Int64(p.impressions)), "clicks": .int(Int64(p.clicks)),
+                "add_to_carts": .int(Int64(p.addToCarts)), "purchases": .int(Int64(p.purchases)),
+            ])
+        }
+        return Outcome(text: text.isEmpty ? "none" : text, fields: fields)
     }
 }

@@ -25,22 +25,26 @@ internal fun nonNegative(what: String, value: Long): ULong {
 fun Event.Companion.view(itemId: String, at: Instant? = null, sessionId: String? = null, surface: String? = null) =
     Event(EventKind.VIEW, itemId, timestamp = at?.epochSecond, sessionId = sessionId, surface = surface)
 
-fun Event.Companion.click(itemId: String, at: Instant? = null, sessionId: String? = null, surface: String? = null) =
-    Event(EventKind.CLICK, itemId, timestamp = at?.epochSecond, sessionId = sessionId, surface = surface)
+/** [responseId]: the `RankResponse.responseId` of the page clicked on, credited in `metrics().placements`. */
+fun Event.Companion.click(
+    itemId: String, at: Instant? = null, sessionId: String? = null, surface: String? = null, responseId: String? = null,
+) = Event(EventKind.CLICK, itemId, timestamp = at?.epochSecond, sessionId = sessionId, surface = surface, responseId = responseId)
 
 /** [quantity] below 1 is [TailorException.InvalidInput] (0 from the core, negative from here). */
 fun Event.Companion.addToCart(
     itemId: String, quantity: Int = 1, at: Instant? = null, sessionId: String? = null, surface: String? = null,
+    responseId: String? = null,
 ) = Event(
     EventKind.ADD_TO_CART, itemId, timestamp = at?.epochSecond, sessionId = sessionId,
-    quantity = nonNegative("quantity", quantity), surface = surface,
+    quantity = nonNegative("quantity", quantity), surface = surface, responseId = responseId,
 )
 
 fun Event.Companion.purchase(
     itemId: String, quantity: Int = 1, at: Instant? = null, sessionId: String? = null, surface: String? = null,
+    responseId: String? = null,
 ) = Event(
     EventKind.PURCHASE, itemId, timestamp = at?.epochSecond, sessionId = sessionId,
-    quantity = nonNegative("quantity", quantity), surface = surface,
+    quantity = nonNegative("quantity", quantity), surface = surface, responseId = responseId,
 )
 
 /** "Not interested". */
@@ -57,16 +61,20 @@ val RankResponse.ids: List<String> get() = items.map { it.itemId }
 
 /**
  * What the app showed: `Impressions.of(page, surface = "home", experiment = "ranker")`. Pass the
- * same [experiment] key as the rank request; [at] `null` means now.
+ * same [experiment] key as the rank request; [at] `null` means now. The page's `responseId` is
+ * cited, so conversions are credited to this placement in `metrics().placements`.
  */
 fun Impressions.Companion.of(
     page: RankResponse, surface: String? = null, experiment: String? = null, at: Instant? = null,
-) = of(page.ids, surface, experiment, at)
+) = of(page.ids, surface, experiment, at, page.responseId)
 
 /** The items shown, in display order (e.g. `page.ids.take(6)` when only six fit on screen). */
 fun Impressions.Companion.of(
     itemIds: List<String>, surface: String? = null, experiment: String? = null, at: Instant? = null,
-) = Impressions(itemIds = itemIds, surface = surface, experiment = experiment, timestamp = at?.epochSecond)
+    responseId: String? = null,
+) = Impressions(
+    itemIds = itemIds, surface = surface, experiment = experiment, timestamp = at?.epochSecond, responseId = responseId,
+)
 
 /** The funnel of one experiment (`""` outside experiments) and surface (`""` when none was given). */
 fun LocalMetrics.funnel(experiment: String = "", surface: String = ""): FunnelCounters? =

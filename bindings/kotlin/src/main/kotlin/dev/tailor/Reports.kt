@@ -3,6 +3,8 @@
 // analytics SDKs reject. Counts never come near Long.MAX_VALUE, so the conversion is exact.
 package dev.tailor
 
+import java.time.Instant
+
 /** Health and size of the stores (`TailorClient.status()`). */
 data class TailorStatus(
     val catalogItems: Long,
@@ -25,11 +27,34 @@ data class TrackCounts(
 )
 
 /** Everything measured on the device (`TailorClient.metrics()`), for the app's own analytics. */
-data class TailorMetrics(val funnels: List<Funnel>, val engine: EngineMetrics) {
+data class TailorMetrics(val funnels: List<Funnel>, val placements: List<Placement>, val engine: EngineMetrics) {
     /** The funnel of one experiment (`""` outside experiments) and surface (`""` when none was given). */
     fun funnel(experiment: String = "", surface: String = ""): Funnel? =
         funnels.firstOrNull { it.experiment == experiment && it.surface == surface }
+
+    /** The placement of one page: `metrics.placement(page.responseId)`. */
+    fun placement(responseId: String): Placement? = placements.firstOrNull { it.responseId == responseId }
 }
+
+/**
+ * Conversions of one placement: a page (rank response) the app reported with `recordImpressions`,
+ * with its surface and variant. Clicks, carts and purchases count when they cite the page
+ * (`Event.click(id, responseId = page.responseId)`) or follow an impression of the item on it,
+ * within `attributionWindowHours` of when it was first shown.
+ */
+data class Placement(
+    val responseId: String,
+    val surface: String,
+    val experiment: String,
+    val variant: String,
+    val shownAt: Instant,
+    val impressions: Long,
+    val clicks: Long,
+    val addToCarts: Long,
+    val purchases: Long,
+    /** Price x quantity of the attributed purchases. */
+    val revenue: Double,
+)
 
 /** Local funnel of one experiment variant and surface. */
 data class Funnel(
@@ -85,6 +110,12 @@ internal fun LocalMetrics.toMetrics() = TailorMetrics(
             it.experiment, it.variant, it.surface, it.impressions.toLong(), it.clicks.toLong(),
             it.addToCarts.toLong(), it.purchases.toLong(), it.revenue, it.attributedConversions.toLong(),
             it.attributedRevenue,
+        )
+    },
+    placements = placements.map {
+        Placement(
+            it.responseId, it.surface, it.experiment, it.variant, Instant.ofEpochSecond(it.shownAt),
+            it.impressions.toLong(), it.clicks.toLong(), it.addToCarts.toLong(), it.purchases.toLong(), it.revenue,
         )
     },
     engine = with(engine) {

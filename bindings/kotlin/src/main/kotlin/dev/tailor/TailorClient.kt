@@ -130,6 +130,24 @@ class TailorClient(
 
     suspend fun setPreferences(vararg preferences: Attribute): Unit = setPreferences(preferences.toList())
 
+    /**
+     * The shopper is not interested in [attribute]: an item (`Attribute.item("sku-1")`) is left
+     * out of every ranking from now on; a category, brand or tag puts its items after all others
+     * on every surface. Listed by [explainProfile], exported, erased by [erase]; undone by
+     * [undoNotInterested]. Nothing is stored without consent.
+     */
+    suspend fun markNotInterested(attribute: Attribute): Unit = io { markNotInterested(attribute) }
+
+    /** Takes back a [markNotInterested]; `true` when there was such a mark. */
+    suspend fun undoNotInterested(attribute: Attribute): Boolean = io { undoNotInterested(attribute) }
+
+    /**
+     * "Forget this item": deletes its events and history and takes back what they added to the
+     * shopper's taste, so it no longer drives "because you viewed", buy-again or affinities.
+     * Returns how many events were deleted. A deletion: it cannot be undone.
+     */
+    suspend fun forgetItem(itemId: String): Int = io { forgetItem(itemId).toInt() }
+
     /** Grant or withdraw consent to personalization (persisted). */
     suspend fun setConsent(granted: Boolean): Unit = io { setConsent(granted) }
 
@@ -208,12 +226,13 @@ class TailorClient(
     suspend fun forceVariant(key: String, variant: String?): Unit = io { forceVariant(key, variant) }
 
     /**
-     * Local funnel counters per experiment variant and surface, and engine statistics, for the
-     * app to report through its own analytics (Tailor sends nothing anywhere).
+     * Local funnel counters per experiment variant and surface, conversions per placement (each
+     * page shown, by its `RankResponse.responseId`, within `attributionWindowHours`), and engine
+     * statistics, for the app to report through its own analytics (Tailor sends nothing anywhere).
      */
     suspend fun metrics(): TailorMetrics = io { metrics() }.toMetrics()
 
-    /** Zero the funnel counters, e.g. after the app reported them. */
+    /** Zero the funnel and placement counters, e.g. after the app reported them. */
     suspend fun resetMetrics(): Unit = io { resetMetrics() }
 
     // ---- models ----

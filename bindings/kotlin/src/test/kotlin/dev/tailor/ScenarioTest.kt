@@ -157,9 +157,10 @@ private fun eventKind(s: String) = when (s) {
     else -> fail("unknown event kind \"$s\"")
 }
 
-private fun event(v: Any?, now: Long): Event {
+/** [responses]: rank steps saved by label (an event's `response` cites one). */
+private fun event(v: Any?, now: Long, responses: Map<String, RankResponse>): Event {
     val o = obj(v, "event")
-    checkKeys(o, listOf("kind", "item_id", "timestamp", "at", "session_id", "quantity", "surface"), "event")
+    checkKeys(o, listOf("kind", "item_id", "timestamp", "at", "session_id", "quantity", "surface", "response"), "event")
     val ts = time(o, "timestamp", now, "event")
         ?: fail("event: give `timestamp` or `at` (scenarios never use the wall clock)")
     return Event(
@@ -169,7 +170,13 @@ private fun event(v: Any?, now: Long): Event {
         sessionId = o["session_id"]?.let { str(it, "event.session_id") },
         quantity = o["quantity"]?.let { u32(it, "event.quantity") },
         surface = o["surface"]?.let { str(it, "event.surface") },
+        responseId = o["response"]?.let { savedResponse(responses, it).responseId },
     )
+}
+
+private fun savedResponse(responses: Map<String, RankResponse>, label: Any?): RankResponse {
+    val l = str(label, "response label")
+    return responses[l] ?: fail("no rank step saved as \"$l\"")
 }
 
 private fun rules(v: Any?): BusinessRules {
@@ -416,6 +423,7 @@ private class ScenarioRun(private val file: File, private val transcript: Mutabl
     private lateinit var cfg: TailorConfig
     private lateinit var tailor: Tailor
     private val saved = mutableMapOf<String, List<String>>()
+    private val responses = mutableMapOf<String, RankResponse>()
 
     private class Outcome(val text: String, val fields: Map<String, Any?>)
 
@@ -493,7 +501,7 @@ private class ScenarioRun(private val file: File, private val transcript: Mutabl
         }
         "track" -> {
             keys(o, op, "events")
-            val s = tailor.trackBatch(list(o["events"], "track.events").map { event(it, now) })
+            val s = tailor.trackBatch(list(o["events"], "track.events").map { event(it, now, responses) })
             Outcome(
                 "stored=${s.stored} pending_items=${s.pendingItems} dropped_no_consent=${s.droppedNoConsent}",
                 mapOf("stored" to s.stored.toLong(), "pending_items" to s.pendingItems.toLong(), "dropped_no_consent" to s.droppedNoConsent.toLong()),
@@ -550,9 +558,61 @@ private class ScenarioRun(private val file: File, private val transcript: Mutabl
             keys(o, op, "request", "save")
             val r = tailor.rank(rankRequest(o["request"] ?: emptyMap<String, Any?>(), now))
             o["expect"]?.let { checkRank(obj(it, "rank expect"), r, saved) }
-            o["save"]?.let { saved[str(it, "save")] = r.items.map { i -> i.itemId } }
+            o["save"]?.let {
+                saved[str(it, "save")] = r.items.map { i -> i.itemId }
+                responses[str(it, "save")] = r
+            }
             Outcome(rankText(r), emptyMap())
         }
+        "not_interested" -> {
+            keys(o, op, "attribute")
+            tailor.markNotInterested(attribute(o["attribute"] ?: fail("not_interested: missing `attribute`")))
+            none
+        }
+        "undo_not_interested" -> {
+            keys(o, op, "attribute")
+            val removed = tailor.undoNotInterested(attribute(o["attribute"] ?: fail("undo_not_interested: missing `attribute`")))
+            Outcome("removed=$removed", mapOf("removed" to removed))
+        }
+        "forget_item" -> {
+            keys(o, op, "item_id")
+            count(tailor.forgetItem(str(o["item_id"] ?: fail("forget_item: missing `item_id`"), "item_id")))
+        }
+        "impressions" -> {
+            keys(o, op, "from", "shown", "at")
+            val r = savedResponse(responses, o["from"] ?: fail("impressions: missing `from`"))
+            val shown = long(o["shown"] ?: fail("impressions: missing `shown`"), "shown").toInt()
+            val ts = time(o, "timestamp", now, "impressions") ?: now
+            tailor.recordImpressions(
+                Impressions(
+                    itemIds = r.items.take(shown).map { it.itemId }, surface = r.surface,
+                    experiment = r.experiment, timestamp = ts, responseId = r.responseId,
+                ),
+            )
+            none
+        }
+        "placements" -> {
+            keys(o, op)
+            placements(tailor.metrics())
+        }
         else -> fail("unknown op \"$op\"")
+    }
+
+    /** Placements by the label their response was saved under (ids are random), in label order. */
+    private fun placements(m: LocalMetrics): Outcome {
+        val rows = m.placements.map { p ->
+            (responses.entries.firstOrNull { it.value.responseId == p.responseId }?.key ?: "?") to p
+        }.sortedBy { it.first }
+        val text = rows.joinToString("; ") { (l, p) ->
+            "$l surface=${p.surface} variant=${p.variant} impressions=${p.impressions} clicks=${p.clicks} " +
+                "add_to_carts=${p.addToCarts} purchases=${p.purchases}"
+        }
+        val fields = rows.associate { (l, p) ->
+            l to mapOf(
+                "surface" to p.surface, "variant" to p.variant, "impressions" to p.impressions.toLong(),
+                "clicks" to p.clicks.toLong(), "add_to_carts" to p.addToCarts.toLong(), "purchases" to p.purchases.toLong(),
+            )
+        }
+        return Outcome(text.ifEmpty { "none" }, fields)
     }
 }
