@@ -263,9 +263,12 @@ pub fn rank_with_view(
     order.extend(tail);
 
     let (pins, unknown_pins) = rules::resolve_pins(catalog, &req.rules.pinned);
+    // The shopper's "not interested" wins over a merchant pin: such an item keeps its place
+    // at the end (or, for a marked item, stays out).
     let pins: Vec<(u32, u32)> = pins
         .into_iter()
         .filter(|(i, _)| rules::admits(catalog, *i, &req.rules, &excluded))
+        .filter(|(i, _)| not_interested::pushed_down(ctx.profile, catalog, &[*i]).is_empty())
         .collect();
     for id in unknown_pins {
         if !unknown_ids.contains(&id) {

@@ -381,7 +381,7 @@ impl Tailor {
                 )));
             }
             if marks != state.not_interested {
-                marks.sort_by(|a, b| b.since.cmp(&a.since));
+                marks.sort_by_key(|m| std::cmp::Reverse(m.since));
                 let rows = marks.clone();
                 batch.also(move |tx| {
                     rows.iter()

@@ -127,6 +127,25 @@ fn a_not_interested_category_brand_or_tag_goes_to_the_end_whatever_its_score() {
         .unwrap();
     let order = ids(&r);
     assert_eq!(order.len(), 12);
+    let pinned = t
+        .rank(RankRequest {
+            limit: 12,
+            now: Some(NOW),
+            rules: BusinessRules {
+                pinned: vec![Pin {
+                    item_id: "shoes-1".into(),
+                    position: 0,
+                }],
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        ids(&pinned)[8..].contains(&"shoes-1".to_string()),
+        "the shopper wins over a pin: {:?}",
+        ids(&pinned)
+    );
     assert!(
         order[8..].iter().all(|id| id.starts_with("shoes")),
         "{order:?}"

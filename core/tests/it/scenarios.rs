@@ -291,10 +291,7 @@ fn saved_response<'a>(
 
 /// Placements by the label their response was saved under (response ids are random, labels are
 /// what the transcript can show), in label order.
-fn placements_text(
-    m: &LocalMetrics,
-    responses: &HashMap<String, RankResponse>,
-) -> (String, Value) {
+fn placements_text(m: &LocalMetrics, responses: &HashMap<String, RankResponse>) -> (String, Value) {
     let mut rows: Vec<(String, &PlacementCounters)> = m
         .placements
         .iter()
@@ -982,7 +979,10 @@ impl Run {
             }
             "not_interested" => {
                 keys(&["attribute"])?;
-                let a = attribute(o.get("attribute").ok_or("not_interested: missing `attribute`")?)?;
+                let a = attribute(
+                    o.get("attribute")
+                        .ok_or("not_interested: missing `attribute`")?,
+                )?;
                 t.mark_not_interested(a).map(|_| ("".into(), Value::Null))
             }
             "undo_not_interested" => {
@@ -1012,7 +1012,10 @@ impl Run {
                     &self.responses,
                     o.get("from").ok_or("impressions: missing `from`")?,
                 )?;
-                let shown = uint(o.get("shown").ok_or("impressions: missing `shown`")?, "shown")?;
+                let shown = uint(
+                    o.get("shown").ok_or("impressions: missing `shown`")?,
+                    "shown",
+                )?;
                 let ts = time(o, "timestamp", self.now, "impressions")?.unwrap_or(self.now);
                 t.record_impressions(Impressions::of(r, shown as usize, Some(ts)))
                     .map(|_| ("".into(), Value::Null))
