@@ -1,6 +1,6 @@
 //! Data portability: the shopper's profile as one JSON document.
 //!
-//! Schema (version 3): `{"format": "tailor-profile-export", "version": 2, "consent": bool,
+//! Schema (version 3): `{"format": "tailor-profile-export", "version": 3, "consent": bool,
 //! "events": [{"ts", "kind", "item_id", "session", "quantity", "surface"}],
 //! "affinities": [{"dimension", "key", "score", "as_of"}], "items": [{"item_id", "views", ...}],
 //! "preferences": [{"kind", "value"}], "not_interested": [{"attribute": {"kind", "value"}, "since"}],
@@ -8,7 +8,8 @@
 //! "exploration": [{"arm", "alpha", "beta"}],
 //! "experiments": [{"key", "variant", "assigned_at", "exposures"}],
 //! "impressions": [{"ts", "item_id", "surface", "experiment", "variant", "position",
-//! "response_id"}], "funnel": [FunnelCounters...], "placements": [PlacementCounters...]}`. Session ids appear as the keyed hashes that are stored.
+//! "response_id"}], "funnel": [FunnelCounters...], "placements": [PlacementCounters...]}`.
+//! Session ids appear as the keyed hashes that are stored.
 
 use crate::error::Result;
 use crate::profile::store::kind_from_code;
