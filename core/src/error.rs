@@ -32,6 +32,10 @@ pub enum ModelProblem {
     OverBudget,
     /// The runtime failed while scoring the probe batch (an error or panic inside tract).
     RuntimeError,
+    /// The model guard rolled this exact model back on this device (see
+    /// `metrics().engine.model_guard.rollbacks`); it stays refused until the app ships a new
+    /// version (different bytes).
+    Quarantined,
 }
 
 /// The public error of every Tailor call.

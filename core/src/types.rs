@@ -236,6 +236,13 @@ pub struct RankRequest {
     /// the model, the exploration rate and extra boosts, and is reported in the response.
     #[uniffi(default = None)]
     pub experiment: Option<String>,
+    /// Time budget for this call in milliseconds, from the start of the call; `None` uses
+    /// `TailorConfig::rank_deadline_ms`. Candidates are scored in chunks; when the next chunk
+    /// would not finish in time, the rest are ordered by popularity below the scored ones and
+    /// the response carries `Fallback::DeadlineExceeded` (never an error). `Some(0)` skips the
+    /// model entirely.
+    #[uniffi(default = None)]
+    pub deadline_ms: Option<u32>,
 }
 
 /// Why an item is where it is. Typed, so apps can localize their own wording.
@@ -276,6 +283,10 @@ pub enum Fallback {
     OptedOut,
     /// The model failed or produced unusable scores; `message` says how.
     ModelFailed { message: String },
+    /// The request's time budget ran out: the first `scored` of `candidates` (in candidate
+    /// order: popularity order when ranking the whole catalog) carry model scores, the rest are
+    /// ordered by popularity below them. `personalized` is true when `scored > 0`.
+    DeadlineExceeded { scored: u32, candidates: u32 },
 }
 
 /// One ranked item.
@@ -295,7 +306,8 @@ pub struct RankResponse {
     /// Requested ids that are not in the catalog (ignored, not fatal).
     pub unknown_ids: Vec<String>,
     pub personalized: bool,
-    /// Set when `personalized` is false.
+    /// Set when `personalized` is false, and when a deadline cut scoring short
+    /// (`DeadlineExceeded`, which may still be partly personalized).
     pub fallback: Option<Fallback>,
     pub model_name: String,
     pub model_version: String,
@@ -383,6 +395,56 @@ pub struct TailorConfig {
     #[uniffi(default = 2000000)]
     #[serde(default = "default_model_fma")]
     pub model_max_fma_per_row: u32,
+    /// Default time budget of a rank call in milliseconds (`RankRequest::deadline_ms` overrides
+    /// it); `None`: no budget.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub rank_deadline_ms: Option<u32>,
+    /// Watch the active model on the device and roll back to the previous one by itself when
+    /// it misbehaves (see the `guard_*` thresholds and README "Model guard").
+    #[uniffi(default = true)]
+    #[serde(default = "yes")]
+    pub model_guard: bool,
+    /// The guard judges a model only after it scored this many rank calls (1..=1,000,000).
+    #[uniffi(default = 50)]
+    #[serde(default = "default_guard_min_ranks")]
+    pub guard_min_ranks: u32,
+    /// Roll back when more than this share of the model's rank calls fell back because the
+    /// model failed (an error or unusable scores), 0..=1.
+    #[uniffi(default = 0.2)]
+    #[serde(default = "default_guard_fallback_share")]
+    pub guard_max_fallback_share: f64,
+    /// Roll back when more than this share of the model's rank calls produced NaN or infinite
+    /// scores, 0..=1.
+    #[uniffi(default = 0.05)]
+    #[serde(default = "default_guard_non_finite_share")]
+    pub guard_max_non_finite_share: f64,
+    /// Roll back when the 95th percentile of the model's rank latency exceeds this (ms).
+    #[uniffi(default = 250)]
+    #[serde(default = "default_guard_p95_ms")]
+    pub guard_max_p95_ms: u32,
+    /// Roll back when the population stability index of the model's scores against the
+    /// reference statistics in its manifest (`score_reference`) exceeds this. Models without
+    /// reference statistics skip the drift check.
+    #[uniffi(default = 1.0)]
+    #[serde(default = "default_guard_drift_psi")]
+    pub guard_max_drift_psi: f64,
+}
+
+fn default_guard_min_ranks() -> u32 {
+    crate::model::guard::DEFAULT_MIN_RANKS
+}
+fn default_guard_fallback_share() -> f64 {
+    crate::model::guard::DEFAULT_FALLBACK_SHARE
+}
+fn default_guard_non_finite_share() -> f64 {
+    crate::model::guard::DEFAULT_NON_FINITE_SHARE
+}
+fn default_guard_p95_ms() -> u32 {
+    crate::model::guard::DEFAULT_P95_MS
+}
+fn default_guard_drift_psi() -> f64 {
+    crate::model::guard::DEFAULT_DRIFT_PSI
 }
 
 fn default_max_catalog_items() -> u32 {
@@ -434,7 +496,25 @@ impl TailorConfig {
             model_max_ms_per_1000: default_model_ms(),
             model_max_mb_per_1000: default_model_mb(),
             model_max_fma_per_row: default_model_fma(),
+            rank_deadline_ms: None,
+            model_guard: true,
+            guard_min_ranks: default_guard_min_ranks(),
+            guard_max_fallback_share: default_guard_fallback_share(),
+            guard_max_non_finite_share: default_guard_non_finite_share(),
+            guard_max_p95_ms: default_guard_p95_ms(),
+            guard_max_drift_psi: default_guard_drift_psi(),
         }
+    }
+
+    /// The model guard's thresholds these settings describe (`None` when it is off).
+    pub fn guard_thresholds(&self) -> Option<crate::model::guard::Thresholds> {
+        self.model_guard.then(|| crate::model::guard::Thresholds {
+            min_ranks: self.guard_min_ranks as u64,
+            max_fallback_share: self.guard_max_fallback_share,
+            max_non_finite_share: self.guard_max_non_finite_share,
+            max_p95_micros: self.guard_max_p95_ms as u64 * 1000,
+            max_drift_psi: self.guard_max_drift_psi,
+        })
     }
 
     /// The model budget these settings describe.
@@ -648,7 +728,7 @@ pub struct NamedCount {
 pub struct EngineStats {
     pub rank_latency: LatencySummary,
     pub model: ModelInfo,
-    /// Non-personalized responses by reason (cold_start, opted_out, model_failed).
+    /// Fallback responses by reason (cold_start, opted_out, model_failed, deadline_exceeded).
     pub fallbacks: Vec<NamedCount>,
     /// Failed calls by error kind (invalid_input, not_found, model_rejected, storage, closed).
     pub errors: Vec<NamedCount>,
@@ -658,6 +738,45 @@ pub struct EngineStats {
     pub catalog_db_bytes: u64,
     /// Updates of the personal adjustment layer (lifetime).
     pub personal_updates: u64,
+    /// What the model guard sees of the active model, and the rollbacks it made.
+    pub model_guard: ModelGuardStats,
+}
+
+/// The model guard's view of the active model since it became active (counts are halved as they
+/// grow, so recent rank calls weigh more), and the rollbacks it made on this device.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct ModelGuardStats {
+    pub enabled: bool,
+    /// Rank calls the active model scored (or failed to score).
+    pub ranks: u64,
+    /// Of these, calls that fell back because the model failed.
+    pub fallbacks: u64,
+    /// Of these, calls whose scores were NaN or infinite.
+    pub non_finite: u64,
+    /// 95th percentile of those calls' latency.
+    pub p95_micros: u64,
+    /// Population stability index of the model's scores against its manifest's
+    /// `score_reference`; `None` when the manifest has none (no drift check).
+    pub drift_psi: Option<f64>,
+    /// Models the guard rolled back, oldest first (kept across restarts; at most 16).
+    pub rollbacks: Vec<GuardRollback>,
+}
+
+/// One automatic rollback. The model stays refused (`ModelProblem::Quarantined`) on this device:
+/// load a new version to replace it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+pub struct GuardRollback {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    /// The threshold that tripped, with the measured value.
+    pub reason: String,
+    /// Rank calls the guard had counted on the model when it tripped.
+    pub ranks: u64,
+    /// Unix seconds.
+    pub at: i64,
+    /// The model that serves instead.
+    pub replaced_by: String,
 }
 
 /// Everything measured on the device, for the app to send through its own analytics.

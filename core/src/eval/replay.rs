@@ -69,6 +69,7 @@ impl Outcome {
                         Fallback::ColdStart => "cold_start",
                         Fallback::OptedOut => "opted_out",
                         Fallback::ModelFailed { .. } => "model_failed",
+                        Fallback::DeadlineExceeded { .. } => "deadline_exceeded",
                     };
                     *self.fallbacks.entry(reason.into()).or_default() += 1;
                 }
@@ -205,6 +206,7 @@ pub fn replay(
                             default_exploration_rate: 0.0,
                             personal_learning: false,
                             variant: None,
+                            default_deadline_ms: None,
                         };
                         let req = RankRequest {
                             limit: opts.k as u32,

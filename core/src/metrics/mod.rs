@@ -63,6 +63,14 @@ impl LatencyHistogram {
         bucket_upper(BUCKETS - 1)
     }
 
+    /// Halve every bucket (the model guard weighs recent calls more).
+    pub fn halve(&mut self) {
+        for c in &mut self.counts {
+            *c /= 2;
+        }
+        self.total = self.counts.iter().sum();
+    }
+
     pub fn summary(&self) -> LatencySummary {
         LatencySummary {
             count: self.total,
@@ -73,7 +81,12 @@ impl LatencyHistogram {
     }
 }
 
-const FALLBACKS: [&str; 3] = ["cold_start", "opted_out", "model_failed"];
+const FALLBACKS: [&str; 4] = [
+    "cold_start",
+    "opted_out",
+    "model_failed",
+    "deadline_exceeded",
+];
 const ERRORS: [&str; 6] = [
     "invalid_input",
     "not_found",
@@ -87,7 +100,7 @@ const ERRORS: [&str; 6] = [
 #[derive(Debug, Default)]
 pub struct EngineCounters {
     latency: Mutex<LatencyHistogram>,
-    fallbacks: [AtomicU64; 3],
+    fallbacks: [AtomicU64; 4],
     errors: [AtomicU64; 6],
 }
 
@@ -99,6 +112,7 @@ impl EngineCounters {
                 Fallback::ColdStart => 0,
                 Fallback::OptedOut => 1,
                 Fallback::ModelFailed { .. } => 2,
+                Fallback::DeadlineExceeded { .. } => 3,
             };
             self.fallbacks[i].fetch_add(1, Ordering::Relaxed);
         }

@@ -52,6 +52,44 @@ pub struct Manifest {
     /// probe sweeps these ranges, and the wide grid for features without one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ranges: BTreeMap<String, [f64; 2]>,
+    /// The model's scores on its validation rows (written by models/train): the model guard
+    /// compares the scores it sees on the device with these. Optional; without it the guard
+    /// skips its drift check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_reference: Option<ScoreReference>,
+}
+
+/// Statistics of a model's raw output on the rows it was validated on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreReference {
+    /// How many rows they were computed on.
+    pub rows: u64,
+    pub mean: f64,
+    pub std: f64,
+    /// Evenly spaced quantiles, ascending: `k / (n + 1)` for k = 1..=n (9 values = the deciles).
+    pub quantiles: Vec<f64>,
+}
+
+impl ScoreReference {
+    fn check(&self) -> Result<()> {
+        let q = &self.quantiles;
+        let finite = |v: f64| v.is_finite() && v.abs() <= 1e9;
+        if self.rows == 0
+            || !finite(self.mean)
+            || !finite(self.std)
+            || self.std < 0.0
+            || q.is_empty()
+            || q.len() > 99
+            || !q.iter().all(|&v| finite(v))
+            || q.windows(2).any(|w| w[0] > w[1])
+        {
+            return Err(bad(
+                "manifest `score_reference` must have rows >= 1, finite mean and std >= 0, and \
+                 1..=99 finite ascending `quantiles` (see models/README.md, reference scores)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn bad(msg: impl Into<String>) -> Error {
@@ -103,6 +141,9 @@ impl Manifest {
                      and |values| <= 1e9"
                 )));
             }
+        }
+        if let Some(r) = &self.score_reference {
+            r.check()?;
         }
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad(
@@ -220,5 +261,33 @@ mod tests {
         );
         let m = Manifest::parse(&json(r#""bought_count","bought_count""#, &sha)).unwrap();
         assert!(m.resolve_features().is_err());
+    }
+
+    #[test]
+    fn reference_scores_are_optional_and_checked() {
+        let sha = "a".repeat(64);
+        let with = |r: &str| {
+            format!(
+                r#"{{"name":"m","version":"1","features":["bought_count"],"sha256":"{sha}",
+                    "score_reference":{r}}}"#
+            )
+        };
+        let m = Manifest::parse(&with(
+            r#"{"rows":10,"mean":0.1,"std":1.0,"quantiles":[-1,0,0,2]}"#,
+        ))
+        .unwrap();
+        assert_eq!(m.score_reference.unwrap().quantiles.len(), 4);
+        for bad in [
+            r#"{"rows":10,"mean":0.1,"std":1.0,"quantiles":[2,1]}"#,
+            r#"{"rows":10,"mean":0.1,"std":1.0,"quantiles":[]}"#,
+            r#"{"rows":0,"mean":0.1,"std":1.0,"quantiles":[1]}"#,
+            r#"{"rows":1,"mean":0.1,"std":-1.0,"quantiles":[1]}"#,
+        ] {
+            assert!(Manifest::parse(&with(bad)).is_err(), "{bad}");
+        }
+        assert!(Manifest::parse(&json(r#""bought_count""#, &sha))
+            .unwrap()
+            .score_reference
+            .is_none());
     }
 }

@@ -4,6 +4,7 @@ pub mod batch_plans;
 pub mod budget;
 pub mod contract;
 pub mod files;
+pub mod guard;
 pub mod manifest;
 pub mod registry;
 pub mod runtime;

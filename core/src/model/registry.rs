@@ -4,12 +4,13 @@
 
 use super::budget::{ModelBudget, ModelCost};
 use super::files;
+use super::guard::GuardStats;
 use super::manifest::{sha256_hex, Manifest};
 use super::runtime::Runtime;
 use super::signature;
 use crate::error::{Error, ModelProblem, Result};
 use crate::features::Feature;
-use crate::types::ModelInfo;
+use crate::types::{GuardRollback, ModelInfo};
 use arc_swap::ArcSwap;
 use ed25519_dalek::VerifyingKey;
 use parking_lot::Mutex;
@@ -23,6 +24,8 @@ pub const BUILTIN_MANIFEST: &str = include_str!("../../../models/default-ranker/
 pub use super::files::MAX_MODEL_BYTES;
 /// Previous models kept for rollback.
 const HISTORY: usize = 4;
+/// Models the guard rolled back, remembered (and refused) on this device.
+const QUARANTINE: usize = 16;
 
 pub struct LoadedModel {
     pub manifest: Manifest,
@@ -33,6 +36,8 @@ pub struct LoadedModel {
     pub stored_at: Option<PathBuf>,
     /// What validation counted and measured.
     pub cost: ModelCost,
+    /// What the model guard has seen of this model's rank calls.
+    pub guard: GuardStats,
 }
 
 impl LoadedModel {
@@ -48,6 +53,7 @@ impl LoadedModel {
 
     fn new(v: Validated, builtin: bool, stored_at: Option<PathBuf>) -> LoadedModel {
         LoadedModel {
+            guard: GuardStats::new(v.manifest.score_reference.as_ref()),
             manifest: v.manifest,
             features: v.features,
             runtime: v.runtime,
@@ -158,6 +164,9 @@ pub fn load_from_manifest_with(
 struct ActiveFile {
     /// Folder names under `models/`, newest last; empty means the built-in model.
     stack: Vec<String>,
+    /// Models the guard rolled back: refused by `install` on this device.
+    #[serde(default)]
+    quarantined: Vec<GuardRollback>,
 }
 
 pub struct ModelRegistry {
@@ -165,8 +174,10 @@ pub struct ModelRegistry {
     /// Previous models, most recent last. Readers (rank, via `by_name`) load it without a lock;
     /// only installs and rollbacks replace it, one at a time under `writer`.
     history: ArcSwap<Vec<Arc<LoadedModel>>>,
-    /// Serializes installs and rollbacks. Rank never takes it.
+    /// Serializes installs and rollbacks. Rank never takes it (the guard only tries it).
     writer: Mutex<()>,
+    /// Models the guard rolled back (persisted in `active.json`), oldest first.
+    quarantined: ArcSwap<Vec<GuardRollback>>,
     dir: Option<PathBuf>,
     keys: Vec<VerifyingKey>,
     budget: ModelBudget,
@@ -208,6 +219,7 @@ impl ModelRegistry {
             active: ArcSwap::new(base.clone()),
             history: ArcSwap::from_pointee(Vec::new()),
             writer: Mutex::new(()),
+            quarantined: ArcSwap::from_pointee(Vec::new()),
             dir: dir.map(|d| d.join("models")),
             keys,
             budget,
@@ -217,15 +229,15 @@ impl ModelRegistry {
             return Ok((registry, notices));
         };
         let state = models_dir.join("active.json");
-        let stack = files::read_text_bounded(
+        let ActiveFile { stack, quarantined } = files::read_text_bounded(
             &state,
             files::MAX_STATE_BYTES,
             ModelProblem::InvalidManifest,
         )
         .ok()
         .and_then(|text| serde_json::from_str::<ActiveFile>(&text).ok())
-        .unwrap_or_default()
-        .stack;
+        .unwrap_or_default();
+        registry.quarantined.store(Arc::new(quarantined));
         let mut loaded = vec![base];
         for name in &stack {
             match registry.load_installed(&models_dir.join(name)) {
@@ -276,6 +288,16 @@ impl ModelRegistry {
     /// is written; rank takes no lock at all.
     pub fn install(&self, model_bytes: &[u8], manifest_json: &str) -> Result<ModelInfo> {
         let v = validate_with(model_bytes, manifest_json, &self.keys, &self.budget)?;
+        if let Some(q) = self.quarantine_of(&v.manifest.sha256) {
+            return Err(Error::model(
+                ModelProblem::Quarantined,
+                format!(
+                    "{} {} was rolled back by the model guard on this device ({}); load a new \
+                     version of the model",
+                    q.name, q.version, q.reason
+                ),
+            ));
+        }
         let stored_at = match &self.dir {
             Some(dir) => {
                 let folder = dir.join(format!(
@@ -328,6 +350,81 @@ impl ModelRegistry {
         Ok(info)
     }
 
+    /// The guard's rollback of `bad` (which must still be the active model): back to the
+    /// previous model, with `bad` quarantined and the reason persisted. Never waits for the
+    /// writer lock (rank calls this): `None` when an install or rollback holds it or `bad` is no
+    /// longer active, and the next rank call judges again. `Some(Err)` when there is nothing to
+    /// roll back to or the state cannot be written.
+    pub fn guard_rollback(
+        &self,
+        bad: &Arc<LoadedModel>,
+        reason: &str,
+        ranks: u64,
+    ) -> Option<Result<GuardRollback>> {
+        let _writer = self.writer.try_lock()?;
+        if !Arc::ptr_eq(&self.active.load_full(), bad) {
+            return None;
+        }
+        Some(self.guard_rollback_locked(bad, reason, ranks))
+    }
+
+    fn guard_rollback_locked(
+        &self,
+        bad: &Arc<LoadedModel>,
+        reason: &str,
+        ranks: u64,
+    ) -> Result<GuardRollback> {
+        let history = self.history.load_full();
+        let Some(previous) = history.last().cloned() else {
+            return Err(Error::NotFound(format!(
+                "the model guard found {} {} failing ({reason}) but there is no previous model \
+                 to roll back to",
+                bad.manifest.name, bad.manifest.version
+            )));
+        };
+        let record = GuardRollback {
+            name: bad.manifest.name.clone(),
+            version: bad.manifest.version.clone(),
+            sha256: bad.manifest.sha256.to_ascii_lowercase(),
+            reason: reason.to_string(),
+            ranks,
+            at: crate::clock::now(),
+            replaced_by: previous.manifest.name.clone(),
+        };
+        let before = self.quarantined.load_full();
+        let mut quarantined = (*before).clone();
+        quarantined.retain(|q| q.sha256 != record.sha256);
+        quarantined.push(record.clone());
+        if quarantined.len() > QUARANTINE {
+            quarantined.remove(0);
+        }
+        let remaining = history[..history.len() - 1].to_vec();
+        self.quarantined.store(Arc::new(quarantined));
+        if let Err(e) = self.persist(&remaining, &previous) {
+            self.quarantined.store(before);
+            return Err(e);
+        }
+        self.history.store(Arc::new(remaining.clone()));
+        previous.runtime.prepare_batch_plans();
+        let replaced = self.active.swap(previous.clone());
+        self.remove_unreferenced(&replaced, &remaining, &previous);
+        Ok(record)
+    }
+
+    /// The guard's record of a model with this hash, if it rolled one back.
+    fn quarantine_of(&self, sha256: &str) -> Option<GuardRollback> {
+        self.quarantined
+            .load()
+            .iter()
+            .find(|q| q.sha256.eq_ignore_ascii_case(sha256))
+            .cloned()
+    }
+
+    /// Every rollback the guard made on this device (persisted), oldest first.
+    pub fn guard_rollbacks(&self) -> Vec<GuardRollback> {
+        (**self.quarantined.load()).clone()
+    }
+
     /// Delete the folder of a model that left the stack, unless the same folder (the same
     /// bytes installed again) is still on it. Best effort: a leftover is retried at next open.
     fn remove_unreferenced(
@@ -358,7 +455,8 @@ impl ModelRegistry {
             .chain(std::iter::once(active))
             .filter_map(|m| folder_of(m))
             .collect();
-        let json = serde_json::to_vec_pretty(&ActiveFile { stack }).unwrap_or_default();
+        let quarantined = (**self.quarantined.load()).clone();
+        let json = serde_json::to_vec_pretty(&ActiveFile { stack, quarantined }).unwrap_or_default();
         write_atomic(&dir.join("active.json"), &json)
     }
 

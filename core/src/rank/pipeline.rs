@@ -9,10 +9,25 @@ use crate::profile::{Params, ProfileState};
 use crate::types::{Fallback, RankRequest, RankResponse, RankedItem};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub const MAX_LIMIT: u32 = 1_000;
 pub const MAX_CANDIDATES: usize = 100_000;
+/// Under a deadline, candidates are assembled and scored this many at a time (a bucket of
+/// `model::batch_plans`), and the deadline is checked before each chunk.
+pub const DEADLINE_CHUNK: usize = 256;
+
+/// What scoring did, for the model guard.
+#[derive(Debug, Default)]
+pub struct ScoringOutcome {
+    /// The model was asked to score (a cold start, an opt-out or a zero deadline never ask it).
+    pub model_ran: bool,
+    /// The call fell back because the model failed.
+    pub failed: bool,
+    pub non_finite: bool,
+    /// The model's raw scores (before the personal layer) of the candidates it scored.
+    pub raw: Vec<f32>,
+}
 
 /// What a rank call reads: snapshots and settings, nothing mutable.
 pub struct RankContext<'a> {
@@ -28,6 +43,8 @@ pub struct RankContext<'a> {
     pub personal_learning: bool,
     /// The experiment variant this request runs under, reported back in the response.
     pub variant: Option<String>,
+    /// Time budget for requests that do not set `deadline_ms`.
+    pub default_deadline_ms: Option<u32>,
 }
 
 pub fn validate(req: &RankRequest) -> Result<()> {
@@ -123,7 +140,7 @@ pub fn rank(ctx: &RankContext<'_>, req: &RankRequest) -> Result<RankResponse> {
         ctx.session_key.as_deref(),
         ctx.params,
     );
-    rank_with_view(ctx, req, &view, started)
+    rank_with_view(ctx, req, &view, started).map(|(r, _)| r)
 }
 
 /// A fresh random id for a response: 128 random bits, hex. Random rather than derived from the
@@ -151,14 +168,73 @@ fn personal_adjustment(ctx: &RankContext<'_>, matrix: &[f32], scores: &mut [f32]
     }
 }
 
+/// Score candidates in order, in chunks of `DEADLINE_CHUNK` under a deadline: before each
+/// chunk, the time it will take (the slowest chunk so far per row, or what the load probe
+/// measured before the first) must fit before `deadline`, else scoring stops there. Returns the
+/// scores (with the personal adjustment) of the candidates scored, or why the model failed.
+fn score_within(
+    ctx: &RankContext<'_>,
+    cands: &[u32],
+    view: &ProfileView,
+    deadline: Option<Instant>,
+    outcome: &mut ScoringOutcome,
+) -> std::result::Result<Vec<f32>, Fallback> {
+    let chunk = if deadline.is_some() {
+        DEADLINE_CHUNK
+    } else {
+        cands.len().max(1)
+    };
+    let mut per_row = Duration::from_secs_f64(ctx.model.cost.ms_per_1000.max(0.0) / 1e6);
+    let mut measured = false;
+    let mut scores = Vec::with_capacity(cands.len());
+    let mut matrix = Vec::new();
+    for part in cands.chunks(chunk) {
+        if let Some(at) = deadline {
+            let needed = per_row.saturating_mul(part.len() as u32);
+            if Instant::now() + needed > at {
+                break;
+            }
+        }
+        let began = Instant::now();
+        outcome.model_ran = true;
+        assemble(&ctx.model.features, part, ctx.catalog, view, &mut matrix);
+        let mut got = match ctx.model.runtime.score(&matrix, part.len()) {
+            Ok(s) if s.iter().all(|v| v.is_finite()) => s,
+            Ok(_) => {
+                outcome.failed = true;
+                outcome.non_finite = true;
+                return Err(Fallback::ModelFailed {
+                    message: format!(
+                        "model {} produced non-finite scores",
+                        ctx.model.manifest.name
+                    ),
+                });
+            }
+            Err(e) => {
+                outcome.failed = true;
+                return Err(Fallback::ModelFailed {
+                    message: e.to_string(),
+                });
+            }
+        };
+        outcome.raw.extend_from_slice(&got);
+        personal_adjustment(ctx, &matrix, &mut got);
+        scores.extend(got);
+        let took = began.elapsed() / part.len() as u32;
+        per_row = if measured { per_row.max(took) } else { took };
+        measured = true;
+    }
+    Ok(scores)
+}
+
 /// Rank a validated request with a profile view already built for it (`view.now` is the
-/// ranking time). `started` is when the call began, for `took_micros`.
+/// ranking time). `started` is when the call began, for `took_micros` and the deadline.
 pub fn rank_with_view(
     ctx: &RankContext<'_>,
     req: &RankRequest,
     view: &ProfileView,
     started: Instant,
-) -> Result<RankResponse> {
+) -> Result<(RankResponse, ScoringOutcome)> {
     let catalog = ctx.catalog;
     let mut unknown_ids = Vec::new();
     // Items the shopper is not interested in are left out, like the merchant's exclusions.
@@ -179,31 +255,36 @@ pub fn rank_with_view(
     } else {
         None
     };
+    let deadline = req
+        .deadline_ms
+        .or(ctx.default_deadline_ms)
+        .map(|ms| started + Duration::from_millis(ms as u64));
+    let mut outcome = ScoringOutcome::default();
     let mut scores: Vec<f32> = Vec::new();
     if fallback_reason.is_none() && !cands.is_empty() {
-        let mut matrix = Vec::new();
-        assemble(&ctx.model.features, &cands, catalog, view, &mut matrix);
-        match ctx.model.runtime.score(&matrix, cands.len()) {
-            Ok(s) if s.iter().all(|v| v.is_finite()) => {
-                scores = s;
-                personal_adjustment(ctx, &matrix, &mut scores);
-            }
-            Ok(_) => {
-                fallback_reason = Some(Fallback::ModelFailed {
-                    message: format!(
-                        "model {} produced non-finite scores",
-                        ctx.model.manifest.name
-                    ),
-                })
-            }
-            Err(e) => {
-                fallback_reason = Some(Fallback::ModelFailed {
-                    message: e.to_string(),
-                })
+        match score_within(ctx, &cands, view, deadline, &mut outcome) {
+            Ok(s) => scores = s,
+            Err(f) => fallback_reason = Some(f),
+        }
+        if fallback_reason.is_none() && scores.len() < cands.len() {
+            fallback_reason = Some(Fallback::DeadlineExceeded {
+                scored: scores.len() as u32,
+                candidates: cands.len() as u32,
+            });
+            if !scores.is_empty() {
+                // The rest in popularity order, below every scored candidate.
+                let floor = scores.iter().copied().fold(f32::INFINITY, f32::min);
+                let cheap = fallback::scores(&cands[scores.len()..], catalog);
+                let top = cheap.iter().copied().fold(0.0f32, f32::max);
+                scores.extend(cheap.iter().map(|c| floor - 2.0 + c / (top + 1.0)));
             }
         }
     }
-    let personalized = fallback_reason.is_none();
+    let personalized = match &fallback_reason {
+        None => true,
+        Some(Fallback::DeadlineExceeded { scored, .. }) => *scored > 0,
+        Some(_) => false,
+    };
     if !personalized {
         scores = fallback::scores(&cands, catalog);
     }
@@ -299,7 +380,7 @@ pub fn rank_with_view(
             }
         })
         .collect();
-    Ok(RankResponse {
+    let response = RankResponse {
         items,
         unknown_ids,
         personalized,
@@ -320,5 +401,6 @@ pub fn rank_with_view(
         experiment: req.experiment.clone(),
         surface: req.surface.clone(),
         response_id: response_id(),
-    })
+    };
+    Ok((response, outcome))
 }

@@ -389,6 +389,11 @@ impl Tailor {
                         .as_ref()
                         .map(|l| l.updates)
                         .unwrap_or(0),
+                    model_guard: ModelGuardStats {
+                        enabled: self.guard.is_some(),
+                        rollbacks: self.models.guard_rollbacks(),
+                        ..self.models.active().guard.report()
+                    },
                 },
             })
         })

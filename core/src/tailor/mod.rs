@@ -53,6 +53,8 @@ pub(crate) struct Writer {
 pub struct Tailor {
     config: TailorConfig,
     params: Params,
+    /// The model guard's thresholds (`None`: the guard is off).
+    guard: Option<crate::model::guard::Thresholds>,
     dir: PathBuf,
     salt: [u8; 32],
     catalog: ArcSwap<CatalogSnapshot>,
@@ -169,13 +171,50 @@ impl Tailor {
             default_exploration_rate: self.config.exploration_rate,
             personal_learning: self.config.personal_learning,
             variant: variant.map(|v| v.name),
+            default_deadline_ms: self.config.rank_deadline_ms,
         };
-        let response = rank::pipeline::rank_with_view(&ctx, &request, &view, started)?;
-        self.counters.rank(
-            response.took_micros.unsigned_abs(),
-            response.fallback.as_ref(),
-        );
+        let (response, outcome) = rank::pipeline::rank_with_view(&ctx, &request, &view, started)?;
+        let micros = response.took_micros.unsigned_abs();
+        self.counters.rank(micros, response.fallback.as_ref());
+        if outcome.model_ran {
+            self.watch(&model, &outcome, micros);
+        }
         Ok(response)
+    }
+
+    /// The model guard: count this call on the model that scored it and, when a threshold
+    /// trips on the active model, roll back to the previous one (see `model::guard`). The
+    /// response already computed stands; the next call ranks with the previous model.
+    fn watch(&self, model: &Arc<LoadedModel>, outcome: &rank::pipeline::ScoringOutcome, micros: u64) {
+        let Some(thresholds) = &self.guard else {
+            return;
+        };
+        let observation = crate::model::guard::Observation {
+            failed: outcome.failed,
+            non_finite: outcome.non_finite,
+            micros,
+            scores: &outcome.raw,
+        };
+        let Some(reason) = model.guard.observe(&observation, thresholds) else {
+            return;
+        };
+        // Only the active model is rolled back (an experiment may rank with an older one), and
+        // only once: after a failed attempt the model keeps serving without further tries.
+        if !Arc::ptr_eq(model, &self.models.active()) || model.guard.tripped() {
+            return;
+        }
+        let ranks = model.guard.report().ranks;
+        let message = match self.models.guard_rollback(model, &reason, ranks) {
+            None => return,
+            Some(Ok(r)) => format!(
+                "model guard rolled back {} {} after {} rank calls: {}; {} serves instead and {} \
+                 stays refused until a new version is loaded",
+                r.name, r.version, r.ranks, r.reason, r.replaced_by, r.name
+            ),
+            Some(Err(e)) => format!("model guard could not roll back: {e}"),
+        };
+        model.guard.set_tripped();
+        self.notices.lock().push(open::notice("model", message));
     }
 
     /// This install's variant of an experiment (if one is named) and the model it ranks with:

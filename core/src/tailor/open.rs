@@ -64,6 +64,9 @@ fn validate_config(c: &TailorConfig) -> Result<Params> {
         )));
     }
     crate::rank::explore::validate(c.exploration_rate)?;
+    if let Some(t) = c.guard_thresholds() {
+        t.validate()?;
+    }
     Ok(Params {
         half_life_secs: c.half_life_days * 86_400.0,
         session_gap_secs: c.session_gap_minutes as i64 * 60,
@@ -181,7 +184,19 @@ impl Tailor {
         let salt = *profile_store.salt();
         let reader = open_reader(&profile_path)?;
         notices.extend(model_notices.into_iter().map(|m| notice("model", m)));
+        // The guard's rollbacks outlive the process: say so at every open.
+        for r in models.guard_rollbacks() {
+            notices.push(notice(
+                "model",
+                format!(
+                    "model guard rolled back {} {} after {} rank calls: {}; it stays refused \
+                     until a new version is loaded",
+                    r.name, r.version, r.ranks, r.reason
+                ),
+            ));
+        }
         let tailor = Arc::new(Tailor {
+            guard: config.guard_thresholds(),
             config,
             params,
             dir,

@@ -7,6 +7,7 @@ mod app_edges;
 mod attribution;
 mod common;
 mod corrections;
+mod guard;
 mod hostile_input;
 mod learning;
 mod model_safety;

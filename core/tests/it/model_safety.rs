@@ -10,7 +10,7 @@ use tailor::model::ModelBudget;
 use tailor::*;
 use tract_onnx::pb;
 
-fn f32_init(name: &str, dims: &[i64], values: &[f32]) -> pb::TensorProto {
+pub(crate) fn f32_init(name: &str, dims: &[i64], values: &[f32]) -> pb::TensorProto {
     pb::TensorProto {
         name: name.into(),
         dims: dims.to_vec(),
@@ -20,7 +20,7 @@ fn f32_init(name: &str, dims: &[i64], values: &[f32]) -> pb::TensorProto {
     }
 }
 
-fn i64_init(name: &str, values: &[i64]) -> pb::TensorProto {
+pub(crate) fn i64_init(name: &str, values: &[i64]) -> pb::TensorProto {
     pb::TensorProto {
         name: name.into(),
         dims: vec![values.len() as i64],
@@ -30,7 +30,7 @@ fn i64_init(name: &str, values: &[i64]) -> pb::TensorProto {
     }
 }
 
-fn node(op: &str, inputs: &[&str], outputs: &[&str]) -> pb::NodeProto {
+pub(crate) fn node(op: &str, inputs: &[&str], outputs: &[&str]) -> pb::NodeProto {
     pb::NodeProto {
         op_type: op.into(),
         name: format!("{op}_{}", outputs[0]),
@@ -40,7 +40,7 @@ fn node(op: &str, inputs: &[&str], outputs: &[&str]) -> pb::NodeProto {
     }
 }
 
-fn int_attr(mut n: pb::NodeProto, name: &str, i: i64) -> pb::NodeProto {
+pub(crate) fn int_attr(mut n: pb::NodeProto, name: &str, i: i64) -> pb::NodeProto {
     n.attribute.push(pb::AttributeProto {
         name: name.into(),
         r#type: 2,
@@ -82,7 +82,7 @@ fn n_dim() -> pb::tensor_shape_proto::Dimension {
 
 /// A graph `features [N, 3] -> ... -> score [N]`; `linear` nodes computing "lin" [N, 1] from
 /// the features come first.
-struct Graph {
+pub(crate) struct Graph {
     nodes: Vec<pb::NodeProto>,
     inits: Vec<pb::TensorProto>,
     input: pb::ValueInfoProto,
@@ -93,7 +93,7 @@ struct Graph {
 
 impl Graph {
     /// score = Reshape(features @ w + b, [-1])
-    fn linear() -> Graph {
+    pub(crate) fn linear() -> Graph {
         Graph {
             nodes: vec![
                 node("MatMul", &["features", "w"], &["mm"]),
@@ -113,7 +113,7 @@ impl Graph {
     }
 
     /// Replace the final Reshape: `score = Reshape(<last>, [-1])` where `last` is [N, 1].
-    fn ending_with(mut self, nodes: Vec<pb::NodeProto>, last: &str) -> Graph {
+    pub(crate) fn ending_with(mut self, nodes: Vec<pb::NodeProto>, last: &str) -> Graph {
         self.nodes.pop();
         self.nodes.extend(nodes);
         self.nodes
@@ -121,7 +121,7 @@ impl Graph {
         self
     }
 
-    fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         let mut opsets = vec![pb::OperatorSetIdProto {
             domain: String::new(),
             version: self.opset,
@@ -149,7 +149,7 @@ impl Graph {
     }
 }
 
-fn manifest(bytes: &[u8], extra: &str) -> String {
+pub(crate) fn manifest(bytes: &[u8], extra: &str) -> String {
     format!(
         r#"{{"name":"hostile","version":"1","features":["bought_count","affinity_category","item_popularity"],
             "sha256":"{}"{extra}}}"#,
@@ -293,7 +293,7 @@ fn nan_in_a_narrow_range() -> Vec<u8> {
 }
 
 impl Graph {
-    fn with_inits(mut self, inits: Vec<pb::TensorProto>) -> Graph {
+    pub(crate) fn with_inits(mut self, inits: Vec<pb::TensorProto>) -> Graph {
         self.inits.extend(inits);
         self
     }

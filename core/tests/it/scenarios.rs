@@ -401,6 +401,7 @@ fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
             "rules",
             "diversity",
             "exploration",
+            "deadline_ms",
         ],
         "request",
     )?;
@@ -421,6 +422,9 @@ fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
         now: Some(time(o, "now", now, "request")?.unwrap_or(now)),
         // Experiments are exercised in core/tests/it/learning.rs and the SDK tests.
         experiment: None,
+        deadline_ms: opt(o, "deadline_ms")
+            .map(|v| u32_(v, "request.deadline_ms"))
+            .transpose()?,
         rules: opt(o, "rules").map(rules).transpose()?.unwrap_or_default(),
         diversity: opt(o, "diversity")
             .map(|v| {
@@ -475,6 +479,8 @@ fn config(v: Option<&Value>, directory: String) -> R<TailorConfig> {
             "max_events",
             "exploration_rate",
             "durable_sync",
+            "rank_deadline_ms",
+            "guard_min_ranks",
         ],
         "config",
     )?;
@@ -495,6 +501,12 @@ fn config(v: Option<&Value>, directory: String) -> R<TailorConfig> {
     }
     if let Some(v) = opt(o, "durable_sync") {
         c.durable_sync = boolean(v, "config.durable_sync")?;
+    }
+    if let Some(v) = opt(o, "rank_deadline_ms") {
+        c.rank_deadline_ms = Some(u32_(v, "config.rank_deadline_ms")?);
+    }
+    if let Some(v) = opt(o, "guard_min_ranks") {
+        c.guard_min_ranks = u32_(v, "config.guard_min_ranks")?;
     }
     Ok(c)
 }
@@ -565,6 +577,7 @@ fn fallback_name(f: &Option<Fallback>) -> &'static str {
         Some(Fallback::ColdStart) => "cold_start",
         Some(Fallback::OptedOut) => "opted_out",
         Some(Fallback::ModelFailed { .. }) => "model_failed",
+        Some(Fallback::DeadlineExceeded { .. }) => "deadline_exceeded",
     }
 }
 
@@ -581,6 +594,7 @@ fn problem_name(p: ModelProblem) -> &'static str {
         ModelProblem::TooLarge => "too_large",
         ModelProblem::OverBudget => "over_budget",
         ModelProblem::RuntimeError => "runtime_error",
+        ModelProblem::Quarantined => "quarantined",
     }
 }
 
