@@ -1,6 +1,7 @@
 //! `tailor`: the command-line tool — demo, offline replay, training matrices, model checks.
 
 mod bench;
+mod bench_deadline;
 mod bench_install;
 mod bench_model;
 mod crash_writer;
@@ -60,6 +61,8 @@ enum Command {
     ValidateModel(validate::Args),
     /// Rank p99 alone and while a large model installs in a loop (rank never waits on installs).
     BenchInstall(bench_install::Args),
+    /// Rank latency with a slow model, with and without a deadline, side by side.
+    BenchDeadline(bench_deadline::Args),
     /// Test hook for cli/tests/it/crash.rs: track events until killed (see crash_writer.rs).
     #[command(hide = true)]
     CrashWriter(crash_writer::Args),
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::SignModel { manifest, key, out } => sign::sign(&manifest, &key, out),
         Command::ValidateModel(args) => validate::run(args),
         Command::BenchInstall(args) => bench_install::run(args),
+        Command::BenchDeadline(args) => bench_deadline::run(args),
         Command::CrashWriter(args) => crash_writer::run(args),
     };
     match result {
