@@ -103,9 +103,33 @@ def feature_ranges(features, X):
     return {f: [float(lo), float(hi)] for f, lo, hi in zip(features, X.min(0), X.max(0))}
 
 
+REFERENCE_ROWS = 50_000
+
+
+def score_reference(scores):
+    """Manifest `score_reference`: how the model's raw scores are distributed on the rows it was
+    trained and validated on (count, mean, std and the nine deciles). Tailor's model guard
+    compares the scores it sees on the device with these and rolls the model back when they
+    drift too far (population stability index over the deciles); None without finite scores."""
+    s = np.asarray(scores, np.float64).ravel()
+    s = s[np.isfinite(s)]
+    if not len(s):
+        return None
+    q = np.quantile(s, np.arange(1, 10) / 10)
+    return {"rows": int(len(s)), "mean": float(s.mean()), "std": float(s.std()),
+            "quantiles": [float(v) for v in q]}
+
+
+def reference_rows(X):
+    """At most REFERENCE_ROWS rows of X, spread evenly (deterministic)."""
+    step = max(1, len(X) // REFERENCE_ROWS)
+    return np.asarray(X[::step][:REFERENCE_ROWS], np.float32)
+
+
 def save_model_dir(out_dir, model, name, version, features, description, X=None):
     """Write model.onnx + manifest.json (the contract) into out_dir; with the training
-    matrix X, the manifest records each feature's range."""
+    matrix X, the manifest records each feature's range and the model's score distribution
+    on those rows (`score_reference`, for the on-device model guard)."""
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "model.onnx")
     onnx.save(model, path)
@@ -116,6 +140,9 @@ def save_model_dir(out_dir, model, name, version, features, description, X=None)
     }
     if X is not None and len(X):
         manifest["ranges"] = feature_ranges(features, X)
+        reference = score_reference(ort_scores(model, reference_rows(X)))
+        if reference:
+            manifest["score_reference"] = reference
     write_json(os.path.join(out_dir, "manifest.json"), manifest)
     return manifest
 

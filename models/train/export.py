@@ -32,7 +32,8 @@ from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (INPUT_NAME, IR_VERSION, OPSET, OUTPUT_NAME, check_features,  # noqa: E402
-                    const, make_model, op_list, ort_session, sha256_file, write_json)
+                    const, make_model, op_list, ort_session, reference_rows, score_reference,
+                    sha256_file, write_json)
 from tree2gemm import f32_below, f32_floor, gemm_model  # noqa: E402
 
 
@@ -245,6 +246,7 @@ def export(model, features, out, name, version="1", X=None, description=None, to
     verification figures. Raises ExportError (nothing written) when it cannot export exactly."""
     check_features(features)
     n = len(features)
+    reference = None
     if X is None:
         X = np.random.default_rng(0).normal(size=(2000, n)).astype(np.float32)
         ranges = {}
@@ -256,6 +258,10 @@ def export(model, features, out, name, version="1", X=None, description=None, to
     graph, margin, proba = convert(model, n, X)
     onnx.checker.check_model(graph)
     checks = _verify(graph, margin, proba, X[:4000], tolerance)
+    if ranges:
+        # Only for real training rows: the model guard compares device scores with these.
+        reference = score_reference(ort_session(graph).run(
+            [OUTPUT_NAME], {INPUT_NAME: reference_rows(X)})[0])
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "model.onnx")
     onnx.save(graph, path)
@@ -264,6 +270,8 @@ def export(model, features, out, name, version="1", X=None, description=None, to
                 "sha256": sha256_file(path),
                 "description": description or f"{type(model).__name__} exported by models/train/export.py",
                 "opset": OPSET, "ranges": ranges}
+    if reference:
+        manifest["score_reference"] = reference
     write_json(os.path.join(out, "manifest.json"), manifest)
     return dict(checks, ops=op_list(graph))
 

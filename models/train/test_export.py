@@ -129,6 +129,10 @@ def main():
             info = export(model, SCALAR_FEATURES, out, name=f"test-{name}", X=X)
             manifest = json.load(open(os.path.join(out, "manifest.json")))
             assert manifest["features"] == SCALAR_FEATURES and len(manifest["ranges"]) == len(SCALAR_FEATURES)
+            # The model guard's drift reference: the scores' deciles on the training rows.
+            ref = manifest["score_reference"]
+            assert ref["rows"] == len(X) and len(ref["quantiles"]) == 9, ref
+            assert ref["quantiles"] == sorted(ref["quantiles"]), ref
             line = f"test_export: {name}: {time.time() - t:.1f}s, {info}"
             if a.tailor:
                 r = subprocess.run([a.tailor, "validate-model", os.path.join(out, "manifest.json")],

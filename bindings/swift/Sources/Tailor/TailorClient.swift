@@ -122,7 +122,10 @@ public final class TailorClient: Sendable {
     }
 
     /// Rank with named arguments; omitted ones take the core's defaults. `limit` is 1...1000;
-    /// anything else throws `TailorError.invalidInput`.
+    /// anything else throws `TailorError.invalidInput`. `deadline` is this call's time budget
+    /// (whole milliseconds; `nil` uses `TailorConfig.rankDeadlineMs`): when scoring would run
+    /// over it, the rest of the candidates are ordered by popularity and the response's
+    /// `fallback` is `.deadlineExceeded`, never an error; `0` skips the model.
     public func rank(
         limit: Int = Int(RankRequest().limit),
         candidates: [String]? = nil,
@@ -132,12 +135,13 @@ public final class TailorClient: Sendable {
         rules: BusinessRules = BusinessRules(),
         diversity: DiversityOptions? = nil,
         exploration: ExplorationOptions? = nil,
-        experiment: String? = nil
+        experiment: String? = nil,
+        deadline: TimeInterval? = nil
     ) async throws -> RankResponse {
         try await rank(RankRequest(
             candidateIds: candidates, limit: try checked("limit", limit), surface: surface, sessionId: sessionId,
             now: now.map(\.unixSeconds), rules: rules, diversity: diversity, exploration: exploration,
-            experiment: experiment))
+            experiment: experiment, deadlineMs: try deadline.map { try milliseconds("deadline", $0) }))
     }
 
     // MARK: shopper controls
@@ -322,6 +326,16 @@ func checked(_ what: String, _ value: Int) throws -> UInt32 {
         throw TailorError.invalidInput(message: "\(what) must be 0...\(UInt32.max), got \(value)")
     }
     return v
+}
+
+/// A time interval in seconds as whole milliseconds, or `.invalidInput` when it is negative, not a
+/// number or beyond `UInt32.max` ms.
+func milliseconds(_ what: String, _ seconds: TimeInterval) throws -> UInt32 {
+    let ms = (seconds * 1000).rounded(.down)
+    guard ms.isFinite, ms >= 0, ms <= Double(UInt32.max) else {
+        throw TailorError.invalidInput(message: "\(what) must be 0...\(UInt32.max) ms, got \(seconds) s")
+    }
+    return UInt32(ms)
 }
 
 extension Date {

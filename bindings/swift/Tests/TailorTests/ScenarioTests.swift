@@ -307,7 +307,7 @@ private func rules(_ v: JSON) throws -> BusinessRules {
 private func rankRequest(_ v: JSON, _ now: Int64) throws -> RankRequest {
     let o = try obj(v, "request")
     try checkKeys(o, ["candidate_ids", "limit", "surface", "session_id", "now", "at", "rules", "diversity",
-                      "exploration"], "request")
+                      "exploration", "deadline_ms"], "request")
     return RankRequest(
         candidateIds: try opt(o, "candidate_ids").map { try strs($0, "request.candidate_ids") },
         limit: try opt(o, "limit").map { try u32($0, "request.limit") } ?? 20,
@@ -329,7 +329,8 @@ private func rankRequest(_ v: JSON, _ now: Int64) throws -> RankRequest {
             return ExplorationOptions(
                 rate: try opt(e, "rate").map { try float($0, "exploration.rate") } ?? 0,
                 seed: try opt(e, "seed").map { try uint($0, "exploration.seed") })
-        })
+        },
+        deadlineMs: try opt(o, "deadline_ms").map { try u32($0, "request.deadline_ms") })
 }
 
 private func config(_ v: JSON?, _ directory: String) throws -> TailorConfig {
@@ -337,13 +338,15 @@ private func config(_ v: JSON?, _ directory: String) throws -> TailorConfig {
     guard let v else { return c }
     let o = try obj(v, "config")
     try checkKeys(o, ["half_life_days", "session_gap_minutes", "max_event_age_days", "max_events",
-                      "exploration_rate", "durable_sync"], "config")
+                      "exploration_rate", "durable_sync", "rank_deadline_ms", "guard_min_ranks"], "config")
     if let x = opt(o, "half_life_days") { c.halfLifeDays = try float(x, "config.half_life_days") }
     if let x = opt(o, "session_gap_minutes") { c.sessionGapMinutes = try u32(x, "config.session_gap_minutes") }
     if let x = opt(o, "max_event_age_days") { c.maxEventAgeDays = try u32(x, "config.max_event_age_days") }
     if let x = opt(o, "max_events") { c.maxEvents = try u32(x, "config.max_events") }
     if let x = opt(o, "exploration_rate") { c.explorationRate = try float(x, "config.exploration_rate") }
     if let x = opt(o, "durable_sync") { c.durableSync = try bool(x, "config.durable_sync") }
+    if let x = opt(o, "rank_deadline_ms") { c.rankDeadlineMs = try u32(x, "config.rank_deadline_ms") }
+    if let x = opt(o, "guard_min_ranks") { c.guardMinRanks = try u32(x, "config.guard_min_ranks") }
     return c
 }
 
@@ -402,6 +405,7 @@ private func fallbackName(_ f: Fallback?) -> String {
     case .coldStart?: return "cold_start"
     case .optedOut?: return "opted_out"
     case .modelFailed?: return "model_failed"
+    case .deadlineExceeded?: return "deadline_exceeded"
     }
 }
 
@@ -418,6 +422,7 @@ private func problemName(_ p: ModelProblem) -> String {
     case .tooLarge: return "too_large"
     case .overBudget: return "over_budget"
     case .runtimeError: return "runtime_error"
+    case .quarantined: return "quarantined"
     }
 }
 

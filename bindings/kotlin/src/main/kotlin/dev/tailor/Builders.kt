@@ -3,6 +3,7 @@
 // UInt that wraps to 4294967295) and java.time.Instant for times.
 package dev.tailor
 
+import java.time.Duration
 import java.time.Instant
 
 // ---- small constructors for the generated records ----
@@ -110,6 +111,14 @@ class RankRequestBuilder {
 
     /** Key of an experiment defined with `defineExperiment`: this install's variant ranks. */
     var experiment: String? = null
+
+    /**
+     * Time budget of this call (whole milliseconds); `null` uses `TailorConfig.rankDeadlineMs`.
+     * When scoring would run over it, the rest of the candidates are ordered by popularity and
+     * the response's `fallback` is [Fallback.DeadlineExceeded], never an error.
+     * [Duration.ZERO] skips the model.
+     */
+    var deadline: Duration? = null
     private val rules = RulesBuilder()
 
     fun candidates(vararg ids: String) {
@@ -148,6 +157,12 @@ class RankRequestBuilder {
         diversity = diversity,
         exploration = exploration,
         experiment = experiment,
+        deadlineMs = deadline?.let { d ->
+            if (d.isNegative || d.toMillis() > UInt.MAX_VALUE.toLong()) {
+                throw TailorException.InvalidInput("deadline must be 0 to ${UInt.MAX_VALUE} ms, got $d")
+            }
+            d.toMillis().toUInt()
+        },
     )
 }
 

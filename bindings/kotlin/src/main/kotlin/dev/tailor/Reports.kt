@@ -84,7 +84,7 @@ data class NamedCounts(val counts: Map<String, Long>) {
 data class EngineMetrics(
     val rankLatency: Latency,
     val model: ModelInfo,
-    /** Non-personalized responses by reason (cold_start, opted_out, model_failed). */
+    /** Fallback responses by reason (cold_start, opted_out, model_failed, deadline_exceeded). */
     val fallbacks: NamedCounts,
     /** Failed calls by error kind (invalid_input, not_found, model_rejected, storage, closed). */
     val errors: NamedCounts,
@@ -94,6 +94,28 @@ data class EngineMetrics(
     val catalogDbBytes: Long,
     /** Updates of the personal adjustment layer (lifetime). */
     val personalUpdates: Long,
+    /** What the model guard sees of the active model, and the rollbacks it made. */
+    val modelGuard: ModelGuardMetrics,
+)
+
+/**
+ * The model guard's view of the active model since it became active (counts are halved as they
+ * grow, so recent calls weigh more) and the rollbacks it made on this device (kept across
+ * restarts).
+ */
+data class ModelGuardMetrics(
+    val enabled: Boolean,
+    /** Rank calls the active model scored (or failed to score). */
+    val ranks: Long,
+    /** Of these, calls that fell back because the model failed. */
+    val fallbacks: Long,
+    /** Of these, calls whose scores were NaN or infinite. */
+    val nonFinite: Long,
+    val p95Micros: Long,
+    /** Score drift (PSI) against the manifest's `score_reference`; `null` without one. */
+    val driftPsi: Double?,
+    /** Models rolled back, oldest first; each stays refused ([ModelProblem.QUARANTINED]). */
+    val rollbacks: List<GuardRollback>,
 )
 
 internal fun Status.toStatus() = TailorStatus(
@@ -126,6 +148,12 @@ internal fun LocalMetrics.toMetrics() = TailorMetrics(
             ),
             model, fallbacks.toCounts(), errors.toCounts(), catalogItems.toLong(), profileEvents.toLong(),
             profileDbBytes.toLong(), catalogDbBytes.toLong(), personalUpdates.toLong(),
+            with(modelGuard) {
+                ModelGuardMetrics(
+                    enabled, ranks.toLong(), fallbacks.toLong(), nonFinite.toLong(), p95Micros.toLong(),
+                    driftPsi, rollbacks,
+                )
+            },
         )
     },
 )

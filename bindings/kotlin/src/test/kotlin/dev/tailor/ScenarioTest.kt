@@ -201,7 +201,7 @@ private fun rules(v: Any?): BusinessRules {
 
 private fun rankRequest(v: Any?, now: Long): RankRequest {
     val o = obj(v, "request")
-    checkKeys(o, listOf("candidate_ids", "limit", "surface", "session_id", "now", "at", "rules", "diversity", "exploration"), "request")
+    checkKeys(o, listOf("candidate_ids", "limit", "surface", "session_id", "now", "at", "rules", "diversity", "exploration", "deadline_ms"), "request")
     return RankRequest(
         candidateIds = o["candidate_ids"]?.let { strs(it, "request.candidate_ids") },
         limit = o["limit"]?.let { u32(it, "request.limit") } ?: 20u,
@@ -226,6 +226,7 @@ private fun rankRequest(v: Any?, now: Long): RankRequest {
                 seed = e["seed"]?.let { x -> ulong(x, "exploration.seed").toULong() },
             )
         },
+        deadlineMs = o["deadline_ms"]?.let { u32(it, "request.deadline_ms") },
     )
 }
 
@@ -233,13 +234,15 @@ private fun config(v: Any?, directory: String): TailorConfig {
     var c = TailorConfig(directory = directory)
     if (v == null) return c
     val o = obj(v, "config")
-    checkKeys(o, listOf("half_life_days", "session_gap_minutes", "max_event_age_days", "max_events", "exploration_rate", "durable_sync"), "config")
+    checkKeys(o, listOf("half_life_days", "session_gap_minutes", "max_event_age_days", "max_events", "exploration_rate", "durable_sync", "rank_deadline_ms", "guard_min_ranks"), "config")
     o["half_life_days"]?.let { c = c.copy(halfLifeDays = float(it, "config.half_life_days")) }
     o["session_gap_minutes"]?.let { c = c.copy(sessionGapMinutes = u32(it, "config.session_gap_minutes")) }
     o["max_event_age_days"]?.let { c = c.copy(maxEventAgeDays = u32(it, "config.max_event_age_days")) }
     o["max_events"]?.let { c = c.copy(maxEvents = u32(it, "config.max_events")) }
     o["exploration_rate"]?.let { c = c.copy(explorationRate = float(it, "config.exploration_rate")) }
     o["durable_sync"]?.let { c = c.copy(durableSync = bool(it, "config.durable_sync")) }
+    o["rank_deadline_ms"]?.let { c = c.copy(rankDeadlineMs = u32(it, "config.rank_deadline_ms")) }
+    o["guard_min_ranks"]?.let { c = c.copy(guardMinRanks = u32(it, "config.guard_min_ranks")) }
     return c
 }
 
@@ -290,6 +293,7 @@ private fun fallbackName(f: Fallback?) = when (f) {
     Fallback.ColdStart -> "cold_start"
     Fallback.OptedOut -> "opted_out"
     is Fallback.ModelFailed -> "model_failed"
+    is Fallback.DeadlineExceeded -> "deadline_exceeded"
 }
 
 private fun problemName(p: ModelProblem) = when (p) {
@@ -304,6 +308,7 @@ private fun problemName(p: ModelProblem) = when (p) {
     ModelProblem.TOO_LARGE -> "too_large"
     ModelProblem.OVER_BUDGET -> "over_budget"
     ModelProblem.RUNTIME_ERROR -> "runtime_error"
+    ModelProblem.QUARANTINED -> "quarantined"
 }
 
 private fun errorText(e: TailorException) = when (e) {
