@@ -170,12 +170,14 @@ fn personal_adjustment(ctx: &RankContext<'_>, matrix: &[f32], scores: &mut [f32]
 
 /// Score candidates in order, in chunks of `DEADLINE_CHUNK` under a deadline: before each
 /// chunk, the time it will take (the slowest chunk so far per row, or what the load probe
-/// measured before the first) must fit before `deadline`, else scoring stops there. Returns the
+/// measured before the first) must fit before `deadline` less a reserve for the rest of the
+/// call, else scoring stops there. Returns the
 /// scores (with the personal adjustment) of the candidates scored, or why the model failed.
 fn score_within(
     ctx: &RankContext<'_>,
     cands: &[u32],
     view: &ProfileView,
+    started: Instant,
     deadline: Option<Instant>,
     outcome: &mut ScoringOutcome,
 ) -> std::result::Result<Vec<f32>, Fallback> {
@@ -186,11 +188,20 @@ fn score_within(
     };
     let mut per_row = Duration::from_secs_f64(ctx.model.cost.ms_per_1000.max(0.0) / 1e6);
     let mut measured = false;
+    // The steps after scoring (boosts, sort, diversity, pins, reasons) need time too: keep back
+    // what the steps before it took (candidates, profile view: the same order of work) and at
+    // least a tenth of the budget, and allow half again the slowest chunk per row (a busy phone preempts).
+    let stop_at = deadline.map(|at| {
+        let now = Instant::now();
+        let left = at.saturating_duration_since(now);
+        let setup = now.saturating_duration_since(started);
+        at.checked_sub(setup.max(left / 10)).unwrap_or(now)
+    });
     let mut scores = Vec::with_capacity(cands.len());
     let mut matrix = Vec::new();
     for part in cands.chunks(chunk) {
-        if let Some(at) = deadline {
-            let needed = per_row.saturating_mul(part.len() as u32);
+        if let Some(at) = stop_at {
+            let needed = per_row.saturating_mul(part.len() as u32) * 3 / 2;
             if Instant::now() + needed > at {
                 break;
             }
@@ -262,7 +273,7 @@ pub fn rank_with_view(
     let mut outcome = ScoringOutcome::default();
     let mut scores: Vec<f32> = Vec::new();
     if fallback_reason.is_none() && !cands.is_empty() {
-        match score_within(ctx, &cands, view, deadline, &mut outcome) {
+        match score_within(ctx, &cands, view, started, deadline, &mut outcome) {
             Ok(s) => scores = s,
             Err(f) => fallback_reason = Some(f),
         }
