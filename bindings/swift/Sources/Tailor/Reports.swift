@@ -101,7 +101,7 @@ public struct NamedCounts: Equatable, Sendable {
 public struct EngineMetrics: Equatable, Sendable {
     public let rankLatency: Latency
     public let model: ModelInfo
-    /// Non-personalized responses by reason (cold_start, opted_out, model_failed).
+    /// Fallback responses by reason (cold_start, opted_out, model_failed, deadline_exceeded).
     public let fallbacks: NamedCounts
     /// Failed calls by error kind (invalid_input, not_found, model_rejected, storage, closed).
     public let errors: NamedCounts
@@ -111,6 +111,26 @@ public struct EngineMetrics: Equatable, Sendable {
     public let catalogDbBytes: Int
     /// Updates of the personal adjustment layer (lifetime).
     public let personalUpdates: Int
+    /// What the model guard sees of the active model, and the rollbacks it made.
+    public let modelGuard: ModelGuardMetrics
+}
+
+/// The model guard's view of the active model since it became active (counts are halved as they
+/// grow, so recent calls weigh more) and the rollbacks it made on this device (kept across
+/// restarts).
+public struct ModelGuardMetrics: Equatable, Sendable {
+    public let enabled: Bool
+    /// Rank calls the active model scored (or failed to score).
+    public let ranks: Int
+    /// Of these, calls that fell back because the model failed.
+    public let fallbacks: Int
+    /// Of these, calls whose scores were NaN or infinite.
+    public let nonFinite: Int
+    public let p95Micros: Int
+    /// Score drift (PSI) against the manifest's `score_reference`; `nil` without one.
+    public let driftPsi: Double?
+    /// Models rolled back, oldest first; each stays refused (`.quarantined`).
+    public let rollbacks: [GuardRollback]
 }
 
 /// `value` as an `Int`, clamped (never trapping) in the impossible case it does not fit.
@@ -157,7 +177,12 @@ extension LocalMetrics {
                 model: engine.model, fallbacks: named(engine.fallbacks), errors: named(engine.errors),
                 catalogItems: count(engine.catalogItems), profileEvents: count(engine.profileEvents),
                 profileDbBytes: count(engine.profileDbBytes), catalogDbBytes: count(engine.catalogDbBytes),
-                personalUpdates: count(engine.personalUpdates)))
+                personalUpdates: count(engine.personalUpdates),
+                modelGuard: ModelGuardMetrics(
+                    enabled: engine.modelGuard.enabled, ranks: count(engine.modelGuard.ranks),
+                    fallbacks: count(engine.modelGuard.fallbacks), nonFinite: count(engine.modelGuard.nonFinite),
+                    p95Micros: count(engine.modelGuard.p95Micros), driftPsi: engine.modelGuard.driftPsi,
+                    rollbacks: engine.modelGuard.rollbacks)))
     }
 }
 
