@@ -215,7 +215,10 @@ pub fn run(args: Args) -> CliResult {
     t.close();
     let _ = std::fs::remove_dir_all(&dir);
     if args.json {
-        println!("{}", serde_json::json!({ "no_deadline": free, "deadline": bounded }));
+        println!(
+            "{}",
+            serde_json::json!({ "no_deadline": free, "deadline": bounded })
+        );
         return Ok(());
     }
     println!(

@@ -296,7 +296,10 @@ mod tests {
         let b = Bins::of(&reference(&[0.0, 0.0, 0.0, 1.0]));
         assert_eq!(b.cuts, vec![0.0, 1.0]);
         assert_eq!(b.expected, vec![0.6, 0.2, 0.2]);
-        assert_eq!((b.bin(-1.0), b.bin(0.0), b.bin(0.5), b.bin(2.0)), (0, 0, 1, 2));
+        assert_eq!(
+            (b.bin(-1.0), b.bin(0.0), b.bin(0.5), b.bin(2.0)),
+            (0, 0, 1, 2)
+        );
     }
 
     #[test]

@@ -456,7 +456,8 @@ impl ModelRegistry {
             .filter_map(|m| folder_of(m))
             .collect();
         let quarantined = (**self.quarantined.load()).clone();
-        let json = serde_json::to_vec_pretty(&ActiveFile { stack, quarantined }).unwrap_or_default();
+        let json =
+            serde_json::to_vec_pretty(&ActiveFile { stack, quarantined }).unwrap_or_default();
         write_atomic(&dir.join("active.json"), &json)
     }
 

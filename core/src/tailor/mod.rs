@@ -185,7 +185,12 @@ impl Tailor {
     /// The model guard: count this call on the model that scored it and, when a threshold
     /// trips on the active model, roll back to the previous one (see `model::guard`). The
     /// response already computed stands; the next call ranks with the previous model.
-    fn watch(&self, model: &Arc<LoadedModel>, outcome: &rank::pipeline::ScoringOutcome, micros: u64) {
+    fn watch(
+        &self,
+        model: &Arc<LoadedModel>,
+        outcome: &rank::pipeline::ScoringOutcome,
+        micros: u64,
+    ) {
         let Some(thresholds) = &self.guard else {
             return;
         };

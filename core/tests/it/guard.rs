@@ -187,7 +187,11 @@ fn a_model_whose_scores_drift_from_its_reference_is_rolled_back() {
     let took = 1 + ranks_until_rolled_back(&t, "hostile");
     println!("guard rolled back the drifting model after {took} rank calls");
     assert_eq!(took, 20, "guard_min_ranks");
-    assert_eq!(t.model_info().name, "default-ranker", "back to the built-in model");
+    assert_eq!(
+        t.model_info().name,
+        "default-ranker",
+        "back to the built-in model"
+    );
     let rollback = &t.metrics().unwrap().engine.model_guard.rollbacks[0];
     assert!(rollback.reason.contains("PSI"), "{}", rollback.reason);
 }
@@ -295,7 +299,10 @@ fn an_expired_deadline_ranks_by_popularity_and_flags_the_response() {
             .count
     };
     assert_eq!(count("deadline_exceeded"), 1);
-    assert_eq!(engine.model_guard.ranks, 1, "the expired call never ran the model");
+    assert_eq!(
+        engine.model_guard.ranks, 1,
+        "the expired call never ran the model"
+    );
 
     // The configured default applies to requests without their own budget.
     let dir = tempfile::tempdir().unwrap();
