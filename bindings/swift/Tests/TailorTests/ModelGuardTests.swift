@@ -95,6 +95,7 @@ final class ModelGuardTests: XCTestCase {
 
         // The configured default applies to requests without their own.
         let strict = try await TailorClient(config: config(TestSupport.tempDir(self), rankDeadlineMs: 0))
+        try await shopper(strict)
         let cut = try await strict.rank(limit: 3, now: now)
         guard case .deadlineExceeded? = cut.fallback else { return XCTFail("\(String(describing: cut.fallback))") }
         await strict.close()

@@ -90,6 +90,7 @@ class ModelGuardTest {
         }
         // The configured default applies to requests without their own.
         TailorClient.open(config(rankDeadlineMs = 0u)).use { t ->
+            shopper(t)
             assertTrue(t.rank { limit = 3; now = instant(NOW) }.fallback is Fallback.DeadlineExceeded)
         }
     }
