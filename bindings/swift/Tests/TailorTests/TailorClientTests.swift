@@ -29,7 +29,7 @@ final class TailorClientTests: XCTestCase {
             .purchase("toys-3", at: now - 8 * day),
             .view("toys-1", at: now - day),
         ])
-        XCTAssertEqual([summary.stored, summary.pendingItems, summary.droppedNoConsent], [4, 0, 0])
+        XCTAssertEqual(summary, TrackCounts(stored: 4, pendingItems: 0, droppedNoConsent: 0))
         XCTAssertEqual("\(summary.stored) of \(4) stored", "4 of 4 stored")  // plain Ints
         let page = try await t.rank(limit: 8, now: now)
         XCTAssertTrue(page.personalized)
