@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use tailor::catalog::derive::DeriveOptions;
 use tailor::eval::matrix::{write_matrix, MatrixOptions};
 use tailor::eval::world::World;
-use tailor::features::{registry, Feature};
+use tailor::features::{definitions, Feature};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,7 +42,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     if args.list {
-        let rows = registry::describe();
+        let rows = definitions::describe();
         for f in Feature::all() {
             let name = f.name();
             // Embedding components share their family's description row (`item_embedding_0..15`).

@@ -6,7 +6,7 @@
 //! shopper's purchases by count, then recency) and `item_knn` (item-to-item co-occurrence over
 //! the shoppers' histories before the cutoff, plus repeats; see `eval::knn`).
 
-use super::metrics::{score_list, Mean, Metrics};
+use super::top_k::{score_list, Mean, Metrics};
 use super::world::{purchased_between, World};
 use crate::catalog::derive::DeriveOptions;
 use crate::error::Result;
@@ -25,7 +25,7 @@ pub struct ReplayOptions {
     pub derive: DeriveOptions,
     pub params: Params,
     /// Also report `tailor+learn`: the personal layer trained on simulated feedback before the
-    /// cutoff (see `eval::feedback`).
+    /// cutoff (see `eval::simulated_learning`).
     pub learn: bool,
     /// Replay at most this many users (a seeded uniform sample; validation on large data).
     pub max_users: Option<usize>,
@@ -226,7 +226,7 @@ pub fn replay(
                         let similar = knn.recommend(world, evs, opts.cutoff, popular, opts.k);
                         means[4].add(score_list(&similar, &relevant, opts.k));
                         if opts.learn {
-                            let layer = super::feedback::learn_before(
+                            let layer = super::simulated_learning::learn_before(
                                 world,
                                 evs,
                                 model,

@@ -1,6 +1,6 @@
 //! Candidates → feature matrix (row-major, one row per candidate, one column per feature).
 
-use super::registry::*;
+use super::definitions::*;
 use super::view::Copurchase;
 use super::view::ProfileView;
 use crate::catalog::{CatalogItem, CatalogSnapshot};

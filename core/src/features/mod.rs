@@ -2,9 +2,9 @@
 //! Serving and `tailor features` both go through [`assemble`], so they cannot disagree.
 
 pub mod assemble;
-pub mod registry;
+pub mod definitions;
 pub mod view;
 
 pub use assemble::assemble;
-pub use registry::{Feature, EMBEDDING_FEATURES};
+pub use definitions::{Feature, EMBEDDING_FEATURES};
 pub use view::ProfileView;

@@ -2,7 +2,7 @@
 //! the features came from, so an explanation never claims a signal the ranking did not have.
 
 use crate::catalog::CatalogSnapshot;
-use crate::features::registry::{
+use crate::features::definitions::{
     BOUGHT_HALF_LIFE_DAYS, CART_HALF_LIFE_DAYS, VIEWED_HALF_LIFE_DAYS,
 };
 use crate::features::ProfileView;
