@@ -38,7 +38,7 @@ fn chain(e: &TractError) -> String {
 }
 
 /// Run tract code that may panic on a malformed graph (e.g. an output no node produces, found by
-/// tests/hostile_input.rs): a model file must never take the app down, so a panic becomes a typed
+/// tests/it/hostile/): a model file must never take the app down, so a panic becomes a typed
 /// rejection instead.
 fn guarded<T>(problem: ModelProblem, f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {

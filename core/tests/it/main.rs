@@ -8,7 +8,7 @@ mod attribution;
 mod common;
 mod corrections;
 mod guard;
-mod hostile_input;
+mod hostile;
 mod learning;
 mod model_safety;
 mod models;
