@@ -419,7 +419,9 @@ pub struct TailorConfig {
     #[uniffi(default = 0.05)]
     #[serde(default = "default_guard_non_finite_share")]
     pub guard_max_non_finite_share: f64,
-    /// Roll back when the 95th percentile of the model's rank latency exceeds this (ms).
+    /// Roll back when the 95th percentile of the model's rank latency exceeds this, in ms per
+    /// 1,000 candidates scored (a call with fewer counts whole), like the load budget: a whole-
+    /// catalog rank of a large catalog is slow because it is large, not because the model went bad.
     #[uniffi(default = 250)]
     #[serde(default = "default_guard_p95_ms")]
     pub guard_max_p95_ms: u32,
@@ -753,7 +755,7 @@ pub struct ModelGuardStats {
     pub fallbacks: u64,
     /// Of these, calls whose scores were NaN or infinite.
     pub non_finite: u64,
-    /// 95th percentile of those calls' latency.
+    /// 95th percentile of those calls' latency, per 1,000 candidates scored (fewer count whole).
     pub p95_micros: u64,
     /// Population stability index of the model's scores against its manifest's
     /// `score_reference`; `None` when the manifest has none (no drift check).

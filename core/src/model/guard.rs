@@ -78,6 +78,13 @@ impl Thresholds {
     }
 }
 
+/// A call's latency per 1,000 candidates scored, a call with fewer counting whole: the unit of
+/// `guard_max_p95_ms`, as of the load budget. Ranking a 50,000-item catalog whole may take 250 ms
+/// on a good model; that is the catalog's size, not the model going bad.
+pub fn latency_per_1000(micros: u64, scored: usize) -> u64 {
+    micros.saturating_mul(1000) / scored.max(1000) as u64
+}
+
 /// What one rank call on a model produced, for the guard.
 pub struct Observation<'a> {
     /// The call fell back because the model failed (error or unusable scores).
@@ -319,6 +326,31 @@ mod tests {
         let g = GuardStats::new(Some(&reference(&deciles)));
         let tripped = (0..10).find_map(|_| g.observe(&ok(&shifted), &t)).unwrap();
         assert!(tripped.contains("PSI"), "{tripped}");
+    }
+
+    #[test]
+    fn latency_is_judged_per_thousand_candidates() {
+        // 20 candidates in 300 ms is slow; 50,000 in 300 ms is 6 ms per 1,000.
+        assert_eq!(latency_per_1000(300_000, 20), 300_000);
+        assert_eq!(latency_per_1000(300_000, 1000), 300_000);
+        assert_eq!(latency_per_1000(300_000, 50_000), 6_000);
+        assert_eq!(latency_per_1000(u64::MAX, 0), u64::MAX / 1000);
+        let t = Thresholds {
+            min_ranks: 4,
+            ..Default::default()
+        };
+        let big = GuardStats::new(None);
+        for _ in 0..8 {
+            let whole_catalog = Observation {
+                micros: latency_per_1000(400_000, 100_000),
+                ..ok(&[])
+            };
+            assert_eq!(
+                big.observe(&whole_catalog, &t),
+                None,
+                "a large catalog is not a bad model"
+            );
+        }
     }
 
     #[test]

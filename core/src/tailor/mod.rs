@@ -194,10 +194,11 @@ impl Tailor {
         let Some(thresholds) = &self.guard else {
             return;
         };
+        let per_1000 = crate::model::guard::latency_per_1000(micros, outcome.raw.len());
         let observation = crate::model::guard::Observation {
             failed: outcome.failed,
             non_finite: outcome.non_finite,
-            micros,
+            micros: per_1000,
             scores: &outcome.raw,
         };
         let Some(reason) = model.guard.observe(&observation, thresholds) else {

@@ -126,6 +126,7 @@ public struct ModelGuardMetrics: Equatable, Sendable {
     public let fallbacks: Int
     /// Of these, calls whose scores were NaN or infinite.
     public let nonFinite: Int
+    /// Rank latency p95 of those calls, per 1,000 candidates scored (fewer count whole).
     public let p95Micros: Int
     /// Score drift (PSI) against the manifest's `score_reference`; `nil` without one.
     public let driftPsi: Double?

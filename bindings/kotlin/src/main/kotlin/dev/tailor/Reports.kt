@@ -111,6 +111,7 @@ data class ModelGuardMetrics(
     val fallbacks: Long,
     /** Of these, calls whose scores were NaN or infinite. */
     val nonFinite: Long,
+    /** Rank latency p95 of those calls, per 1,000 candidates scored (fewer count whole). */
     val p95Micros: Long,
     /** Score drift (PSI) against the manifest's `score_reference`; `null` without one. */
     val driftPsi: Double?,
