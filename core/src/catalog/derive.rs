@@ -221,7 +221,6 @@ fn orthonormalize(q: &mut [Vec<f64>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Event;
 
     fn item(id: &str) -> Item {
         Item {
@@ -240,18 +239,7 @@ mod tests {
     }
 
     fn buy(user: &str, id: &str, ts: i64) -> UserEvent {
-        UserEvent {
-            user_id: user.into(),
-            event: Event {
-                kind: EventKind::Purchase,
-                item_id: id.into(),
-                timestamp: Some(ts),
-                session_id: None,
-                quantity: None,
-                surface: None,
-                response_id: None,
-            },
-        }
+        UserEvent::purchase(user, id, ts)
     }
 
     #[test]

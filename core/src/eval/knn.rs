@@ -140,21 +140,10 @@ impl ItemKnn {
 mod tests {
     use super::*;
     use crate::catalog::derive::DeriveOptions;
-    use crate::types::{Event, Item};
+    use crate::types::Item;
 
     fn ev(user: &str, item: &str, ts: i64) -> UserEvent {
-        UserEvent {
-            user_id: user.into(),
-            event: Event {
-                kind: EventKind::Purchase,
-                item_id: item.into(),
-                timestamp: Some(ts),
-                session_id: None,
-                quantity: None,
-                surface: None,
-                response_id: None,
-            },
-        }
+        UserEvent::purchase(user, item, ts)
     }
 
     #[test]

@@ -18,6 +18,25 @@ pub struct UserEvent {
     pub event: Event,
 }
 
+#[cfg(test)]
+impl UserEvent {
+    /// `user` bought `item` at `ts` (tests of what is derived from purchase logs).
+    pub(crate) fn purchase(user: &str, item: &str, ts: i64) -> UserEvent {
+        UserEvent {
+            user_id: user.into(),
+            event: Event {
+                kind: EventKind::Purchase,
+                item_id: item.into(),
+                timestamp: Some(ts),
+                session_id: None,
+                quantity: None,
+                surface: None,
+                response_id: None,
+            },
+        }
+    }
+}
+
 pub fn parse_kind(raw: &str) -> Result<EventKind> {
     Ok(match raw.to_ascii_lowercase().as_str() {
         "view" => EventKind::View,

@@ -323,7 +323,8 @@ pub fn rank_with_view(
     });
     // Categories, brands and tags the shopper is not interested in: their items go after all
     // others, whatever their score (a tier, so no boost or model score can lift them back).
-    let pushed_down = not_interested::pushed_down(ctx.profile, catalog, &cands);
+    let marks = not_interested::PushedDown::of(ctx.profile);
+    let pushed_down = marks.among(catalog, &cands);
     if !pushed_down.is_empty() {
         scored.sort_by_key(|&(_, idx, _)| pushed_down.contains(&idx));
     }
@@ -360,7 +361,7 @@ pub fn rank_with_view(
     let pins: Vec<(u32, u32)> = pins
         .into_iter()
         .filter(|(i, _)| rules::admits(catalog, *i, &req.rules, &excluded))
-        .filter(|(i, _)| not_interested::pushed_down(ctx.profile, catalog, &[*i]).is_empty())
+        .filter(|(i, _)| !marks.contains(catalog, *i))
         .collect();
     for id in unknown_pins {
         if !unknown_ids.contains(&id) {
