@@ -1,24 +1,21 @@
 #!/usr/bin/env bash
 # Builds libtailor.so (the cdylib the Kotlin and Swift bindings load) for the host with a cargo
 # profile, into target/<profile dir>/libtailor.so (dev -> target/debug).
-#   dev, release  `cargo build -p tailor-core --lib` (release has no LTO, so this is the same build
-#                 the CLI links)
-#   mobile, ...   `cargo rustc -p tailor-core --lib --crate-type cdylib` (plus, on x86_64 Linux, two
-#                 size-saving link flags; see below): cargo skips LTO for a crate
-#                 whose crate types include `lib`, as tailor-core's do, so a plain build would give
-#                 an un-LTO'd library. (A later `cargo build --profile mobile` of the CLI rebuilds
-#                 tailor-core with all its crate types and replaces target/mobile/deps/libtailor.so.)
+#   dev, release  `cargo build -p tailor-ffi` (the thin crate in bindings/ffi whose library is
+#                 named `tailor`; release has no LTO)
+#   mobile, ...   `cargo rustc -p tailor-ffi --lib --crate-type cdylib` (the cdylib only, not the
+#                 staticlib iOS needs; plus, on x86_64 Linux, two size-saving link flags, see below).
 # Usage: scripts/build-lib.sh [PROFILE]   (default dev); prints the library's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${1:-dev}"
 case "$profile" in
   dev | debug)
-    cargo build --quiet -p tailor-core --lib
+    cargo build --quiet -p tailor-ffi
     dir=debug
     ;;
   release)
-    cargo build --quiet --release -p tailor-core --lib
+    cargo build --quiet --release -p tailor-ffi
     dir=release
     ;;
   *)
@@ -30,7 +27,7 @@ case "$profile" in
     if [[ $(uname -sm) == "Linux x86_64" ]]; then
       link=(-- -C "link-arg=-Wl,--icf=all" -C "link-arg=-Wl,-z,pack-relative-relocs")
     fi
-    cargo rustc --quiet --profile "$profile" -p tailor-core --lib --crate-type cdylib "${link[@]}"
+    cargo rustc --quiet --profile "$profile" -p tailor-ffi --lib --crate-type cdylib "${link[@]}"
     dir=$profile
     ;;
 esac

@@ -14,7 +14,7 @@ android_notes() {
 Android (NDK r26+, cargo-ndk 4, `rustup target add aarch64-linux-android`), per ABI:
 
   cargo ndk -t arm64-v8a --platform 24 -o /tmp/jni \
-    rustc --profile mobile -p tailor-core --lib --crate-type cdylib
+    rustc --profile mobile -p tailor-ffi --lib --crate-type cdylib
   "$ANDROID_NDK_HOME"/toolchains/llvm/prebuilt/*/bin/llvm-strip -o /tmp/libtailor.so \
     /tmp/jni/arm64-v8a/libtailor.so        # already stripped by the profile; makes sure
   ls -l /tmp/libtailor.so; gzip -9 -c /tmp/libtailor.so | wc -c
@@ -30,7 +30,7 @@ ios_notes() {
   cat <<'EOF'
 iOS (macOS with Xcode):
 
-  cargo rustc --profile mobile -p tailor-core --lib --crate-type staticlib --target aarch64-apple-ios
+  cargo rustc --profile mobile -p tailor-ffi --lib --crate-type staticlib --target aarch64-apple-ios
   ls -l target/aarch64-apple-ios/mobile/libtailor.a
 
 The static library's size is not what an app carries: it holds every object file (all of std,

@@ -60,10 +60,9 @@ target_args=()
 for abi in "${abis[@]}"; do
   target_args+=(-t "$abi")
 done
-# `rustc --crate-type cdylib`, not `build`: cargo skips LTO for a crate whose crate types include
-# `lib`, as tailor-core's do (the CLI and the tests link it as an rlib).
+# `rustc --crate-type cdylib`, not `build`: Android needs the cdylib only, not tailor-ffi's staticlib.
 (cd "$repo" && cargo ndk "${target_args[@]}" --platform "$api" -o "$jni" \
-  rustc --profile "$profile" --package tailor-core --lib --crate-type cdylib)
+  rustc --profile "$profile" --package tailor-ffi --lib --crate-type cdylib)
 
 # Check the LOAD segment alignment of the 64-bit libraries (32-bit devices keep 4 KB pages).
 readelf_bin=""
@@ -96,7 +95,7 @@ else
 fi
 
 echo "== Android: Kotlin bindings (uniffi-bindgen, library mode, from the host debug library)"
-(cd "$repo" && cargo build --quiet -p tailor-core -p uniffi-bindgen)
+(cd "$repo" && cargo build --quiet -p tailor-ffi -p uniffi-bindgen)
 host_lib="$repo/target/debug/libtailor.so"
 if [[ $(uname -s) == Darwin ]]; then
   host_lib="$repo/target/debug/libtailor.dylib"

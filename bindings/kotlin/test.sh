@@ -27,8 +27,8 @@ jvm="$here/build/jvm"
 kotlin_lib="$KOTLIN_HOME/lib"
 runtime_cp="$JNA_JAR:$COROUTINES_JAR:$kotlin_lib/kotlin-stdlib.jar"
 
-echo "== Kotlin: cargo build -p tailor-core -p uniffi-bindgen (debug)"
-(cd "$repo" && cargo build --quiet -p tailor-core -p uniffi-bindgen)
+echo "== Kotlin: cargo build -p tailor-ffi -p uniffi-bindgen (debug)"
+(cd "$repo" && cargo build --quiet -p tailor-ffi -p uniffi-bindgen)
 if [[ $lib_profile != dev ]]; then
   echo "== Kotlin: libtailor.so with profile $lib_profile"
   lib_dir="$(dirname "$("$repo/scripts/build-lib.sh" "$lib_profile")")"

@@ -57,11 +57,11 @@ lib_of() { echo "$repo/target/$1/$profile_dir/libtailor.a"; }
 
 echo "== iOS: static libraries for ${targets[*]}"
 rustup target add "${targets[@]}"
-# `rustc --crate-type staticlib`, not `build`: cargo skips LTO for a crate whose crate types include
-# `lib`, as tailor-core's do (the CLI and the tests link it as an rlib). rustc does not strip static
-# libraries, so uniffi-bindgen still finds its metadata in them; the app's link strips.
+# `rustc --crate-type staticlib`, not `build`: iOS needs tailor-ffi's staticlib only, not its cdylib.
+# rustc does not strip static libraries, so uniffi-bindgen still finds its metadata in them; the
+# app's link strips.
 for t in "${targets[@]}"; do
-  (cd "$repo" && cargo rustc --profile "$profile" --package tailor-core --lib --crate-type staticlib \
+  (cd "$repo" && cargo rustc --profile "$profile" --package tailor-ffi --lib --crate-type staticlib \
     --target "$t")
 done
 

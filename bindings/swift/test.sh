@@ -17,8 +17,8 @@ mode="${1:-test}"
 
 "$repo/scripts/setup-toolchains.sh" swift
 
-echo "== Swift: cargo build -p tailor-core -p uniffi-bindgen (debug)"
-(cd "$repo" && cargo build --quiet -p tailor-core -p uniffi-bindgen)
+echo "== Swift: cargo build -p tailor-ffi -p uniffi-bindgen (debug)"
+(cd "$repo" && cargo build --quiet -p tailor-ffi -p uniffi-bindgen)
 lib="$repo/target/debug"
 lib_profile="${TAILOR_LIB_PROFILE:-dev}"
 if [[ $lib_profile != dev ]]; then

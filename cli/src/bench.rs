@@ -206,7 +206,7 @@ pub fn run(args: Args) -> CliResult {
     opens.sort_by(f64::total_cmp);
     report.open_ms = percentile(&opens, 0.5);
     let t = reopened.ok_or("no open")?;
-    let active = tailor::model::registry::builtin().map_err(tailor::TailorError::from)?;
+    let active = tailor::engine::model::builtin().map_err(tailor::TailorError::from)?;
     report.model = format!("{} v{}", active.manifest.name, active.manifest.version);
     // Rank with the fixed-batch plans a running app has (built in the background after open).
     let wait = Instant::now();
@@ -410,7 +410,7 @@ fn scaling(args: Args) -> CliResult {
     let started = Instant::now();
     let runs = |n: usize| ((n as f64 * args.runs).round() as usize).max(3);
     let mut rng = SmallRng::seed_from_u64(7);
-    let active = tailor::model::registry::builtin().map_err(tailor::TailorError::from)?;
+    let active = tailor::engine::model::builtin().map_err(tailor::TailorError::from)?;
     let items_max = SCALING_CANDIDATES[SCALING_CANDIDATES.len() - 1];
     let events_max = SCALING_EVENTS[SCALING_EVENTS.len() - 1];
     let mut report = ScalingReport {

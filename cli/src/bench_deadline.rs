@@ -135,7 +135,7 @@ fn slow_model(hidden: i64) -> (Vec<u8>, String) {
         "name": "slow-ranker",
         "version": "1",
         "features": ["bought_count", "affinity_category", "item_popularity"],
-        "sha256": tailor::model::manifest::sha256_hex(&bytes),
+        "sha256": tailor::engine::model::sha256_hex(&bytes),
     });
     (bytes, manifest.to_string())
 }

@@ -54,7 +54,7 @@ fn large_model(
     bytes.extend_from_slice(&doc);
     let mut m = manifest.clone();
     m["name"] = "large-ranker".into();
-    m["sha256"] = tailor::model::manifest::sha256_hex(&bytes).into();
+    m["sha256"] = tailor::engine::model::sha256_hex(&bytes).into();
     (bytes, m.to_string())
 }
 

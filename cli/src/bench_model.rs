@@ -5,7 +5,7 @@ use crate::CliResult;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
-use tailor::model::registry::{builtin, load_from_manifest};
+use tailor::engine::model::{builtin, load_from_manifest};
 
 #[derive(clap::Args)]
 pub struct Args {

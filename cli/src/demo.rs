@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
-use tailor::catalog::derive::{derive, DeriveOptions};
-use tailor::profile::import::UserEvent;
+use tailor::engine::profile::UserEvent;
 use tailor::{Event, EventKind, RankRequest, RankResponse, Reason, Tailor, TailorConfig};
+use tailor_eval::{derive, DeriveOptions};
 
 const CATALOG_GZ: &[u8] = include_bytes!("../data/catalog.csv.gz");
 const EVENTS_GZ: &[u8] = include_bytes!("../data/events.csv.gz");
@@ -84,9 +84,9 @@ pub fn run(dir: Option<PathBuf>) -> CliResult {
         "Tailor demo — Online Retail sample (UCI, CC BY 4.0), store in {}",
         dir.display()
     );
-    let mut items = tailor::catalog::import::read(&gunzip(CATALOG_GZ)?[..])
+    let mut items = tailor::engine::catalog::read_csv(&gunzip(CATALOG_GZ)?[..])
         .map_err(tailor::TailorError::from)?;
-    let events = tailor::profile::import::read(&gunzip(EVENTS_GZ)?[..])
+    let events = tailor::engine::profile::read_csv(&gunzip(EVENTS_GZ)?[..])
         .map_err(tailor::TailorError::from)?;
     // The shopper: a returning customer with a short history (at most 4 invoices before NOW),
     // so both long-term taste and this session's intent show on the page.

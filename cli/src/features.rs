@@ -3,10 +3,10 @@
 use crate::CliResult;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use tailor::catalog::derive::DeriveOptions;
-use tailor::eval::matrix::{write_matrix, MatrixOptions};
-use tailor::eval::world::World;
-use tailor::features::{definitions, Feature};
+use tailor::engine::features::{describe, Feature};
+use tailor_eval::matrix::{write_matrix, MatrixOptions};
+use tailor_eval::world::World;
+use tailor_eval::DeriveOptions;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,7 +42,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     if args.list {
-        let rows = definitions::describe();
+        let rows = describe();
         for f in Feature::all() {
             let name = f.name();
             // Embedding components share their family's description row (`item_embedding_0..15`).
@@ -70,8 +70,10 @@ pub fn run(args: Args) -> CliResult {
             .collect::<Result<_, _>>()?,
         None => Feature::all(),
     };
-    let items = tailor::catalog::import::read_path(&catalog).map_err(tailor::TailorError::from)?;
-    let events = tailor::profile::import::read_path(&events).map_err(tailor::TailorError::from)?;
+    let items =
+        tailor::engine::catalog::read_csv_path(&catalog).map_err(tailor::TailorError::from)?;
+    let events =
+        tailor::engine::profile::read_csv_path(&events).map_err(tailor::TailorError::from)?;
     let world = World::build(items, events, cutoff, &DeriveOptions::default());
     let opts = MatrixOptions {
         cutoff,

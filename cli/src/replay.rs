@@ -3,10 +3,10 @@
 use crate::CliResult;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-use tailor::catalog::derive::DeriveOptions;
-use tailor::eval::{replay, ReplayOptions};
-use tailor::model::registry::{builtin, load_from_manifest};
-use tailor::profile::Params;
+use tailor::engine::model::{builtin, load_from_manifest};
+use tailor::engine::profile::Params;
+use tailor_eval::DeriveOptions;
+use tailor_eval::{replay, ReplayOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,9 +45,9 @@ pub fn run(args: Args) -> CliResult {
     }
     .map_err(tailor::TailorError::from)?;
     let items =
-        tailor::catalog::import::read_path(&args.catalog).map_err(tailor::TailorError::from)?;
+        tailor::engine::catalog::read_csv_path(&args.catalog).map_err(tailor::TailorError::from)?;
     let events =
-        tailor::profile::import::read_path(&args.events).map_err(tailor::TailorError::from)?;
+        tailor::engine::profile::read_csv_path(&args.events).map_err(tailor::TailorError::from)?;
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} users ({eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -94,7 +94,7 @@ pub fn run(args: Args) -> CliResult {
     Ok(())
 }
 
-fn print_table(report: &tailor::eval::ReplayReport, name: &str, version: &str) {
+fn print_table(report: &tailor_eval::ReplayReport, name: &str, version: &str) {
     println!(
         "replay: {} users, K = {}, model {name} v{version}",
         report.users, report.k

@@ -3,7 +3,7 @@
 
 use crate::CliResult;
 use std::path::{Path, PathBuf};
-use tailor::model::{signature, Manifest};
+use tailor::engine::model::{signature, Manifest};
 
 /// Write a new secret key to `out` (mode 0600) and print the public key.
 pub fn keygen(out: &Path) -> CliResult {

@@ -3,9 +3,9 @@
 use crate::CliResult;
 use std::path::PathBuf;
 use std::time::Instant;
-use tailor::model::budget::{DEFAULT_FMA_PER_ROW, DEFAULT_MB_PER_1000, DEFAULT_MS_PER_1000};
-use tailor::model::registry::load_from_manifest_with;
-use tailor::model::ModelBudget;
+use tailor::engine::model::load_from_manifest_with;
+use tailor::engine::model::ModelBudget;
+use tailor::engine::model::{DEFAULT_FMA_PER_ROW, DEFAULT_MB_PER_1000, DEFAULT_MS_PER_1000};
 
 #[derive(clap::Args)]
 pub struct Args {

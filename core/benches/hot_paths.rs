@@ -65,10 +65,10 @@ fn warm_tailor(dir: &tempfile::TempDir, items: usize) -> std::sync::Arc<Tailor> 
 }
 
 fn model(c: &mut Criterion) {
-    let active = tailor::model::registry::builtin().unwrap();
-    let bytes = tailor::model::registry::BUILTIN_ONNX;
+    let active = tailor::engine::model::builtin().unwrap();
+    let bytes = tailor::engine::model::BUILTIN_ONNX;
     let manifest =
-        tailor::model::Manifest::parse(tailor::model::registry::BUILTIN_MANIFEST).unwrap();
+        tailor::engine::model::Manifest::parse(tailor::engine::model::BUILTIN_MANIFEST).unwrap();
     let mut g = c.benchmark_group("model");
     for n in [100usize, 1_000] {
         let width = active.features.len();
@@ -81,8 +81,9 @@ fn model(c: &mut Criterion) {
             &n,
             |b, &n| {
                 b.iter(|| {
-                    let rt = tailor::model::Runtime::load(bytes, &manifest, &Default::default())
-                        .unwrap();
+                    let rt =
+                        tailor::engine::model::Runtime::load(bytes, &manifest, &Default::default())
+                            .unwrap();
                     black_box(rt.score(&matrix, n).unwrap())
                 })
             },

@@ -72,8 +72,6 @@ impl<R: Read> Rows<R> {
             let row = Row {
                 record: &record,
                 columns: &self.columns,
-                line,
-                what: self.what,
             };
             f(&row).map_err(|e| match e {
                 Error::Invalid(m) if !m.contains(": line ") => {
@@ -88,8 +86,6 @@ impl<R: Read> Rows<R> {
 pub struct Row<'a> {
     record: &'a csv::StringRecord,
     columns: &'a HashMap<String, usize>,
-    pub line: u64,
-    pub what: &'static str,
 }
 
 impl Row<'_> {
@@ -122,12 +118,4 @@ impl Row<'_> {
             ))),
         }
     }
-}
-
-pub fn rows_from_path(
-    path: &Path,
-    what: &'static str,
-    required: &[&str],
-) -> Result<Rows<Box<dyn Read>>> {
-    Rows::new(open(path)?, what, required)
 }

@@ -19,27 +19,85 @@
 // Library code returns errors; it never unwraps (a panic would cross into Kotlin or Swift).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod cancel;
-pub mod catalog;
+// Every module is private: apps see `Tailor`, its records and its error (below); tools see the
+// `engine` re-exports. An item nothing re-exports or uses is dead code the compiler reports.
+mod cancel;
+mod catalog;
 mod clock;
-pub mod csvio;
-pub mod error;
-pub mod eval;
-pub mod experiments;
-pub mod features;
-pub mod learn;
-pub mod metrics;
-pub mod model;
-pub mod privacy;
-pub mod profile;
-pub mod rank;
-pub mod sql;
+mod csvio;
+mod error;
+mod experiments;
+mod features;
+mod learn;
+mod metrics;
+mod model;
+mod privacy;
+mod profile;
+mod rank;
+mod sql;
 mod tailor;
-pub mod types;
-pub mod validate;
+mod types;
+mod validate;
 
 pub use error::{ModelProblem, TailorError};
 pub use tailor::Tailor;
 pub use types::*;
+
+/// The engine's parts without a [`Tailor`] object, for tools: the `tailor` CLI, offline
+/// evaluation and training data (`tailor-eval`), benchmarks and tests. They are the same code
+/// paths `Tailor` serves with, so a replay measures what an app gets. Apps use [`Tailor`].
+pub mod engine {
+    pub use crate::error::{Error, Result};
+
+    /// The interchange CSVs and the catalog as the ranker reads it.
+    pub mod catalog {
+        pub use crate::catalog::import::{read as read_csv, read_path as read_csv_path};
+        pub use crate::catalog::schema::SCHEMA;
+        pub use crate::catalog::validate::item as validate_item;
+        pub use crate::catalog::validate::{batch as validate_batch, id as validate_id};
+        pub use crate::catalog::{CatalogSnapshot, CatalogStore};
+    }
+
+    /// A shopper's history: events, the decayed signals built from them, their storage.
+    pub mod profile {
+        pub use crate::profile::import::{read as read_csv, read_path as read_csv_path, UserEvent};
+        pub use crate::profile::schema::SCHEMA;
+        pub use crate::profile::signals::{ProfileEvent, Touched};
+        pub use crate::profile::store::{keyed_hash, NewEvent, WriteBatch};
+        pub use crate::profile::{Params, ProfileState, ProfileStore};
+    }
+
+    /// The feature registry and the one function that assembles a model's input rows.
+    pub mod features {
+        pub use crate::features::assemble::value;
+        pub use crate::features::definitions::describe;
+        pub use crate::features::{assemble, Feature, ProfileView};
+    }
+
+    /// Model files: the manifest, validation, loading, signing and the bundled default.
+    pub mod model {
+        pub use crate::model::budget::{
+            DEFAULT_FMA_PER_ROW, DEFAULT_MB_PER_1000, DEFAULT_MS_PER_1000,
+        };
+        pub use crate::model::manifest::sha256_hex;
+        pub use crate::model::registry::{builtin, load_from_manifest, load_from_manifest_with};
+        pub use crate::model::registry::{validate, validate_with, Validated};
+        pub use crate::model::registry::{BUILTIN_MANIFEST, BUILTIN_ONNX};
+        pub use crate::model::{
+            signature, LoadedModel, Manifest, ModelBudget, ModelRegistry, Runtime,
+        };
+    }
+
+    /// Ranking one request against snapshots, and the on-device personal layer.
+    pub mod rank {
+        pub use crate::learn::{model_key, PersonalLayer};
+        pub use crate::rank::{rank, RankContext};
+    }
+
+    /// SQLite helpers the migration tests use to build databases of earlier versions.
+    pub mod sql {
+        pub use crate::sql::{open_memory, Schema};
+    }
+}
 
 uniffi::setup_scaffolding!();

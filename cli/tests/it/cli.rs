@@ -71,9 +71,10 @@ fn keygen_and_sign_model_produce_a_verifiable_manifest() {
     ]);
     assert!(ok, "{err}");
     let signed =
-        tailor::model::Manifest::parse(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
-    let keys = tailor::model::signature::parse_keys(&[public]).unwrap();
-    tailor::model::signature::verify(&signed, &keys).unwrap();
+        tailor::engine::model::Manifest::parse(&std::fs::read_to_string(&manifest).unwrap())
+            .unwrap();
+    let keys = tailor::engine::model::signature::parse_keys(&[public]).unwrap();
+    tailor::engine::model::signature::verify(&signed, &keys).unwrap();
 }
 
 #[test]

@@ -186,14 +186,6 @@ impl CatalogStore {
         tx.commit()?;
         Ok(removed)
     }
-
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        sql::get_meta(&self.conn, key)
-    }
-
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        sql::set_meta(&self.conn, key, value)
-    }
 }
 
 #[cfg(test)]

@@ -6,5 +6,5 @@ pub mod definitions;
 pub mod view;
 
 pub use assemble::assemble;
-pub use definitions::{Feature, EMBEDDING_FEATURES};
+pub use definitions::Feature;
 pub use view::ProfileView;

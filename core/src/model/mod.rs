@@ -10,7 +10,7 @@ pub mod registry;
 pub mod runtime;
 pub mod signature;
 
-pub use budget::{ModelBudget, ModelCost};
+pub use budget::ModelBudget;
 pub use manifest::Manifest;
 pub use registry::{LoadedModel, ModelRegistry};
 pub use runtime::Runtime;

@@ -269,10 +269,6 @@ impl ModelRegistry {
         self.active.load_full()
     }
 
-    pub fn keys(&self) -> &[VerifyingKey] {
-        &self.keys
-    }
-
     pub fn budget(&self) -> &ModelBudget {
         &self.budget
     }
@@ -459,10 +455,6 @@ impl ModelRegistry {
         let json =
             serde_json::to_vec_pretty(&ActiveFile { stack, quarantined }).unwrap_or_default();
         write_atomic(&dir.join("active.json"), &json)
-    }
-
-    pub fn history(&self) -> Vec<ModelInfo> {
-        self.history.load().iter().map(|m| m.info()).collect()
     }
 
     /// The active model or one kept for rollback, by manifest name (experiments pick models

@@ -8,8 +8,6 @@ use crate::error::{Error, ModelProblem, Result};
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
-pub use super::contract::TREE_ADVICE;
-
 use super::batch_plans::Plan;
 
 pub struct Runtime {

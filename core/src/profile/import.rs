@@ -18,10 +18,9 @@ pub struct UserEvent {
     pub event: Event,
 }
 
-#[cfg(test)]
 impl UserEvent {
-    /// `user` bought `item` at `ts` (tests of what is derived from purchase logs).
-    pub(crate) fn purchase(user: &str, item: &str, ts: i64) -> UserEvent {
+    /// `user` bought `item` at `ts` (one row of a purchase log).
+    pub fn purchase(user: &str, item: &str, ts: i64) -> UserEvent {
         UserEvent {
             user_id: user.into(),
             event: Event {

@@ -7,5 +7,5 @@ pub mod signals;
 pub mod store;
 pub mod track;
 
-pub use signals::{Dim, ItemStats, Params, ProfileState};
+pub use signals::{ItemStats, Params, ProfileState};
 pub use store::ProfileStore;

@@ -3,11 +3,6 @@
 //! second; a bad row names its line and column and nothing of the file is stored.
 
 use crate::common::*;
-use std::sync::Arc;
-use tailor::catalog::derive::DeriveOptions;
-use tailor::eval::world::World;
-use tailor::features::{assemble::value, Feature, ProfileView};
-use tailor::profile::Params;
 use tailor::*;
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
@@ -26,17 +21,6 @@ fn bare_catalog() -> String {
             String::new()
         };
         csv.push_str(&format!("{i},,,,,{tags}\n"));
-    }
-    csv
-}
-
-/// Purchases without session ids or kinds, three per second per shopper.
-fn bare_events() -> String {
-    let mut csv = String::from("user_id,item_id,ts\n");
-    for u in 0..6 {
-        for k in 0..6 {
-            csv.push_str(&format!("u{u},{},{}\n", (u + k) % 10, NOW - 600 + k / 3));
-        }
     }
     csv
 }
@@ -74,31 +58,6 @@ fn a_catalog_of_ids_and_a_log_of_purchases_import_and_rank() {
         .unwrap();
     assert_eq!(page.items.len(), 5);
     assert!(page.personalized, "{:?}", page.fallback);
-}
-
-#[test]
-fn unknown_price_and_attributes_read_zero() {
-    let items = tailor::catalog::import::read(bare_catalog().as_bytes()).unwrap();
-    let events = tailor::profile::import::read(bare_events().as_bytes()).unwrap();
-    let world = World::build(items, events, NOW, &DeriveOptions::default());
-    let evs = &world.users["u0"];
-    let profile = Arc::new(world.profile_before(evs, NOW, &Params::default()));
-    let view = ProfileView::build(&profile, &world.catalog, NOW, None, &Params::default());
-    for idx in 0..world.catalog.len() as u32 {
-        for f in [
-            Feature::PriceLog,
-            Feature::PriceVsUsual,
-            Feature::AffinityPriceBand,
-            Feature::AffinityCategory,
-            Feature::AffinityBrand,
-        ] {
-            assert_eq!(value(f, idx, &world.catalog, &view), 0.0, "{f:?}");
-        }
-    }
-    // What is known still counts: tags and the shopper's own purchases.
-    let bought = world.catalog.get("0").unwrap();
-    assert!(value(Feature::BoughtCount, bought, &world.catalog, &view) > 0.0);
-    assert!(value(Feature::AffinityTags, bought, &world.catalog, &view) > 0.0);
 }
 
 #[test]

@@ -131,7 +131,7 @@ fn pending_events_resolve_at_open_when_their_item_is_already_stored() {
     t.close();
     drop(t);
     let (mut store, _) =
-        tailor::catalog::CatalogStore::open(&dir.path().join("catalog.db"), false).unwrap();
+        tailor::engine::catalog::CatalogStore::open(&dir.path().join("catalog.db"), false).unwrap();
     store
         .upsert(
             &[item("later-1", "garden", "acme", 5.0, 0.0)],

@@ -185,7 +185,7 @@ fn bundled_models_match_onnxruntime() {
         let fixture: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&parity).unwrap()).unwrap();
         let model =
-            tailor::model::registry::load_from_manifest(&dir.join("manifest.json"), &[]).unwrap();
+            tailor::engine::model::load_from_manifest(&dir.join("manifest.json"), &[]).unwrap();
         let rows: Vec<Vec<f32>> = fixture["features"]
             .as_array()
             .unwrap()
@@ -222,7 +222,7 @@ fn bundled_models_match_onnxruntime() {
 #[test]
 fn signed_models_are_required_when_keys_are_configured() {
     let dir = tempfile::tempdir().unwrap();
-    let (secret, public) = tailor::model::signature::generate_keypair().unwrap();
+    let (secret, public) = tailor::engine::model::signature::generate_keypair().unwrap();
     let config = TailorConfig {
         trusted_model_keys: vec![public],
         ..TailorConfig::new(dir.path().display().to_string())
@@ -237,8 +237,8 @@ fn signed_models_are_required_when_keys_are_configured() {
         }
     ));
     let json = std::fs::read_to_string(repo().join("models/linear-ranker/manifest.json")).unwrap();
-    let mut manifest = tailor::model::Manifest::parse(&json).unwrap();
-    tailor::model::signature::sign(&mut manifest, &secret).unwrap();
+    let mut manifest = tailor::engine::model::Manifest::parse(&json).unwrap();
+    tailor::engine::model::signature::sign(&mut manifest, &secret).unwrap();
     let bytes = std::fs::read(repo().join("models/linear-ranker/model.onnx")).unwrap();
     let signed = serde_json::to_string(&manifest).unwrap();
     assert_eq!(
@@ -320,7 +320,7 @@ fn a_fixed_batch_model_is_either_refused_or_serves_any_batch() {
 #[test]
 fn fixed_batch_plans_score_like_the_symbolic_plan() {
     for name in ["default-ranker", "gbt-ranker", "embedding-ranker"] {
-        let model = tailor::model::registry::load_from_manifest(
+        let model = tailor::engine::model::load_from_manifest(
             &repo().join("models").join(name).join("manifest.json"),
             &[],
         )

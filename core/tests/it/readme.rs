@@ -1,7 +1,7 @@
 //! The README's feature table is the registry. `TAILOR_BLESS=1 cargo test -p tailor-core --test it readme::`
 //! rewrites it after a registry change.
 
-use tailor::features::definitions::describe;
+use tailor::engine::features::describe;
 
 const BEGIN: &str = "<!-- features:begin -->";
 const END: &str = "<!-- features:end -->";

@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tailor::profile::signals::ProfileEvent;
-use tailor::profile::store::{NewEvent, WriteBatch};
-use tailor::profile::{Params, ProfileState, ProfileStore};
-use tailor::sql::Schema;
+use tailor::engine::profile::ProfileEvent;
+use tailor::engine::profile::{NewEvent, WriteBatch};
+use tailor::engine::profile::{Params, ProfileState, ProfileStore};
+use tailor::engine::sql::Schema;
 use tailor::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -278,8 +278,8 @@ fn fixtures_dir() -> PathBuf {
 
 fn stores() -> [(&'static str, &'static Schema); 2] {
     [
-        ("profile", &tailor::profile::schema::SCHEMA),
-        ("catalog", &tailor::catalog::schema::SCHEMA),
+        ("profile", &tailor::engine::profile::SCHEMA),
+        ("catalog", &tailor::engine::catalog::SCHEMA),
     ]
 }
 
@@ -289,7 +289,7 @@ const FIXTURE_SESSION: &str = "fx-session";
 
 fn fixture_session_hash() -> String {
     let salt = hex::decode(FIXTURE_SALT).unwrap();
-    tailor::profile::store::keyed_hash(&salt, FIXTURE_SESSION)
+    tailor::engine::profile::keyed_hash(&salt, FIXTURE_SESSION)
 }
 
 /// The same shopper at every profile.db version: 3 purchases of fx-bought (quantity 4 in all), a
@@ -430,7 +430,7 @@ fn generate_db_fixtures() {
                 name: schema.name,
                 migrations: &schema.migrations[..version as usize],
             };
-            let conn = tailor::sql::open_memory(&partial).unwrap();
+            let conn = tailor::engine::sql::open_memory(&partial).unwrap();
             let rows = match store {
                 "profile" => profile_rows(version),
                 _ => catalog_rows(version),
@@ -590,7 +590,7 @@ fn check_upgraded_catalog(t: &Tailor) {
 }
 
 fn check_upgraded_catalog_rows(path: &Path) {
-    let (store, moved) = tailor::catalog::CatalogStore::open(path, false).unwrap();
+    let (store, moved) = tailor::engine::catalog::CatalogStore::open(path, false).unwrap();
     assert!(moved.is_none());
     let mut expected = fixture_items();
     expected.sort_by(|a, b| a.id.cmp(&b.id));
@@ -711,7 +711,7 @@ fn count(conn: &rusqlite::Connection, table: &str) -> i64 {
         .unwrap()
 }
 
-fn assert_disk_full(err: tailor::error::Error) {
+fn assert_disk_full(err: tailor::engine::Error) {
     match TailorError::from(err) {
         TailorError::Storage { message } => {
             assert!(message.contains("space"), "{message}")
@@ -771,7 +771,7 @@ fn disk_full_is_a_storage_error_and_writes_nothing() {
 
     // The catalog store behaves the same.
     let (mut catalog, _) =
-        tailor::catalog::CatalogStore::open(&dir.path().join("catalog.db"), false).unwrap();
+        tailor::engine::catalog::CatalogStore::open(&dir.path().join("catalog.db"), false).unwrap();
     catalog
         .upsert(&catalog_items(0..10), NOW, &Default::default())
         .unwrap();

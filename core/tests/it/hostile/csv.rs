@@ -148,12 +148,12 @@ fn catalog_csv() -> BoxedStrategy<String> {
 }
 
 fn check_catalog_read(input: &[u8], tailor: &Tailor) -> TestCaseResult {
-    match tailor::catalog::import::read(input) {
+    match tailor::engine::catalog::read_csv(input) {
         Ok(items) => {
             for it in &items {
-                prop_assert!(tailor::catalog::validate::item(it).is_ok(), "{it:?}");
+                prop_assert!(tailor::engine::catalog::validate_item(it).is_ok(), "{it:?}");
             }
-            prop_assert!(tailor::catalog::validate::batch(&items, None).is_ok());
+            prop_assert!(tailor::engine::catalog::validate_batch(&items, None).is_ok());
             accepted();
             // A catalog the reader accepted is one the store accepts (unless its embedding
             // dimension differs from what earlier cases stored).
@@ -308,10 +308,12 @@ fn events_csv() -> BoxedStrategy<String> {
 
 /// Parsed rows go through `track_batch`: stored whole, or refused whole with InvalidInput.
 fn check_events_read(input: &[u8], t: &Tailor, stored: &AtomicU64) -> TestCaseResult {
-    match tailor::profile::import::read(input) {
+    match tailor::engine::profile::read_csv(input) {
         Ok(rows) => {
             for r in &rows {
-                prop_assert!(tailor::catalog::validate::id("item", &r.event.item_id).is_ok());
+                prop_assert!(
+                    tailor::engine::catalog::validate_id("item", &r.event.item_id).is_ok()
+                );
             }
             let events: Vec<Event> = rows.into_iter().map(|r| r.event).collect();
             let n = events.len() as u32;

@@ -23,8 +23,8 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tailor::error::Error;
-use tailor::model::manifest::sha256_hex;
+use tailor::engine::model::sha256_hex;
+use tailor::engine::Error;
 use tailor::*;
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ use super::*;
 // ---------------------------------------------------------------------------------------------
 
 fn feature_names() -> Vec<String> {
-    tailor::features::Feature::all()
+    tailor::engine::features::Feature::all()
         .into_iter()
         .map(|f| f.name())
         .collect()
@@ -116,7 +116,7 @@ fn check_manifest(text: &str) -> TestCaseResult {
     }
 }
 
-use tailor::model::Manifest;
+use tailor::engine::model::Manifest;
 
 #[test]
 fn manifest_json_never_panics() {
@@ -144,8 +144,8 @@ thread_local! {
 fn check_model(bytes: &[u8], manifest: &Value) -> TestCaseResult {
     let mut manifest = manifest.clone();
     manifest["sha256"] = json!(sha256_hex(bytes));
-    match tailor::model::registry::validate(bytes, &manifest.to_string(), &[]) {
-        Ok(tailor::model::registry::Validated {
+    match tailor::engine::model::validate(bytes, &manifest.to_string(), &[]) {
+        Ok(tailor::engine::model::Validated {
             manifest: m,
             features,
             runtime,
@@ -249,7 +249,7 @@ fn model_bytes_never_panic() {
     let (valid, manifest) = read_model(&repo().join("tests/fixtures/models/valid_linear"));
     // The unmutated model is accepted: the harness itself is sound.
     check_model(&valid, &manifest).unwrap();
-    assert!(tailor::model::registry::validate(&valid, &manifest.to_string(), &[]).is_ok());
+    assert!(tailor::engine::model::validate(&valid, &manifest.to_string(), &[]).is_ok());
     fuzz(
         "model bytes, arbitrary",
         256,
@@ -707,7 +707,7 @@ fn graphs_that_made_tract_panic_are_rejected() {
         let bytes = model.encode_to_vec();
         let mut m = manifest.clone();
         m["sha256"] = json!(sha256_hex(&bytes));
-        match tailor::model::registry::validate(&bytes, &m.to_string(), &[]) {
+        match tailor::engine::model::validate(&bytes, &m.to_string(), &[]) {
             Err(Error::Model(ModelProblem::NotOnnx, msg)) => eprintln!("{what}: {msg}"),
             Err(other) => panic!("{what}: {other:?}"),
             Ok(_) => panic!("{what}: accepted"),

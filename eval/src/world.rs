@@ -1,13 +1,13 @@
 //! A catalog and per-user event streams loaded from the interchange files, split at a cutoff.
 
-use crate::catalog::derive::{derive, DeriveOptions};
-use crate::catalog::CatalogSnapshot;
-use crate::profile::import::UserEvent;
-use crate::profile::signals::{Params, ProfileEvent, Touched};
-use crate::profile::ProfileState;
-use crate::types::{EventKind, Item};
+use crate::derive::{derive, DeriveOptions};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use tailor::engine::catalog::CatalogSnapshot;
+use tailor::engine::profile::ProfileState;
+use tailor::engine::profile::UserEvent;
+use tailor::engine::profile::{Params, ProfileEvent, Touched};
+use tailor::{EventKind, Item};
 
 pub struct World {
     /// Catalog with popularity, neighbours and embeddings derived from events before the cutoff.
@@ -79,4 +79,48 @@ pub fn purchased_between(events: &[UserEvent], from: i64, to: i64) -> HashSet<&s
         .filter(|e| (from..to).contains(&e.event.timestamp.unwrap_or(0)))
         .map(|e| e.event.item_id.as_str())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tailor::engine::features::{value, Feature, ProfileView};
+
+    const NOW: i64 = 1_704_067_200;
+
+    /// Issue 15, point 1: a catalog of ids (half with tags) and purchases without sessions.
+    #[test]
+    fn unknown_price_and_attributes_read_zero() {
+        let mut catalog = String::from("item_id,title,category,brand,price,tags\n");
+        for i in 0..10 {
+            let tags = if i % 2 == 0 { "a1;a9" } else { "" };
+            catalog.push_str(&format!("{i},,,,,{tags}\n"));
+        }
+        let mut events = String::from("user_id,item_id,ts\n");
+        for u in 0..6 {
+            for k in 0..6 {
+                events.push_str(&format!("u{u},{},{}\n", (u + k) % 10, NOW - 600 + k / 3));
+            }
+        }
+        let items = tailor::engine::catalog::read_csv(catalog.as_bytes()).unwrap();
+        let events = tailor::engine::profile::read_csv(events.as_bytes()).unwrap();
+        let world = World::build(items, events, NOW, &crate::DeriveOptions::default());
+        let profile = Arc::new(world.profile_before(&world.users["u0"], NOW, &Params::default()));
+        let view = ProfileView::build(&profile, &world.catalog, NOW, None, &Params::default());
+        for idx in 0..world.catalog.len() as u32 {
+            for f in [
+                Feature::PriceLog,
+                Feature::PriceVsUsual,
+                Feature::AffinityPriceBand,
+                Feature::AffinityCategory,
+                Feature::AffinityBrand,
+            ] {
+                assert_eq!(value(f, idx, &world.catalog, &view), 0.0, "{f:?}");
+            }
+        }
+        // What is known still counts: tags and the shopper's own purchases.
+        let bought = world.catalog.get("0").unwrap();
+        assert!(value(Feature::BoughtCount, bought, &world.catalog, &view) > 0.0);
+        assert!(value(Feature::AffinityTags, bought, &world.catalog, &view) > 0.0);
+    }
 }

@@ -6,16 +6,16 @@
 //! shopper's purchases by count, then recency) and `item_knn` (item-to-item co-occurrence over
 //! the shoppers' histories before the cutoff, plus repeats; see `eval::knn`).
 
-use super::top_k::{score_list, Mean, Metrics};
-use super::world::{purchased_between, World};
-use crate::catalog::derive::DeriveOptions;
-use crate::error::Result;
-use crate::model::LoadedModel;
-use crate::profile::import::UserEvent;
-use crate::profile::Params;
-use crate::rank::{rank, RankContext};
-use crate::types::{EventKind, ExplorationOptions, Item, RankRequest};
+use crate::derive::DeriveOptions;
+use crate::top_k::{score_list, Mean, Metrics};
+use crate::world::{purchased_between, World};
 use std::collections::{BTreeMap, HashMap};
+use tailor::engine::model::LoadedModel;
+use tailor::engine::profile::Params;
+use tailor::engine::profile::UserEvent;
+use tailor::engine::rank::{rank, RankContext};
+use tailor::engine::Result;
+use tailor::{EventKind, ExplorationOptions, Item, RankRequest};
 
 pub struct ReplayOptions {
     pub cutoff: i64,
@@ -58,8 +58,8 @@ impl Outcome {
         self.fallbacks.get("model_failed").copied().unwrap_or(0) + self.errors
     }
 
-    fn record(&mut self, response: &Result<crate::types::RankResponse>) {
-        use crate::types::Fallback;
+    fn record(&mut self, response: &Result<tailor::RankResponse>) {
+        use tailor::Fallback;
         match response {
             Err(_) => self.errors += 1,
             Ok(r) => match &r.fallback {
@@ -87,7 +87,7 @@ impl Outcome {
 }
 
 /// The ids of a response, or none for a failed call (scored as a miss).
-fn ids(response: &Result<crate::types::RankResponse>) -> Vec<&str> {
+fn ids(response: &Result<tailor::RankResponse>) -> Vec<&str> {
     response
         .as_ref()
         .map(|r| r.items.iter().map(|i| i.item_id.as_str()).collect())
@@ -234,10 +234,11 @@ pub fn replay(
                                 opts.k,
                                 &opts.params,
                             );
-                            let learned = std::sync::Arc::new(crate::profile::ProfileState {
-                                personal: layer,
-                                ..(*profile).clone()
-                            });
+                            let learned =
+                                std::sync::Arc::new(tailor::engine::profile::ProfileState {
+                                    personal: layer,
+                                    ..(*profile).clone()
+                                });
                             let ctx = RankContext {
                                 profile: &learned,
                                 personal_learning: true,

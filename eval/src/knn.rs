@@ -10,10 +10,10 @@
 //! co-occurs with the rest of their history. Ties go to the more popular item; the list is padded
 //! with the popularity order.
 
-use super::world::World;
-use crate::profile::import::UserEvent;
-use crate::types::EventKind;
+use crate::world::World;
 use rustc_hash::{FxHashMap, FxHashSet};
+use tailor::engine::profile::UserEvent;
+use tailor::EventKind;
 
 /// History items per shopper (the most recent), as the derived co-purchase signal does.
 pub const MAX_ITEMS_PER_USER: usize = 300;
@@ -139,8 +139,8 @@ impl ItemKnn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::derive::DeriveOptions;
-    use crate::types::Item;
+    use crate::derive::DeriveOptions;
+    use tailor::Item;
 
     fn ev(user: &str, item: &str, ts: i64) -> UserEvent {
         UserEvent::purchase(user, item, ts)

@@ -14,17 +14,17 @@
 //! candidates). The model then sees session features that predict the rest of the basket, and
 //! learns to weigh session intent against long-term taste.
 
-use super::world::{purchased_between, World};
-use crate::error::Result;
-use crate::features::{assemble, Feature, ProfileView};
-use crate::profile::import::UserEvent;
-use crate::profile::signals::{ProfileEvent, Touched};
-use crate::profile::{Params, ProfileState};
-use crate::types::EventKind;
+use crate::world::{purchased_between, World};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
 use std::io::Write;
+use tailor::engine::features::{assemble, Feature, ProfileView};
+use tailor::engine::profile::UserEvent;
+use tailor::engine::profile::{Params, ProfileState};
+use tailor::engine::profile::{ProfileEvent, Touched};
+use tailor::engine::Result;
+use tailor::EventKind;
 
 pub struct MatrixOptions {
     pub cutoff: i64,

@@ -7,15 +7,15 @@
 //! which learns only from feedback on what `record_impressions` reported, with the same features
 //! and model scores.
 
-use super::world::World;
-use crate::features::{assemble, ProfileView};
-use crate::learn::{model_key, PersonalLayer};
-use crate::model::LoadedModel;
-use crate::profile::import::UserEvent;
-use crate::profile::signals::{ProfileEvent, Touched};
-use crate::profile::{Params, ProfileState};
-use crate::types::EventKind;
+use crate::world::World;
 use std::sync::Arc;
+use tailor::engine::features::{assemble, ProfileView};
+use tailor::engine::model::LoadedModel;
+use tailor::engine::profile::UserEvent;
+use tailor::engine::profile::{Params, ProfileState};
+use tailor::engine::profile::{ProfileEvent, Touched};
+use tailor::engine::rank::{model_key, PersonalLayer};
+use tailor::EventKind;
 
 /// Purchase strength of `learn::feedback_strength`.
 const PURCHASE: f32 = 3.0;
