@@ -5,20 +5,20 @@ use std::path::PathBuf;
 use std::time::Instant;
 use tailor::engine::model::load_from_manifest_with;
 use tailor::engine::model::ModelBudget;
-use tailor::engine::model::{DEFAULT_FMA_PER_ROW, DEFAULT_MB_PER_1000, DEFAULT_MS_PER_1000};
+use tailor::engine::model::{MODEL_FMA_PER_ROW, MODEL_MB_PER_1000, MODEL_MS_PER_1000};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Path to manifest.json (model.onnx beside it).
     manifest: PathBuf,
     /// Budget: probe scoring time per 1,000 candidates (TailorConfig model_max_ms_per_1000).
-    #[arg(long, default_value_t = DEFAULT_MS_PER_1000)]
+    #[arg(long, default_value_t = MODEL_MS_PER_1000)]
     max_ms_per_1000: u32,
     /// Budget: tensor memory per 1,000 candidates, MB (TailorConfig model_max_mb_per_1000).
-    #[arg(long, default_value_t = DEFAULT_MB_PER_1000)]
+    #[arg(long, default_value_t = MODEL_MB_PER_1000)]
     max_mb_per_1000: u32,
     /// Budget: multiply-adds per candidate (TailorConfig model_max_fma_per_row).
-    #[arg(long, default_value_t = DEFAULT_FMA_PER_ROW)]
+    #[arg(long, default_value_t = MODEL_FMA_PER_ROW)]
     max_fma_per_row: u32,
 }
 

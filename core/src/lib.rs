@@ -25,6 +25,7 @@ mod cancel;
 mod catalog;
 mod clock;
 mod csvio;
+mod defaults;
 mod error;
 mod experiments;
 mod features;
@@ -76,9 +77,7 @@ pub mod engine {
 
     /// Model files: the manifest, validation, loading, signing and the bundled default.
     pub mod model {
-        pub use crate::model::budget::{
-            DEFAULT_FMA_PER_ROW, DEFAULT_MB_PER_1000, DEFAULT_MS_PER_1000,
-        };
+        pub use crate::defaults::{MODEL_FMA_PER_ROW, MODEL_MB_PER_1000, MODEL_MS_PER_1000};
         pub use crate::model::manifest::sha256_hex;
         pub use crate::model::registry::{builtin, load_from_manifest, load_from_manifest_with};
         pub use crate::model::registry::{validate, validate_with, Validated};
@@ -90,7 +89,7 @@ pub mod engine {
 
     /// Ranking one request against snapshots, and the on-device personal layer.
     pub mod rank {
-        pub use crate::learn::{model_key, PersonalLayer};
+        pub use crate::learn::PersonalLayer;
         pub use crate::rank::{rank, RankContext};
     }
 

@@ -434,19 +434,19 @@ pub struct TailorConfig {
 }
 
 fn default_guard_min_ranks() -> u32 {
-    crate::model::guard::DEFAULT_MIN_RANKS
+    crate::defaults::GUARD_MIN_RANKS
 }
 fn default_guard_fallback_share() -> f64 {
-    crate::model::guard::DEFAULT_FALLBACK_SHARE
+    crate::defaults::GUARD_FALLBACK_SHARE
 }
 fn default_guard_non_finite_share() -> f64 {
-    crate::model::guard::DEFAULT_NON_FINITE_SHARE
+    crate::defaults::GUARD_NON_FINITE_SHARE
 }
 fn default_guard_p95_ms() -> u32 {
-    crate::model::guard::DEFAULT_P95_MS
+    crate::defaults::GUARD_P95_MS
 }
 fn default_guard_drift_psi() -> f64 {
-    crate::model::guard::DEFAULT_DRIFT_PSI
+    crate::defaults::GUARD_DRIFT_PSI
 }
 
 fn default_max_catalog_items() -> u32 {
@@ -454,13 +454,13 @@ fn default_max_catalog_items() -> u32 {
 }
 
 fn default_model_ms() -> u32 {
-    crate::model::budget::DEFAULT_MS_PER_1000
+    crate::defaults::MODEL_MS_PER_1000
 }
 fn default_model_mb() -> u32 {
-    crate::model::budget::DEFAULT_MB_PER_1000
+    crate::defaults::MODEL_MB_PER_1000
 }
 fn default_model_fma() -> u32 {
-    crate::model::budget::DEFAULT_FMA_PER_ROW
+    crate::defaults::MODEL_FMA_PER_ROW
 }
 
 fn default_attribution_hours() -> u32 {
@@ -505,26 +505,6 @@ impl TailorConfig {
             guard_max_non_finite_share: default_guard_non_finite_share(),
             guard_max_p95_ms: default_guard_p95_ms(),
             guard_max_drift_psi: default_guard_drift_psi(),
-        }
-    }
-
-    /// The model guard's thresholds these settings describe (`None` when it is off).
-    pub fn guard_thresholds(&self) -> Option<crate::model::guard::Thresholds> {
-        self.model_guard.then(|| crate::model::guard::Thresholds {
-            min_ranks: self.guard_min_ranks as u64,
-            max_fallback_share: self.guard_max_fallback_share,
-            max_non_finite_share: self.guard_max_non_finite_share,
-            max_p95_micros: self.guard_max_p95_ms as u64 * 1000,
-            max_drift_psi: self.guard_max_drift_psi,
-        })
-    }
-
-    /// The model budget these settings describe.
-    pub fn model_budget(&self) -> crate::model::ModelBudget {
-        crate::model::ModelBudget {
-            max_ms_per_1000: self.model_max_ms_per_1000 as f64,
-            max_mb_per_1000: self.model_max_mb_per_1000 as f64,
-            max_fma_per_row: self.model_max_fma_per_row as f64,
         }
     }
 }

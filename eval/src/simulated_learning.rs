@@ -14,7 +14,7 @@ use tailor::engine::model::LoadedModel;
 use tailor::engine::profile::UserEvent;
 use tailor::engine::profile::{Params, ProfileState};
 use tailor::engine::profile::{ProfileEvent, Touched};
-use tailor::engine::rank::{model_key, PersonalLayer};
+use tailor::engine::rank::PersonalLayer;
 use tailor::EventKind;
 
 /// Purchase strength of `learn::feedback_strength`.
@@ -31,7 +31,7 @@ pub fn learn_before(
 ) -> Option<PersonalLayer> {
     let catalog = &world.catalog;
     let width = model.features.len();
-    let mut layer = PersonalLayer::new(model_key(model), width);
+    let mut layer = PersonalLayer::new(model.layer_key(), width);
     let mut profile = ProfileState::default();
     let mut touched = Touched::default();
     let mut matrix = Vec::new();

@@ -70,7 +70,7 @@ pub fn validate(e: &Experiment) -> Result<()> {
             )));
         }
         if let Some(r) = v.exploration_rate {
-            crate::rank::explore::validate(r)?;
+            crate::learn::bandit::validate(r)?;
         }
         crate::rank::rules::validate(
             &crate::types::BusinessRules {

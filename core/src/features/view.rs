@@ -189,8 +189,7 @@ impl ProfileView {
         // The strongest recent items are the sources of co-purchase scores and the profile
         // embedding. Selecting the top ones is linear; only they are sorted and resolved.
         // An item the shopper is not interested in explains nothing ("because you viewed").
-        let unwanted: rustc_hash::FxHashSet<&str> =
-            crate::rank::not_interested::items(profile).collect();
+        let unwanted: rustc_hash::FxHashSet<&str> = profile.not_interested_items().collect();
         let mut weighted: Vec<(f32, &Arc<str>)> = Vec::with_capacity(profile.items.len());
         for (id, stats) in &profile.items {
             if unwanted.contains(&**id) {

@@ -5,8 +5,7 @@
 //! Bounded (L2 shrinkage and clipped weights) so it can adjust the order, never take it over;
 //! resettable; erased with the profile; tied to one model (a new model starts a fresh layer).
 
-pub mod feedback;
-pub mod impressions;
+pub mod bandit;
 
 use crate::types::EventKind;
 
@@ -21,17 +20,6 @@ pub const BOUND: f32 = 1.0;
 pub const MAX_ADJUSTMENT: f32 = 0.5;
 /// Skipped items used as negatives for one positive.
 pub const MAX_NEGATIVES: usize = 10;
-
-/// Identifies the model a layer was trained against: features and scores are specific to it.
-pub fn model_key(model: &crate::model::LoadedModel) -> String {
-    let m = &model.manifest;
-    format!(
-        "{}@{}#{}",
-        m.name,
-        m.version,
-        &m.sha256[..m.sha256.len().min(12)]
-    )
-}
 
 /// How much a kind of feedback counts (views and dismissals teach nothing here).
 pub fn feedback_strength(kind: EventKind) -> Option<f32> {

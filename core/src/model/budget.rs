@@ -25,16 +25,25 @@ pub struct ModelBudget {
     pub max_fma_per_row: f64,
 }
 
-pub const DEFAULT_MS_PER_1000: u32 = 250;
-pub const DEFAULT_MB_PER_1000: u32 = 64;
-pub const DEFAULT_FMA_PER_ROW: u32 = 2_000_000;
+use crate::defaults::{MODEL_FMA_PER_ROW, MODEL_MB_PER_1000, MODEL_MS_PER_1000};
+
+impl ModelBudget {
+    /// The budget `config` describes.
+    pub fn from_config(config: &crate::types::TailorConfig) -> ModelBudget {
+        ModelBudget {
+            max_ms_per_1000: config.model_max_ms_per_1000 as f64,
+            max_mb_per_1000: config.model_max_mb_per_1000 as f64,
+            max_fma_per_row: config.model_max_fma_per_row as f64,
+        }
+    }
+}
 
 impl Default for ModelBudget {
     fn default() -> Self {
         ModelBudget {
-            max_ms_per_1000: DEFAULT_MS_PER_1000 as f64,
-            max_mb_per_1000: DEFAULT_MB_PER_1000 as f64,
-            max_fma_per_row: DEFAULT_FMA_PER_ROW as f64,
+            max_ms_per_1000: MODEL_MS_PER_1000 as f64,
+            max_mb_per_1000: MODEL_MB_PER_1000 as f64,
+            max_fma_per_row: MODEL_FMA_PER_ROW as f64,
         }
     }
 }

@@ -15,14 +15,9 @@ use crate::metrics::LatencyHistogram;
 use crate::types::ModelGuardStats;
 use parking_lot::Mutex;
 
-pub const DEFAULT_MIN_RANKS: u32 = 50;
-pub const DEFAULT_FALLBACK_SHARE: f64 = 0.2;
-pub const DEFAULT_NON_FINITE_SHARE: f64 = 0.05;
-pub const DEFAULT_P95_MS: u32 = 250;
-/// Lenient on purpose: one shopper's candidates are not the training population, so a PSI of
-/// 0.25 ("a significant shift" between populations) is normal on a device. 1.0 means most of
-/// the score mass moved to other deciles.
-pub const DEFAULT_DRIFT_PSI: f64 = 1.0;
+use crate::defaults::{
+    GUARD_DRIFT_PSI, GUARD_FALLBACK_SHARE, GUARD_MIN_RANKS, GUARD_NON_FINITE_SHARE, GUARD_P95_MS,
+};
 /// Counts are halved at this multiple of `min_ranks`.
 const HALVE_AT: u64 = 10;
 /// The drift check waits for this many scores as well, so a few tiny pages are not judged.
@@ -38,14 +33,27 @@ pub struct Thresholds {
     pub max_drift_psi: f64,
 }
 
+impl Thresholds {
+    /// The thresholds `config` describes (`None` when the guard is off).
+    pub fn from_config(config: &crate::types::TailorConfig) -> Option<Thresholds> {
+        config.model_guard.then(|| Thresholds {
+            min_ranks: config.guard_min_ranks as u64,
+            max_fallback_share: config.guard_max_fallback_share,
+            max_non_finite_share: config.guard_max_non_finite_share,
+            max_p95_micros: config.guard_max_p95_ms as u64 * 1000,
+            max_drift_psi: config.guard_max_drift_psi,
+        })
+    }
+}
+
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            min_ranks: DEFAULT_MIN_RANKS as u64,
-            max_fallback_share: DEFAULT_FALLBACK_SHARE,
-            max_non_finite_share: DEFAULT_NON_FINITE_SHARE,
-            max_p95_micros: DEFAULT_P95_MS as u64 * 1000,
-            max_drift_psi: DEFAULT_DRIFT_PSI,
+            min_ranks: GUARD_MIN_RANKS as u64,
+            max_fallback_share: GUARD_FALLBACK_SHARE,
+            max_non_finite_share: GUARD_NON_FINITE_SHARE,
+            max_p95_micros: GUARD_P95_MS as u64 * 1000,
+            max_drift_psi: GUARD_DRIFT_PSI,
         }
     }
 }

@@ -41,6 +41,18 @@ pub struct LoadedModel {
 }
 
 impl LoadedModel {
+    /// Identifies the model a personal layer was trained against: features and scores are
+    /// specific to it, so a new model starts a fresh layer.
+    pub fn layer_key(&self) -> String {
+        let m = &self.manifest;
+        format!(
+            "{}@{}#{}",
+            m.name,
+            m.version,
+            &m.sha256[..m.sha256.len().min(12)]
+        )
+    }
+
     pub fn info(&self) -> ModelInfo {
         ModelInfo {
             name: self.manifest.name.clone(),

@@ -15,7 +15,7 @@
 //! model and relearns from new feedback.
 
 use crate::error::{Error, Result};
-use crate::profile::signals::BetaArm;
+use crate::learn::bandit::BetaArm;
 use crate::types::{Attribute, EventKind, NotInterested};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};

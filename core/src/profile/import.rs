@@ -5,9 +5,10 @@
 //! file's order is kept among them. Every row is checked as `track` checks an event, so a bad
 //! row fails the whole file with its line and column before anything is stored.
 
+use crate::catalog::CatalogSnapshot;
 use crate::csvio::{Row, Rows};
 use crate::error::{Error, Result};
-use crate::types::{Event, EventKind};
+use crate::types::{Event, EventKind, Item};
 use std::io::Read;
 use std::path::Path;
 
@@ -109,6 +110,34 @@ pub fn read<R: Read>(input: R) -> Result<Vec<UserEvent>> {
 
 pub fn read_path(path: &Path) -> Result<Vec<UserEvent>> {
     read(crate::csvio::open(path)?)
+}
+
+/// For a catalog that has no popularity at all (no `popularity` column, nothing set): each known
+/// item's number of purchases in `events`, as changed copies to upsert. Without it the cold-start
+/// page of a shop that imports its order history would be in id order, with no `PopularNow`.
+/// Empty when any item already has a popularity: the merchant's own values win.
+pub fn popularity_from_events(catalog: &CatalogSnapshot, events: &[UserEvent]) -> Vec<Item> {
+    if catalog.records.iter().any(|r| r.popularity > 0.0) {
+        return Vec::new();
+    }
+    let mut purchases = vec![0.0f64; catalog.len()];
+    for ue in events {
+        if ue.event.kind == EventKind::Purchase {
+            if let Some(i) = catalog.get(&ue.event.item_id) {
+                purchases[i as usize] += 1.0;
+            }
+        }
+    }
+    catalog
+        .records
+        .iter()
+        .zip(purchases)
+        .filter(|(_, n)| *n > 0.0)
+        .map(|(r, popularity)| Item {
+            popularity,
+            ..(**r).clone()
+        })
+        .collect()
 }
 
 #[cfg(test)]

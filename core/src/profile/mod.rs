@@ -5,7 +5,6 @@ pub mod import;
 pub mod schema;
 pub mod signals;
 pub mod store;
-pub mod track;
 
 pub use signals::{ItemStats, Params, ProfileState};
 pub use store::ProfileStore;

@@ -235,23 +235,6 @@ pub struct Touched {
     pub bandit: std::collections::HashSet<Arc<str>>,
 }
 
-/// Beta posterior of an exploration arm: engagement (alpha) versus impressions without (beta).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BetaArm {
-    pub alpha: f32,
-    pub beta: f32,
-}
-
-impl Default for BetaArm {
-    /// The uniform prior Beta(1, 1).
-    fn default() -> Self {
-        BetaArm {
-            alpha: 1.0,
-            beta: 1.0,
-        }
-    }
-}
-
 /// Everything ranking needs to know about one shopper.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileState {
@@ -270,11 +253,18 @@ pub struct ProfileState {
     /// The on-device adjustment layer (see `learn`), when the shopper has given feedback.
     pub personal: Option<crate::learn::PersonalLayer>,
     /// Exploration arms (categories, or a brand or tag when items have no category).
-    pub bandit: HashMap<Arc<str>, BetaArm>,
+    pub bandit: HashMap<Arc<str>, crate::learn::bandit::BetaArm>,
 }
 
 impl ProfileState {
-    /// True when there is nothing to personalize with.
+    /// Ids of the items the shopper is not interested in.
+    pub fn not_interested_items(&self) -> impl Iterator<Item = &str> {
+        self.not_interested
+            .iter()
+            .filter(|n| n.attribute.kind == AttributeKind::Item)
+            .map(|n| n.attribute.value.as_str())
+    }
+
     /// Whether the shopper marked this exact attribute (or item) as not interesting.
     pub fn is_not_interested(&self, kind: AttributeKind, value: &str) -> bool {
         self.not_interested

@@ -287,7 +287,7 @@ impl ProfileStore {
             let (key, alpha, beta) = arm?;
             state.bandit.insert(
                 Arc::from(key.as_str()),
-                super::signals::BetaArm {
+                crate::learn::bandit::BetaArm {
                     alpha: alpha as f32,
                     beta: beta as f32,
                 },

@@ -3,7 +3,6 @@
 
 pub mod diversity;
 pub mod explain;
-pub mod explore;
 pub mod fallback;
 pub mod not_interested;
 pub mod pipeline;

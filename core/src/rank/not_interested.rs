@@ -7,15 +7,6 @@ use crate::profile::ProfileState;
 use crate::types::AttributeKind;
 use rustc_hash::FxHashSet;
 
-/// Ids of the items the shopper is not interested in.
-pub fn items(profile: &ProfileState) -> impl Iterator<Item = &str> {
-    profile
-        .not_interested
-        .iter()
-        .filter(|n| n.attribute.kind == AttributeKind::Item)
-        .map(|n| n.attribute.value.as_str())
-}
-
 /// The shopper's category, brand and tag marks, collected once per rank call.
 pub struct PushedDown<'a> {
     categories: FxHashSet<&'a str>,

@@ -1,9 +1,10 @@
 //! One rank call, end to end, over immutable snapshots.
 
-use super::{diversity, explain, explore, fallback, not_interested, rules};
+use super::{diversity, explain, fallback, not_interested, rules};
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
 use crate::features::{assemble, ProfileView};
+use crate::learn::bandit as explore;
 use crate::model::LoadedModel;
 use crate::profile::{Params, ProfileState};
 use crate::types::{Fallback, RankRequest, RankResponse, RankedItem};
@@ -160,7 +161,7 @@ fn personal_adjustment(ctx: &RankContext<'_>, matrix: &[f32], scores: &mut [f32]
         return;
     };
     let width = ctx.model.features.len();
-    if layer.weights.len() != width || layer.model_key != crate::learn::model_key(ctx.model) {
+    if layer.weights.len() != width || layer.model_key != ctx.model.layer_key() {
         return;
     }
     for (s, row) in scores.iter_mut().zip(matrix.chunks_exact(width)) {
@@ -254,7 +255,7 @@ pub fn rank_with_view(
         .exclude_ids
         .iter()
         .map(|id| id.as_str())
-        .chain(not_interested::items(ctx.profile))
+        .chain(ctx.profile.not_interested_items())
         .filter_map(|id| catalog.get(id))
         .collect();
     let cands = candidates(ctx, req, &excluded, &mut unknown_ids);

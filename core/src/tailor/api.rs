@@ -90,7 +90,8 @@ impl Tailor {
             let cancel = self.interrupts.token();
             let rows = crate::profile::import::read_path(Path::new(&path))?;
             cancel.check()?;
-            let popular = catalog::popularity::popularity_from_events(&self.catalog.load(), &rows);
+            let popular =
+                crate::profile::import::popularity_from_events(&self.catalog.load(), &rows);
             let events: Vec<Event> = rows
                 .into_iter()
                 .filter(|r| user_id.as_ref().is_none_or(|u| &r.user_id == u))

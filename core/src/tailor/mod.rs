@@ -9,19 +9,22 @@
 
 mod api;
 mod edits;
+mod feedback;
+pub(crate) mod impressions;
 mod open;
+pub(crate) mod track;
 mod writes;
 
 use crate::cancel::Interrupts;
 use crate::catalog::{CatalogSnapshot, CatalogStore};
 use crate::error::{Error, Result, TailorError};
 use crate::features::ProfileView;
-use crate::learn::impressions::ImpressionBuffer;
 use crate::model::{LoadedModel, ModelRegistry};
 use crate::profile::signals::Params;
 use crate::profile::store::{keyed_hash, WriteBatch};
 use crate::profile::{ProfileState, ProfileStore};
 use crate::rank::{self, RankContext};
+use crate::tailor::impressions::ImpressionBuffer;
 use crate::types::*;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use parking_lot::{Mutex, RwLock};

@@ -63,8 +63,8 @@ fn validate_config(c: &TailorConfig) -> Result<Params> {
             crate::catalog::validate::MAX_ITEMS
         )));
     }
-    crate::rank::explore::validate(c.exploration_rate)?;
-    if let Some(t) = c.guard_thresholds() {
+    crate::learn::bandit::validate(c.exploration_rate)?;
+    if let Some(t) = crate::model::guard::Thresholds::from_config(c) {
         t.validate()?;
     }
     Ok(Params {
@@ -100,7 +100,7 @@ impl Tailor {
         let catalog_path = dir.join("catalog.db");
         let profile_path = dir.join("profile.db");
         let models_dir = dir.clone();
-        let budget = config.model_budget();
+        let budget = crate::model::ModelBudget::from_config(&config);
         let (opened_tx, opened_rx) = std::sync::mpsc::channel::<()>();
         let (catalog, rest) = std::thread::scope(|scope| {
             let check_path = catalog_path.clone();
@@ -196,7 +196,7 @@ impl Tailor {
             ));
         }
         let tailor = Arc::new(Tailor {
-            guard: config.guard_thresholds(),
+            guard: crate::model::guard::Thresholds::from_config(&config),
             config,
             params,
             dir,

@@ -5,10 +5,10 @@ use super::{Tailor, MAX_BATCH};
 use crate::catalog::{self, CatalogSnapshot};
 use crate::error::{Error, Result};
 use crate::features::ProfileView;
-use crate::learn::impressions::ShownPage;
 use crate::metrics::{funnel, placements};
-use crate::profile::track::{apply_events, TrackContext};
 use crate::rank;
+use crate::tailor::impressions::ShownPage;
+use crate::tailor::track::{apply_events, TrackContext};
 use crate::types::*;
 use crate::validate;
 use std::sync::atomic::Ordering;
@@ -194,7 +194,7 @@ impl Tailor {
                 }
             }
             for &idx in &known {
-                rank::explore::record_shown(
+                crate::learn::bandit::record_shown(
                     &mut state.bandit,
                     &mut batch.touched.bandit,
                     &catalog,

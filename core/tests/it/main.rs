@@ -17,3 +17,4 @@ mod quickstart;
 mod readme;
 mod reliability;
 mod scenarios;
+mod structure;

@@ -8,15 +8,8 @@ final class CorrectionsAndAttributionTests: XCTestCase {
     private let now = TestSupport.nowDate
     private let day: TimeInterval = 86_400
 
-    private func open() async throws -> TailorClient {
-        let t = try await TailorClient(config: TailorConfig(directory: TestSupport.tempDir(self)))
-        let n = try await t.upsertItems(TestSupport.learningCatalog())
-        XCTAssertEqual(n, 12)
-        return t
-    }
-
     func testNotInterestedLeavesAnItemOutPushesACategoryDownAndUndoes() async throws {
-        let t = try await open()
+        let t = try await TestSupport.openWithLearningCatalog(self)
         _ = try await t.track([try .purchase("shoes-0", at: now - 2 * day), .view("shoes-1", at: now - day)])
         var page = try await t.rank(limit: 12, now: now)
         XCTAssertTrue(page.ids.contains("shoes-0"))
@@ -50,7 +43,7 @@ final class CorrectionsAndAttributionTests: XCTestCase {
     }
 
     func testForgetItemDeletesItsEvents() async throws {
-        let t = try await open()
+        let t = try await TestSupport.openWithLearningCatalog(self)
         _ = try await t.track([
             try .purchase("toys-0", at: now - 2 * day), .view("toys-0", at: now - day), .view("books-2", at: now - day),
         ])
@@ -66,7 +59,7 @@ final class CorrectionsAndAttributionTests: XCTestCase {
     }
 
     func testConversionsAreCreditedToThePlacementThatEarnedThem() async throws {
-        let t = try await open()
+        let t = try await TestSupport.openWithLearningCatalog(self)
         let home = try await t.rank(limit: 4, candidates: ["shoes-0", "shoes-1", "shoes-2", "shoes-3"], surface: "home", now: now)
         let pdp = try await t.rank(limit: 4, candidates: ["books-0", "books-1"], surface: "pdp", now: now)
         XCTAssertNotEqual(home.responseId, pdp.responseId)

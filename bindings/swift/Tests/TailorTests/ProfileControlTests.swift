@@ -8,15 +8,8 @@ final class ProfileControlTests: XCTestCase {
     private let now = TestSupport.nowDate
     private let day: TimeInterval = 86_400
 
-    private func open() async throws -> TailorClient {
-        let t = try await TailorClient(config: TailorConfig(directory: TestSupport.tempDir(self)))
-        let n = try await t.upsertItems(TestSupport.learningCatalog())
-        XCTAssertEqual(n, 12)
-        return t
-    }
-
     func testEraseForgetsThePagesShownBeforeIt() async throws {
-        let t = try await open()
+        let t = try await TestSupport.openWithLearningCatalog(self)
         try await t.track(.purchase("shoes-0", at: now - day))
         let page = try await t.rank(limit: 12, now: now)
         try await t.recordImpressions(Impressions(page: page, surface: "home", at: now))
@@ -34,7 +27,7 @@ final class ProfileControlTests: XCTestCase {
     }
 
     func testInterruptStopsALongWriteWithNothingWritten() async throws {
-        let t = try await open()
+        let t = try await TestSupport.openWithLearningCatalog(self)
         let bulk = (0..<100_000).map {
             Item(id: "bulk-\($0)", title: "bulk", category: "bulk", brand: "acme", price: 1)
         }
@@ -58,14 +51,14 @@ final class ProfileControlTests: XCTestCase {
 
     func testAProfileSnapshotCarriesTasteToANewDevice() async throws {
         let key = Data((0..<32).map { UInt8($0) })
-        let old = try await open()
+        let old = try await TestSupport.openWithLearningCatalog(self)
         for i in 0..<40 {
             try await old.track(.purchase("books-\(i % 4)", at: now - day + Double(i) * 60))
         }
         let blob = try await old.exportProfileSnapshot(key: key)
         await old.close()
 
-        let new = try await open()
+        let new = try await TestSupport.openWithLearningCatalog(self)
         do {
             try await new.importProfileSnapshot(blob, key: Data(repeating: 9, count: 32))
             XCTFail("a wrong key must be refused")

@@ -38,6 +38,14 @@ enum TestSupport {
         }
     }
 
+    /// A client in a fresh directory whose catalog is `learningCatalog()`.
+    static func openWithLearningCatalog(_ test: XCTestCase) async throws -> TailorClient {
+        let t = try await TailorClient(config: TailorConfig(directory: tempDir(test)))
+        let n = try await t.upsertItems(learningCatalog())
+        XCTAssertEqual(n, 12)
+        return t
+    }
+
     /// A fresh empty directory, removed when the test ends.
     static func tempDir(_ test: XCTestCase) -> String {
         let url = FileManager.default.temporaryDirectory

@@ -20,15 +20,9 @@ class CorrectionsAndAttributionTest {
     @TempDir
     lateinit var tmp: Path
 
-    private suspend fun open(name: String): TailorClient {
-        val t = TailorClient.open(tmp.resolve(name))
-        assertEquals(12, t.upsertItems(TestSupport.learningCatalog()))
-        return t
-    }
-
     @Test
     fun notInterestedLeavesAnItemOutPushesACategoryDownAndUndoes(): Unit = runBlocking {
-        open("corrections").use { t ->
+        openWithLearningCatalog(tmp, "corrections").use { t ->
             t.trackBatch(listOf(
                 Event.purchase("shoes-0", at = instant(NOW - 2 * DAY)),
                 Event.view("shoes-1", at = instant(NOW - DAY)),
@@ -57,7 +51,7 @@ class CorrectionsAndAttributionTest {
 
     @Test
     fun forgetItemDeletesItsEvents(): Unit = runBlocking {
-        open("forget").use { t ->
+        openWithLearningCatalog(tmp, "forget").use { t ->
             t.trackBatch(listOf(
                 Event.purchase("toys-0", at = instant(NOW - 2 * DAY)),
                 Event.view("toys-0", at = instant(NOW - DAY)),
@@ -74,7 +68,7 @@ class CorrectionsAndAttributionTest {
 
     @Test
     fun conversionsAreCreditedToThePlacementThatEarnedThem(): Unit = runBlocking {
-        open("attribution").use { t ->
+        openWithLearningCatalog(tmp, "attribution").use { t ->
             val home = t.rank { limit = 4; surface = "home"; candidates("shoes-0", "shoes-1", "shoes-2", "shoes-3"); now = instant(NOW) }
             val pdp = t.rank { limit = 4; surface = "pdp"; candidates("books-0", "books-1"); now = instant(NOW) }
             assertNotEquals(home.responseId, pdp.responseId)

@@ -22,15 +22,9 @@ class ProfileControlTest {
     @TempDir
     lateinit var tmp: Path
 
-    private suspend fun open(name: String): TailorClient {
-        val t = TailorClient.open(tmp.resolve(name))
-        assertEquals(12, t.upsertItems(TestSupport.learningCatalog()))
-        return t
-    }
-
     @Test
     fun eraseForgetsThePagesShownBeforeIt(): Unit = runBlocking {
-        open("erase").use { t ->
+        openWithLearningCatalog(tmp, "erase").use { t ->
             t.track(Event.purchase("shoes-0", at = instant(NOW - DAY)))
             val page = t.rank { limit = 12; now = instant(NOW) }
             t.recordImpressions(Impressions.of(page, surface = "home", at = instant(NOW)))
@@ -46,7 +40,7 @@ class ProfileControlTest {
 
     @Test
     fun interruptStopsALongWriteWithNothingWritten(): Unit = runBlocking {
-        open("interrupt").use { t ->
+        openWithLearningCatalog(tmp, "interrupt").use { t ->
             val bulk = (0 until 100_000).map {
                 Item(id = "bulk-$it", title = "bulk $it", category = "bulk", brand = "acme", price = 1.0)
             }
@@ -66,11 +60,11 @@ class ProfileControlTest {
     @Test
     fun aProfileSnapshotCarriesTasteToANewDevice(): Unit = runBlocking {
         val key = ByteArray(32) { it.toByte() }
-        val blob = open("old").use { old ->
+        val blob = openWithLearningCatalog(tmp, "old").use { old ->
             repeat(40) { old.track(Event.purchase("books-${it % 4}", at = instant(NOW - DAY + it * 60L))) }
             old.exportProfileSnapshot(key)
         }
-        open("new").use { new ->
+        openWithLearningCatalog(tmp, "new").use { new ->
             val wrongKey = ByteArray(32) { 9 }
             assertFailsWith<TailorException.InvalidInput> { new.importProfileSnapshot(blob, wrongKey) }
             val tampered = blob.copyOf().also { it[it.size / 2] = (it[it.size / 2] + 1).toByte() }

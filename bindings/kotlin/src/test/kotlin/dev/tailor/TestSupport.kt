@@ -41,5 +41,12 @@ object TestSupport {
     }
 }
 
+/** A client in `tmp/name` whose catalog is [TestSupport.learningCatalog]. */
+suspend fun openWithLearningCatalog(tmp: java.nio.file.Path, name: String): TailorClient {
+    val t = TailorClient.open(tmp.resolve(name))
+    check(t.upsertItems(TestSupport.learningCatalog()) == 12) { "the learning catalog has 12 items" }
+    return t
+}
+
 /** Unix seconds (the test constants) as the Instant the Kotlin layer takes. */
 fun instant(seconds: Long): java.time.Instant = java.time.Instant.ofEpochSecond(seconds)

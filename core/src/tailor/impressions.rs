@@ -3,9 +3,9 @@
 //! persisted (after a restart, feedback on older pages still counts in the funnel, not in
 //! learning).
 
-use super::MAX_NEGATIVES;
 use crate::catalog::CatalogSnapshot;
 use crate::features::ProfileView;
+use crate::learn::MAX_NEGATIVES;
 use crate::model::LoadedModel;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -70,7 +70,7 @@ impl ShownPage {
             .collect();
         Some(ShownPage {
             ts,
-            model_key: super::model_key(model),
+            model_key: model.layer_key(),
             items,
         })
     }

@@ -2,8 +2,8 @@
 //! above it) and the exploration bandit (engagement with the item's arm).
 
 use super::impressions::ImpressionBuffer;
-use super::{feedback_strength, PersonalLayer};
 use crate::catalog::CatalogSnapshot;
+use crate::learn::{feedback_strength, PersonalLayer};
 use crate::profile::signals::Touched;
 use crate::profile::ProfileState;
 use crate::types::EventKind;
@@ -29,7 +29,7 @@ pub fn learn_from_event(
         return false;
     };
     if let Some(idx) = catalog.get(item_id) {
-        crate::rank::explore::record_engaged(
+        crate::learn::bandit::record_engaged(
             &mut state.bandit,
             &mut touched.bandit,
             catalog,

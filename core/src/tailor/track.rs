@@ -3,11 +3,11 @@
 //! the personal layer and the bandit when it is feedback on a shown page, and counts in the
 //! funnel. Pure: it edits a copy of the state and a write batch that the caller commits.
 
-use super::signals::{Params, ProfileEvent, ProfileState};
-use super::store::{keyed_hash, NewEvent, WriteBatch};
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
-use crate::learn::impressions::ImpressionBuffer;
+use crate::profile::signals::{Params, ProfileEvent, ProfileState};
+use crate::profile::store::{keyed_hash, NewEvent, WriteBatch};
+use crate::tailor::impressions::ImpressionBuffer;
 use crate::types::{Event, TrackSummary};
 use std::sync::Arc;
 
@@ -56,7 +56,7 @@ pub fn apply_events(
             }
         };
         if ctx.count_in_funnel && crate::learn::feedback_strength(e.kind).is_some() {
-            crate::learn::feedback::learn_from_event(
+            crate::tailor::feedback::learn_from_event(
                 state,
                 &mut batch.touched,
                 ctx.shown,

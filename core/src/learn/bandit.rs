@@ -1,4 +1,5 @@
-//! Exploration slots: a few items from beyond the page, placed at fixed spread-out positions and
+//! The exploration bandit, all of it: arm state, the choice of exploration slots, sampling and
+//! both updates. Exploration slots: a few items from beyond the page, placed at fixed spread-out positions and
 //! marked, so results keep room for discovery. Which items: Thompson sampling over arms (an
 //! item's category, else brand, else first tag) with this shopper's Beta posteriors — arms they
 //! engaged with when shown come up more often, arms they ignore fade, unseen arms stay possible.
@@ -7,12 +8,28 @@
 
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
-use crate::profile::signals::BetaArm;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashSet;
 use std::sync::Arc;
+
+/// Beta posterior of an exploration arm: engagement (alpha) versus impressions without (beta).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BetaArm {
+    pub alpha: f32,
+    pub beta: f32,
+}
+
+impl Default for BetaArm {
+    /// The uniform prior Beta(1, 1).
+    fn default() -> Self {
+        BetaArm {
+            alpha: 1.0,
+            beta: 1.0,
+        }
+    }
+}
 
 pub const MAX_RATE: f64 = 0.5;
 /// Exploration draws from this many pages beyond the current one.
