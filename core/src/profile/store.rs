@@ -38,6 +38,25 @@ pub fn kind_from_code(code: i64) -> Option<EventKind> {
     })
 }
 
+/// The columns `event_row` reads, in its order.
+const EVENT_COLUMNS: &str = "id, kind, item_id, ts, session, quantity";
+
+/// `(rowid, event)` from a row of `SELECT {EVENT_COLUMNS}`; `None` for a kind this version does
+/// not know (a row written by a newer version is skipped, not an error).
+fn event_row(r: &rusqlite::Row) -> rusqlite::Result<Option<(i64, ProfileEvent)>> {
+    let Some(kind) = kind_from_code(r.get(1)?) else {
+        return Ok(None);
+    };
+    let event = ProfileEvent {
+        kind,
+        item_id: Arc::from(r.get::<_, String>(2)?),
+        ts: r.get(3)?,
+        session: r.get(4)?,
+        quantity: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(1),
+    };
+    Ok(Some((r.get(0)?, event)))
+}
+
 pub fn attribute_code(kind: AttributeKind) -> i64 {
     match kind {
         AttributeKind::Category => 0,
@@ -311,35 +330,19 @@ impl ProfileStore {
         catalog: &CatalogSnapshot,
         params: &Params,
     ) -> Result<super::signals::Session> {
-        let mut stmt = self.conn.prepare(
-            "SELECT kind, item_id, ts, session, quantity FROM
-               (SELECT * FROM events ORDER BY ts DESC, id DESC LIMIT ?1) ORDER BY ts, id",
-        )?;
-        let rows = stmt.query_map([SESSION_REPLAY_EVENTS], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {EVENT_COLUMNS} FROM
+               (SELECT * FROM events ORDER BY ts DESC, id DESC LIMIT ?1) ORDER BY ts, id"
+        ))?;
+        let rows = stmt.query_map([SESSION_REPLAY_EVENTS], event_row)?;
         let mut tmp = ProfileState::default();
         let mut touched = Touched::default();
         for row in rows {
-            let (kind, item, ts, session, quantity) = row?;
-            let Some(kind) = kind_from_code(kind) else {
+            let Some((_, ev)) = row? else {
                 continue;
             };
-            let ev = ProfileEvent {
-                kind,
-                item_id: Arc::from(item.as_str()),
-                ts,
-                session,
-                quantity: quantity as u32,
-            };
             tmp.apply_history(&ev, params, &mut touched);
-            if let Some(idx) = catalog.get(&item) {
+            if let Some(idx) = catalog.get(&ev.item_id) {
                 tmp.apply_attributes(&ev, catalog.record(idx), params, &mut touched);
             }
         }
@@ -349,34 +352,12 @@ impl ProfileStore {
     /// Pending events (item not yet in the catalog) for the given ids, oldest first.
     pub fn pending_for(&self, item_ids: &[&str]) -> Result<Vec<(i64, ProfileEvent)>> {
         let mut out = Vec::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, kind, ts, session, quantity FROM events
-             WHERE resolved = 0 AND item_id = ?1 ORDER BY ts, id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE resolved = 0 AND item_id = ?1 ORDER BY ts, id"
+        ))?;
         for id in item_ids {
-            let rows = stmt.query_map([id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })?;
-            for row in rows {
-                let (rowid, kind, ts, session, quantity) = row?;
-                if let Some(kind) = kind_from_code(kind) {
-                    out.push((
-                        rowid,
-                        ProfileEvent {
-                            kind,
-                            item_id: Arc::from(*id),
-                            ts,
-                            session,
-                            quantity: quantity as u32,
-                        },
-                    ));
-                }
+            for row in stmt.query_map([id], event_row)? {
+                out.extend(row?);
             }
         }
         out.sort_by_key(|(rowid, e)| (e.ts, *rowid));
@@ -386,35 +367,12 @@ impl ProfileStore {
     /// Every pending event, oldest first: at open, the catalog may hold items that arrived just
     /// before a crash. Pending events are few (and bounded by retention), so one scan.
     pub fn pending_all(&self) -> Result<Vec<(i64, ProfileEvent)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, kind, ts, session, quantity, item_id FROM events
-             WHERE resolved = 0 ORDER BY ts, id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE resolved = 0 ORDER BY ts, id"
+        ))?;
         let mut out = Vec::new();
-        for row in rows {
-            let (rowid, kind, ts, session, quantity, item_id) = row?;
-            if let Some(kind) = kind_from_code(kind) {
-                out.push((
-                    rowid,
-                    ProfileEvent {
-                        kind,
-                        item_id: Arc::from(item_id),
-                        ts,
-                        session,
-                        quantity: quantity as u32,
-                    },
-                ));
-            }
+        for row in stmt.query_map([], event_row)? {
+            out.extend(row?);
         }
         Ok(out)
     }
@@ -586,29 +544,12 @@ impl ProfileStore {
 
     /// The stored events of one item, oldest first (what "forget this item" takes back).
     pub fn item_events(&self, item_id: &str) -> Result<Vec<ProfileEvent>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT kind, ts, session, quantity FROM events WHERE item_id = ?1 ORDER BY ts, id",
-        )?;
-        let rows = stmt.query_map([item_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE item_id = ?1 ORDER BY ts, id"
+        ))?;
         let mut out = Vec::new();
-        for row in rows {
-            let (kind, ts, session, quantity) = row?;
-            if let Some(kind) = kind_from_code(kind) {
-                out.push(ProfileEvent {
-                    kind,
-                    item_id: Arc::from(item_id),
-                    ts,
-                    session,
-                    quantity: u32::try_from(quantity).unwrap_or(1),
-                });
-            }
+        for row in stmt.query_map([item_id], event_row)? {
+            out.extend(row?.map(|(_, e)| e));
         }
         Ok(out)
     }
