@@ -3,7 +3,6 @@
 //! second; a bad row names its line and column and nothing of the file is stored.
 
 use crate::common::*;
-use tailor::*;
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     let path = dir.path().join(name);
@@ -49,13 +48,7 @@ fn a_catalog_of_ids_and_a_log_of_purchases_import_and_rank() {
         .import_events_csv(write(&data, "e.csv", &one), None)
         .unwrap();
     assert_eq!(s.stored, 50);
-    let page = t
-        .rank(RankRequest {
-            limit: 5,
-            now: Some(NOW),
-            ..Default::default()
-        })
-        .unwrap();
+    let page = t.rank(request(5)).unwrap();
     assert_eq!(page.items.len(), 5);
     assert!(page.personalized, "{:?}", page.fallback);
 }

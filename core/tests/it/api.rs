@@ -3,14 +3,6 @@
 use crate::common::*;
 use tailor::*;
 
-fn request(limit: u32) -> RankRequest {
-    RankRequest {
-        limit,
-        now: Some(NOW),
-        ..Default::default()
-    }
-}
-
 #[test]
 fn cold_start_then_personalized_with_reasons() {
     let dir = tempfile::tempdir().unwrap();

@@ -47,13 +47,7 @@ fn imported_purchases_become_the_cold_start_order_with_popular_now() {
     let csv = write_events_csv(&dir, &rows);
     // Only u9's rows (none) go into this profile, but every row counts for popularity.
     t.import_events_csv(csv, Some("u9".into())).unwrap();
-    let page = t
-        .rank(RankRequest {
-            limit: 3,
-            now: Some(NOW),
-            ..Default::default()
-        })
-        .unwrap();
+    let page = t.rank(request(3)).unwrap();
     assert_eq!(page.fallback, Some(Fallback::ColdStart));
     assert_eq!(ids(&page)[..2], ["toys-3", "books-2"]);
     assert!(page.items[0].reasons.contains(&Reason::PopularNow));
@@ -66,13 +60,7 @@ fn a_catalog_with_popularity_keeps_it_when_events_are_imported() {
     t.upsert_items(catalog()).unwrap();
     let csv = write_events_csv(&dir, &[("u1", "toys-3", "purchase")]);
     t.import_events_csv(csv, Some("u9".into())).unwrap();
-    let page = t
-        .rank(RankRequest {
-            limit: 1,
-            now: Some(NOW),
-            ..Default::default()
-        })
-        .unwrap();
+    let page = t.rank(request(1)).unwrap();
     assert_eq!(ids(&page), ["shoes-0"]);
 }
 

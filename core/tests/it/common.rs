@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use tailor::{Event, EventKind, Item, Tailor, TailorConfig};
+use tailor::{Event, EventKind, Item, RankRequest, Tailor, TailorConfig};
 
 pub const DAY: i64 = 86_400;
 /// 2024-01-01: a fixed "now" for deterministic tests.
@@ -10,6 +10,15 @@ pub const NOW: i64 = 1_704_067_200;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A page of `limit` items ranked at `NOW`, everything else default.
+pub fn request(limit: u32) -> RankRequest {
+    RankRequest {
+        limit,
+        now: Some(NOW),
+        ..Default::default()
+    }
 }
 
 pub fn item(id: &str, category: &str, brand: &str, price: f64, popularity: f64) -> Item {

@@ -70,12 +70,7 @@ fn shopper(t: &Tailor) {
 }
 
 fn rank(t: &Tailor) -> RankResponse {
-    t.rank(RankRequest {
-        limit: 5,
-        now: Some(NOW),
-        ..Default::default()
-    })
-    .unwrap()
+    t.rank(request(5)).unwrap()
 }
 
 /// Rank until the active model is no longer `name`; the number of calls it took.

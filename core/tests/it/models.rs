@@ -53,13 +53,7 @@ fn every_bad_model_gets_its_typed_error_and_the_previous_model_keeps_serving() {
             other => panic!("{case}: expected rejection, got {other:?}"),
         }
         assert_eq!(t.model_info(), good, "{case}: previous model still active");
-        let r = t
-            .rank(RankRequest {
-                limit: 3,
-                now: Some(NOW),
-                ..Default::default()
-            })
-            .unwrap();
+        let r = t.rank(request(3)).unwrap();
         assert!(r.personalized);
         assert_eq!(r.model_name, "fixture-valid-linear");
     }
@@ -119,13 +113,7 @@ fn the_zoo_loads_and_ranks_without_code_changes() {
     ] {
         let info = t.load_model(bundled(name), None).unwrap();
         assert_eq!(info.name, name);
-        let r = t
-            .rank(RankRequest {
-                limit: 5,
-                now: Some(NOW),
-                ..Default::default()
-            })
-            .unwrap();
+        let r = t.rank(request(5)).unwrap();
         assert!(r.personalized, "{name}: {:?}", r.fallback);
         assert_eq!(r.model_name, name);
         assert_eq!(r.items.len(), 5);
@@ -144,13 +132,7 @@ fn rank_never_fails_while_models_swap() {
             std::thread::spawn(move || {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let r = t
-                        .rank(RankRequest {
-                            limit: 5,
-                            now: Some(NOW),
-                            ..Default::default()
-                        })
-                        .unwrap();
+                    let r = t.rank(request(5)).unwrap();
                     assert!(r.personalized, "{:?}", r.fallback);
                     n += 1;
                 }
@@ -263,24 +245,12 @@ fn a_model_failing_on_real_traffic_falls_back_to_popularity_flagged() {
     let t = open(&dir);
     warm(&t);
     t.load_model(fixture("nan_beyond_probe"), None).unwrap();
-    let r = t
-        .rank(RankRequest {
-            limit: 3,
-            now: Some(NOW),
-            ..Default::default()
-        })
-        .unwrap();
+    let r = t.rank(request(3)).unwrap();
     assert!(r.personalized, "finite on ordinary items");
     let mut huge = item("viral", "toys", "acme", 1.0, 1e9);
     huge.tags.clear();
     t.upsert_items(vec![huge]).unwrap();
-    let r = t
-        .rank(RankRequest {
-            limit: 3,
-            now: Some(NOW),
-            ..Default::default()
-        })
-        .unwrap();
+    let r = t.rank(request(3)).unwrap();
     assert!(!r.personalized);
     assert!(
         matches!(&r.fallback, Some(Fallback::ModelFailed { message }) if message.contains("non-finite")),
@@ -298,13 +268,7 @@ fn a_fixed_batch_model_is_either_refused_or_serves_any_batch() {
     warm(&t);
     match t.load_model(fixture("fixed_batch"), None) {
         Ok(_) => {
-            let r = t
-                .rank(RankRequest {
-                    limit: 12,
-                    now: Some(NOW),
-                    ..Default::default()
-                })
-                .unwrap();
+            let r = t.rank(request(12)).unwrap();
             assert!(r.personalized, "{:?}", r.fallback);
             assert_eq!(r.items.len(), 12);
         }

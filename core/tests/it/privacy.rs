@@ -42,12 +42,7 @@ fn export(t: &Tailor) -> Value {
 }
 
 fn rank_all(t: &Tailor) -> RankResponse {
-    t.rank(RankRequest {
-        limit: 20,
-        now: Some(NOW),
-        ..Default::default()
-    })
-    .unwrap()
+    t.rank(request(20)).unwrap()
 }
 
 fn zebra() -> Item {
@@ -720,11 +715,7 @@ fn a_profile_snapshot_moves_taste_to_a_new_device_and_bad_blobs_change_nothing()
     assert_eq!(new.status().unwrap().profile_events, 10_001);
 
     // The new device knows the shopper's taste: the same top items, the same preferences.
-    let request = || RankRequest {
-        limit: 4,
-        now: Some(NOW),
-        ..Default::default()
-    };
+    let request = || request(4);
     let (a, b) = (old.rank(request()).unwrap(), new.rank(request()).unwrap());
     assert!(b.personalized);
     assert_eq!(ids(&a)[..3], ids(&b)[..3]);

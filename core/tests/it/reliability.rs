@@ -77,13 +77,7 @@ fn open_and_use(dir: &Path) -> (Arc<Tailor>, Vec<StoreNotice>) {
     t.track(event(EventKind::Purchase, "after-1", NOW)).unwrap();
     let s = t.status().unwrap();
     assert_eq!(s.profile_events, before.profile_events + 1);
-    let r = t
-        .rank(RankRequest {
-            limit: 5,
-            now: Some(NOW),
-            ..Default::default()
-        })
-        .unwrap();
+    let r = t.rank(request(5)).unwrap();
     assert!(r.personalized, "{:?}", r.fallback);
     assert!(r.items.iter().any(|i| i.item_id == "after-1"));
     (t, notices)
@@ -561,13 +555,7 @@ fn check_upgraded_catalog(t: &Tailor) {
     let mut got = ids(&r);
     got.sort();
     assert_eq!(got, vec!["fx-bought", "fx-sold-out", "fx-viewed"]);
-    let r = t
-        .rank(RankRequest {
-            limit: 10,
-            now: Some(NOW),
-            ..Default::default()
-        })
-        .unwrap();
+    let r = t.rank(request(10)).unwrap();
     assert_eq!(
         ids(&r),
         vec!["fx-bought", "fx-viewed"],
