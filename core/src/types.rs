@@ -243,6 +243,12 @@ pub struct RankRequest {
     /// model entirely.
     #[uniffi(default = None)]
     pub deadline_ms: Option<u32>,
+    /// Name of a set defined with `define_candidate_set`: ranks those items, exactly as passing
+    /// the same `candidate_ids` would, without sending the ids on every call (what costs most
+    /// through the Kotlin and Swift bindings). Set this or `candidate_ids`, not both; an
+    /// unknown name is a `NotFound` error.
+    #[uniffi(default = None)]
+    pub candidate_set: Option<String>,
 }
 
 /// Why an item is where it is. Typed, so apps can localize their own wording.

@@ -207,6 +207,7 @@ pub fn replay(
                             personal_learning: false,
                             variant: None,
                             default_deadline_ms: None,
+                            candidate_set: None,
                         };
                         let req = RankRequest {
                             limit: opts.k as u32,

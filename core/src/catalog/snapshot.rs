@@ -67,6 +67,10 @@ pub struct CatalogItem {
     /// L2-normalized, so a dot product is a cosine similarity.
     pub embedding: Option<Box<[f32]>>,
     pub popularity: f32,
+    /// `ln(1 + popularity)` and `ln(1 + price)` (negatives as 0): features of every candidate,
+    /// computed once per catalog change instead of once per rank call.
+    pub ln_popularity: f32,
+    pub ln_price: f32,
     /// Resolved co-purchase neighbours (catalog index, weight normalized to the item's max).
     pub related: Box<[(u32, f32)]>,
 }
@@ -193,6 +197,8 @@ impl CatalogSnapshot {
                     .filter(|e| Some(e.len()) == embedding_dim)
                     .and_then(normalized),
                 popularity: r.popularity as f32,
+                ln_popularity: (r.popularity as f32).max(0.0).ln_1p(),
+                ln_price: (r.price as f32).max(0.0).ln_1p(),
                 related: Box::new([]),
             });
         }
@@ -326,6 +332,8 @@ impl CatalogSnapshot {
             item.in_stock = new.in_stock;
             item.margin = new.margin.map(|m| m as f32);
             item.popularity = new.popularity as f32;
+            item.ln_popularity = item.popularity.max(0.0).ln_1p();
+            item.ln_price = item.price.max(0.0).ln_1p();
         }
         let (popularity_percentile, in_stock_by_popularity) = popularity_order(&items);
         Some(CatalogSnapshot {
@@ -419,6 +427,10 @@ mod tests {
                 assert_eq!(
                     (a.price, a.price_band, a.in_stock, a.margin, a.popularity),
                     (b.price, b.price_band, b.in_stock, b.margin, b.popularity)
+                );
+                assert_eq!(
+                    (a.ln_popularity.to_bits(), a.ln_price.to_bits()),
+                    (b.ln_popularity.to_bits(), b.ln_price.to_bits())
                 );
                 assert_eq!(
                     (&a.id, a.category, &a.tags, &a.related),

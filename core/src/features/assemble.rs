@@ -97,7 +97,7 @@ fn value_of(f: Feature, c: &Cell<'_>, catalog: &CatalogSnapshot, view: &ProfileV
             Some(usual) if item.price > 0.0 => (item.price.ln() - usual).clamp(-5.0, 5.0),
             _ => 0.0,
         },
-        Feature::ItemPopularity => item.popularity.max(0.0).ln_1p(),
+        Feature::ItemPopularity => item.ln_popularity,
         Feature::PopularityPercentile => catalog.popularity_percentile[c.idx as usize],
         Feature::CopurchaseScore => c.copurchase.map(|c| c.score.ln_1p()).unwrap_or(0.0),
         Feature::EmbeddingSimilarity => {
@@ -113,7 +113,7 @@ fn value_of(f: Feature, c: &Cell<'_>, catalog: &CatalogSnapshot, view: &ProfileV
             hit as u8 as f32
         }
         Feature::InStock => item.in_stock as u8 as f32,
-        Feature::PriceLog => item.price.max(0.0).ln_1p(),
+        Feature::PriceLog => item.ln_price,
         Feature::ProfileEventCount => (view.event_count as f32).ln_1p(),
         Feature::ShopperRepeatShare if view.total_purchases > 0 => {
             view.repeat_purchases as f32 / view.total_purchases as f32

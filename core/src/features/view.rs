@@ -203,7 +203,10 @@ impl ProfileView {
             }
         }
         let by_weight =
-            |a: &(f32, &Arc<str>), b: &(f32, &Arc<str>)| b.0.total_cmp(&a.0).then(a.1.cmp(b.1));
+            |a: &(f32, &Arc<str>), b: &(f32, &Arc<str>)| {
+            // Ids are compared only on equal weights (`then` would compare them every time).
+            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+        };
         if weighted.len() > MAX_SOURCE_ITEMS {
             weighted.select_nth_unstable_by(MAX_SOURCE_ITEMS, by_weight);
             weighted.truncate(MAX_SOURCE_ITEMS);

@@ -46,6 +46,9 @@ pub struct RankContext<'a> {
     pub variant: Option<String>,
     /// Time budget for requests that do not set `deadline_ms`.
     pub default_deadline_ms: Option<u32>,
+    /// The request's named candidate set, resolved against `catalog` (`None` when the request
+    /// names none).
+    pub candidate_set: Option<&'a super::candidate_sets::Resolved>,
 }
 
 pub fn validate(req: &RankRequest) -> Result<()> {
@@ -64,6 +67,14 @@ pub fn validate(req: &RankRequest) -> Result<()> {
         }
         for id in ids {
             crate::validate::id("candidate id", id)?;
+        }
+    }
+    if let Some(name) = &req.candidate_set {
+        crate::validate::id("candidate set name", name)?;
+        if req.candidate_ids.is_some() {
+            return Err(Error::invalid(
+                "both candidate_ids and candidate_set are set; pass one of them",
+            ));
         }
     }
     if let Some(s) = &req.session_id {
@@ -90,6 +101,26 @@ pub fn validate(req: &RankRequest) -> Result<()> {
     Ok(())
 }
 
+/// A set of catalog indices as one bit each.
+pub(crate) struct Seen(Vec<u64>);
+
+impl Seen {
+    pub(crate) fn new(items: usize) -> Seen {
+        Seen(vec![0; items.div_ceil(64)])
+    }
+    /// Adds `i`; true when it was not in the set yet.
+    pub(crate) fn insert(&mut self, i: u32) -> bool {
+        let (word, bit) = ((i / 64) as usize, 1u64 << (i % 64));
+        match self.0.get_mut(word) {
+            Some(w) if *w & bit == 0 => {
+                *w |= bit;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Resolve candidates: dedupe (first occurrence wins), report unknown ids, apply filters.
 fn candidates(
     ctx: &RankContext<'_>,
@@ -99,9 +130,15 @@ fn candidates(
 ) -> Vec<u32> {
     let catalog = ctx.catalog;
     let admit = |i: &u32| rules::admits(catalog, *i, &req.rules, excluded);
+    if let Some(set) = ctx.candidate_set {
+        // Resolved and deduplicated once per catalog snapshot, like the list below.
+        unknown.extend(set.unknown.iter().cloned());
+        return set.indices.iter().copied().filter(admit).collect();
+    }
     match &req.candidate_ids {
         Some(ids) => {
-            let mut seen = FxHashSet::with_capacity_and_hasher(ids.len(), Default::default());
+            // A bit per catalog item: cheaper than hashing each candidate into a set.
+            let mut seen = Seen::new(catalog.len());
             let mut seen_unknown: FxHashSet<&str> = FxHashSet::default();
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
@@ -248,6 +285,11 @@ pub fn rank_with_view(
     started: Instant,
 ) -> Result<(RankResponse, ScoringOutcome)> {
     let catalog = ctx.catalog;
+    if let (Some(name), None) = (&req.candidate_set, ctx.candidate_set) {
+        return Err(Error::NotFound(format!(
+            "candidate set {name:?} was not resolved for this call"
+        )));
+    }
     let mut unknown_ids = Vec::new();
     // Items the shopper is not interested in are left out, like the merchant's exclusions.
     let excluded: FxHashSet<u32> = req
@@ -312,7 +354,9 @@ pub fn rank_with_view(
             (scores[k] as f64 + b, idx, k)
         })
         .collect();
-    scored.sort_by(|a, b| {
+    // Candidates are distinct, so (score, popularity, index) is a total order and an unstable
+    // sort gives the same order as a stable one.
+    scored.sort_unstable_by(|a, b| {
         b.0.total_cmp(&a.0)
             .then_with(|| {
                 catalog
@@ -329,8 +373,6 @@ pub fn rank_with_view(
     if !pushed_down.is_empty() {
         scored.sort_by_key(|&(_, idx, _)| pushed_down.contains(&idx));
     }
-    let final_score: FxHashMap<u32, (f64, usize)> =
-        scored.iter().map(|&(s, idx, k)| (idx, (s, k))).collect();
     let mut order: Vec<u32> = scored.iter().map(|&(_, idx, _)| idx).collect();
 
     // Diversity and exploration rearrange the wanted items only: neither may pull a
@@ -372,6 +414,13 @@ pub fn rank_with_view(
     rules::apply_pins(&mut order, &pins);
     order.truncate(limit);
 
+    // Scores of the returned items only (a page, not every candidate).
+    let page: FxHashSet<u32> = order.iter().copied().collect();
+    let final_score: FxHashMap<u32, (f64, usize)> = scored
+        .iter()
+        .filter(|(_, idx, _)| page.contains(idx))
+        .map(|&(s, idx, k)| (idx, (s, k)))
+        .collect();
     let pinned: FxHashSet<u32> = pins.iter().map(|&(i, _)| i).collect();
     let items = order
         .iter()

@@ -127,6 +127,39 @@ impl Tailor {
         self.call(|| self.rank_inner(request))
     }
 
+    /// Define (or replace) a named list of candidate ids, for `RankRequest::candidate_set`: rank
+    /// calls then name the set instead of sending the ids each time. Kept in memory until
+    /// `close` (define sets at start, like surfaces); ids the catalog does not have yet are
+    /// reported in `unknown_ids` when ranked, and count once they arrive. Returns how many
+    /// distinct ids the set holds. An empty list, more than 100,000 ids, a bad id or more than
+    /// 64 sets is an `InvalidInput` error that changes nothing.
+    pub fn define_candidate_set(
+        &self,
+        name: String,
+        item_ids: Vec<String>,
+    ) -> Result<u32, TailorError> {
+        self.call(|| {
+            self.ensure_open()?;
+            self.candidate_sets.define(name, item_ids)
+        })
+    }
+
+    /// Remove a candidate set; returns whether it was defined.
+    pub fn remove_candidate_set(&self, name: String) -> Result<bool, TailorError> {
+        self.call(|| {
+            self.ensure_open()?;
+            self.candidate_sets.remove(&name)
+        })
+    }
+
+    /// The names of the candidate sets defined, sorted.
+    pub fn candidate_sets(&self) -> Result<Vec<String>, TailorError> {
+        self.call(|| {
+            self.ensure_open()?;
+            Ok(self.candidate_sets.names())
+        })
+    }
+
     /// Replace the shopper's explicit preferences (e.g. from an onboarding quiz).
     pub fn set_preferences(&self, preferences: Vec<Attribute>) -> Result<(), TailorError> {
         self.call(|| {

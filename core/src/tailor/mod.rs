@@ -81,6 +81,8 @@ pub struct Tailor {
     counters: crate::metrics::EngineCounters,
     /// The last profile view built by `rank` (see `view_for`).
     view_cache: ArcSwapOption<CachedView>,
+    /// Candidate sets defined since open (`define_candidate_set`), by name.
+    candidate_sets: rank::candidate_sets::CandidateSets,
     /// Set by `close`, so readers can check it without waiting for the writer lock.
     closed: AtomicBool,
     notices: Mutex<Vec<StoreNotice>>,
@@ -163,6 +165,10 @@ impl Tailor {
             .as_deref()
             .map(|s| keyed_hash(&self.salt, s));
         let now = request.now.unwrap_or_else(crate::clock::now);
+        let candidate_set = match &request.candidate_set {
+            Some(name) => Some(self.candidate_sets.get(name)?.resolve(&catalog)),
+            None => None,
+        };
         let view = self.view_for(&catalog, &profile, now, session_key.as_deref());
         let ctx = RankContext {
             catalog: &catalog,
@@ -175,6 +181,7 @@ impl Tailor {
             personal_learning: self.config.personal_learning,
             variant: variant.map(|v| v.name),
             default_deadline_ms: self.config.rank_deadline_ms,
+            candidate_set: candidate_set.as_deref(),
         };
         let (response, outcome) = rank::pipeline::rank_with_view(&ctx, &request, &view, started)?;
         let micros = response.took_micros.unsigned_abs();

@@ -213,6 +213,7 @@ impl Tailor {
             interrupts: Default::default(),
             closed: AtomicBool::new(false),
             view_cache: ArcSwapOption::empty(),
+            candidate_sets: Default::default(),
             experiments: Default::default(),
             forced: Default::default(),
             retention_pruned,

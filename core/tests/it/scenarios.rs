@@ -402,6 +402,7 @@ fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
             "diversity",
             "exploration",
             "deadline_ms",
+            "candidate_set",
         ],
         "request",
     )?;
@@ -424,6 +425,9 @@ fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
         experiment: None,
         deadline_ms: opt(o, "deadline_ms")
             .map(|v| u32_(v, "request.deadline_ms"))
+            .transpose()?,
+        candidate_set: opt(o, "candidate_set")
+            .map(|v| string(v, "request.candidate_set"))
             .transpose()?,
         rules: opt(o, "rules").map(rules).transpose()?.unwrap_or_default(),
         diversity: opt(o, "diversity")
@@ -990,6 +994,25 @@ impl Run {
                     }
                     Err(e) => Err(e),
                 }
+            }
+            "define_candidate_set" => {
+                keys(&["name", "ids"])?;
+                let name = string(o.get("name").ok_or("define_candidate_set: missing `name`")?, "name")?;
+                let ids = strings(
+                    o.get("ids").ok_or("define_candidate_set: missing `ids`")?,
+                    "define_candidate_set.ids",
+                )?;
+                t.define_candidate_set(name, ids).map(count)
+            }
+            "remove_candidate_set" => {
+                keys(&["name"])?;
+                let name = string(o.get("name").ok_or("remove_candidate_set: missing `name`")?, "name")?;
+                t.remove_candidate_set(name).map(|removed| {
+                    (
+                        format!("removed={removed}"),
+                        serde_json::json!({ "removed": removed }),
+                    )
+                })
             }
             "not_interested" => {
                 keys(&["attribute"])?;
