@@ -48,7 +48,8 @@ run kotlin env TAILOR_LIB_PROFILE="$profile" bindings/kotlin/test.sh bench "$n"
 run swift env TAILOR_LIB_PROFILE="$profile" bindings/swift/test.sh bench "$n"
 
 # Table: median wall time per call (ms), ratio to Rust, and the median time outside the core.
-sed -E 's/^([a-z]+) rank\(([0-9]+) candidates, limit ([0-9]+)\): median ([0-9]+) us, .* outside the core \(call - took_micros\) median ([0-9]+) us.*/\1 \3 \4 \5/' "$results" |
+# A row per request: "top N", or "top N, named set" when the candidates were a defined set.
+sed -E 's/^([a-z]+) rank\(([0-9]+) candidates( in a named set)?, limit ([0-9]+)\): median ([0-9]+) us, .* outside the core \(call - took_micros\) median ([0-9]+) us.*/\1 \4\3 \5 \6/; s/ in a named set/_set/' "$results" |
   awk '
     { wall[$1, $2] = $3; out[$1, $2] = $4; if (!($2 in seen)) { seen[$2] = 1; limits[++nl] = $2 } }
     END {
@@ -57,8 +58,9 @@ sed -E 's/^([a-z]+) rank\(([0-9]+) candidates, limit ([0-9]+)\): median ([0-9]+)
       print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
       for (i = 1; i <= nl; i++) {
         l = limits[i]; r = wall["rust", l]; k = wall["kotlin", l]; s = wall["swift", l]
-        printf "| top %d | %.3f ms | %.3f ms | %.3f ms | %.2f | %.2f | %.3f / %.3f / %.3f ms |\n", \
-          l, r / 1000, k / 1000, s / 1000, (r ? k / r : 0), (r ? s / r : 0), \
+        label = l; sub(/_set$/, ", named set", label)
+        printf "| top %s | %.3f ms | %.3f ms | %.3f ms | %.2f | %.2f | %.3f / %.3f / %.3f ms |\n", \
+          label, r / 1000, k / 1000, s / 1000, (r ? k / r : 0), (r ? s / r : 0), \
           out["rust", l] / 1000, out["kotlin", l] / 1000, out["swift", l] / 1000
       }
     }'

@@ -68,9 +68,13 @@ fn main() -> Result<(), TailorError> {
         repo.join("models/bootstrap-ranker").display().to_string(),
         None,
     )?;
-    for limit in [20u32, 50, 1000] {
+    let ids: Vec<String> = (0..CANDIDATES).map(|j| format!("p{}", 2 * j)).collect();
+    // The same ids as a named set: the request carries the set's name instead of 1,000 strings.
+    t.define_candidate_set("bench".into(), ids.clone())?;
+    for (limit, named) in [(20u32, false), (50, false), (1000, false), (20, true)] {
         let request = RankRequest {
-            candidate_ids: Some((0..CANDIDATES).map(|j| format!("p{}", 2 * j)).collect()),
+            candidate_ids: (!named).then(|| ids.clone()),
+            candidate_set: named.then(|| "bench".to_string()),
             limit,
             session_id: Some("bench".into()),
             now: Some(NOW),
@@ -97,8 +101,9 @@ fn main() -> Result<(), TailorError> {
             v[v.len() / 2]
         };
         println!(
-            "rust rank({CANDIDATES} candidates, limit {limit}): median {} us, core took_micros median {} us, \
+            "rust rank({CANDIDATES} candidates{}, limit {limit}): median {} us, core took_micros median {} us, \
              outside the core (call - took_micros) median {} us, n={iterations}",
+            if named { " in a named set" } else { "" },
             median(&mut wall),
             median(&mut core),
             median(&mut outside)

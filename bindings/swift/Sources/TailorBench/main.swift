@@ -30,9 +30,12 @@ let t = try Tailor.open(config: TailorConfig(directory: dir.path))
 _ = try t.upsertItems(items: catalog)
 _ = try t.trackBatch(events: events)
 _ = try t.loadModel(modelPath: repo + "/models/bootstrap-ranker", manifestPath: nil)
-for limit in [20, 50, 1000] {
-    let request = RankRequest(candidateIds: (0..<candidates).map { "p\(2 * $0)" }, limit: UInt32(limit),
-                              sessionId: "bench", now: now)
+let ids = (0..<candidates).map { "p\(2 * $0)" }
+// The same ids as a named set: the request carries the set's name instead of 1,000 strings.
+_ = try t.defineCandidateSet(name: "bench", itemIds: ids)
+for (limit, named) in [(20, false), (50, false), (1000, false), (20, true)] {
+    let request = RankRequest(candidateIds: named ? nil : ids, limit: UInt32(limit),
+                              sessionId: "bench", now: now, candidateSet: named ? "bench" : nil)
     for _ in 0..<20 {
         let warm = try t.rank(request: request)
         precondition(warm.personalized)
@@ -51,7 +54,7 @@ for limit in [20, 50, 1000] {
         precondition(r.items.count == limit)
     }
     func median(_ v: [UInt64]) -> UInt64 { v.sorted()[v.count / 2] }
-    print("swift rank(\(candidates) candidates, limit \(limit)): median \(median(wall)) us, "
+    print("swift rank(\(candidates) candidates\(named ? " in a named set" : ""), limit \(limit)): median \(median(wall)) us, "
         + "core took_micros median \(median(core)) us, "
         + "outside the core (call - took_micros) median \(median(outside)) us, n=\(iterations)")
 }

@@ -307,7 +307,7 @@ private func rules(_ v: JSON) throws -> BusinessRules {
 private func rankRequest(_ v: JSON, _ now: Int64) throws -> RankRequest {
     let o = try obj(v, "request")
     try checkKeys(o, ["candidate_ids", "limit", "surface", "session_id", "now", "at", "rules", "diversity",
-                      "exploration", "deadline_ms"], "request")
+                      "exploration", "deadline_ms", "candidate_set"], "request")
     return RankRequest(
         candidateIds: try opt(o, "candidate_ids").map { try strs($0, "request.candidate_ids") },
         limit: try opt(o, "limit").map { try u32($0, "request.limit") } ?? 20,
@@ -330,7 +330,8 @@ private func rankRequest(_ v: JSON, _ now: Int64) throws -> RankRequest {
                 rate: try opt(e, "rate").map { try float($0, "exploration.rate") } ?? 0,
                 seed: try opt(e, "seed").map { try uint($0, "exploration.seed") })
         },
-        deadlineMs: try opt(o, "deadline_ms").map { try u32($0, "request.deadline_ms") })
+        deadlineMs: try opt(o, "deadline_ms").map { try u32($0, "request.deadline_ms") },
+        candidateSet: try opt(o, "candidate_set").map { try str($0, "request.candidate_set") })
 }
 
 private func config(_ v: JSON?, _ directory: String) throws -> TailorConfig {
@@ -712,6 +713,14 @@ private final class ScenarioRun {
             try keys(o, op, "attribute")
             guard let a = o["attribute"] else { throw fail("undo_not_interested: missing `attribute`") }
             let removed = try t.undoNotInterested(attribute: try attribute(a))
+            return Outcome(text: "removed=\(removed)", fields: ["removed": .bool(removed)])
+        case "define_candidate_set":
+            try keys(o, op, "name", "ids")
+            return count(try t.defineCandidateSet(name: try str(o["name"], "name"),
+                                                  itemIds: try strs(o["ids"], "define_candidate_set.ids")))
+        case "remove_candidate_set":
+            try keys(o, op, "name")
+            let removed = try t.removeCandidateSet(name: try str(o["name"], "name"))
             return Outcome(text: "removed=\(removed)", fields: ["removed": .bool(removed)])
         case "forget_item":
             try keys(o, op, "item_id")

@@ -44,6 +44,39 @@ final class TailorClientTests: XCTestCase {
         await t.close()
     }
 
+    func testNamedCandidateSetsRankLikeTheSameIds() async throws {
+        let t = try await openWithCatalog()
+        try await t.track([.purchase("toys-3", at: now - 2 * day)])
+        let ids = ["books-1", "toys-4", "nope", "toys-1", "toys-4", "kitchen-2"]
+        let distinct = try await t.defineCandidateSet("gifts", itemIds: ids)
+        XCTAssertEqual(distinct, 5)
+        let names = try await t.candidateSets()
+        XCTAssertEqual(names, ["gifts"])
+        let bySet = try await t.rank(limit: 3, now: now, candidateSet: "gifts")
+        let byIds = try await t.rank(limit: 3, candidates: ids, now: now)
+        XCTAssertTrue(bySet.personalized)
+        XCTAssertEqual(bySet.items, byIds.items)
+        XCTAssertEqual(bySet.unknownIds, ["nope"])
+        XCTAssertEqual(bySet.ids.first, "toys-4", "the neighbour of the bought robot kit leads")
+        await assertThrows(TailorError.self, { _ = try await t.rank(candidateSet: "other") }) {
+            guard case .notFound = $0 else { return XCTFail("\($0)") }
+        }
+        await assertThrows(TailorError.self, { _ = try await t.rank(candidates: ["toys-1"], candidateSet: "gifts") }) {
+            guard case .invalidInput = $0 else { return XCTFail("\($0)") }
+        }
+        await assertThrows(TailorError.self, { _ = try await t.defineCandidateSet("empty", itemIds: []) }) {
+            guard case .invalidInput = $0 else { return XCTFail("\($0)") }
+        }
+        let removed = try await t.removeCandidateSet("gifts")
+        XCTAssertTrue(removed)
+        let again = try await t.removeCandidateSet("gifts")
+        XCTAssertFalse(again)
+        await assertThrows(TailorError.self, { _ = try await t.rank(candidateSet: "gifts") }) {
+            guard case .notFound = $0 else { return XCTFail("\($0)") }
+        }
+        await t.close()
+    }
+
     func testErrorsAreTypedSwiftErrors() async throws {
         let t = try await openWithCatalog()
         do {

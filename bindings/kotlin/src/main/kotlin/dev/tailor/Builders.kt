@@ -97,6 +97,12 @@ class RankRequestBuilder {
 
     /** Items to order; `null` ranks the whole in-stock catalog. */
     var candidates: List<String>? = null
+
+    /**
+     * Name of a set defined with `TailorClient.defineCandidateSet`: ranks those items without
+     * sending their ids on every call. Set this or [candidates], not both.
+     */
+    var candidateSet: String? = null
     var surface: String? = null
 
     /** The app's current session, so session intent applies to it. */
@@ -163,6 +169,7 @@ class RankRequestBuilder {
             }
             d.toMillis().toUInt()
         },
+        candidateSet = candidateSet,
     )
 }
 

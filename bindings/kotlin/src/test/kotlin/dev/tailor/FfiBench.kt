@@ -25,8 +25,12 @@ object FfiBench {
         Event(kind, "p${(k * 37) % ITEMS}", timestamp = NOW - (300 - k) * 600L, sessionId = "bench")
     }
 
-    fun request(limit: Int) = RankRequest(
-        candidateIds = (0 until CANDIDATES).map { "p${2 * it}" }, limit = limit.toUInt(), sessionId = "bench", now = NOW,
+    val ids = (0 until CANDIDATES).map { "p${2 * it}" }
+
+    /** [named]: the same ids as the set "bench", so the request carries a name instead of 1,000 strings. */
+    fun request(limit: Int, named: Boolean) = RankRequest(
+        candidateIds = if (named) null else ids, limit = limit.toUInt(), sessionId = "bench", now = NOW,
+        candidateSet = if (named) "bench" else null,
     )
 
     @JvmStatic
@@ -37,8 +41,9 @@ object FfiBench {
         t.upsertItems(catalog())
         t.trackBatch(events())
         t.loadModel(TestSupport.path("models/bootstrap-ranker"), null)
-        for (limit in listOf(20, 50, 1000)) {
-            val req = request(limit)
+        t.defineCandidateSet("bench", ids)
+        for ((limit, named) in listOf(20 to false, 50 to false, 1000 to false, 20 to true)) {
+            val req = request(limit, named)
             repeat(2000) { check(t.rank(req).personalized) } // let the JIT compile the lowering code
             val wall = LongArray(iterations)
             val core = LongArray(iterations)
@@ -53,7 +58,7 @@ object FfiBench {
             }
             fun median(v: LongArray) = v.sorted()[v.size / 2]
             println(
-                "kotlin rank($CANDIDATES candidates, limit $limit): median ${median(wall)} us, " +
+                "kotlin rank($CANDIDATES candidates${if (named) " in a named set" else ""}, limit $limit): median ${median(wall)} us, " +
                     "core took_micros median ${median(core)} us, " +
                     "outside the core (call - took_micros) median ${median(outside)} us, n=$iterations",
             )

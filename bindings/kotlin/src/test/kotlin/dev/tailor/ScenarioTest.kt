@@ -201,7 +201,7 @@ private fun rules(v: Any?): BusinessRules {
 
 private fun rankRequest(v: Any?, now: Long): RankRequest {
     val o = obj(v, "request")
-    checkKeys(o, listOf("candidate_ids", "limit", "surface", "session_id", "now", "at", "rules", "diversity", "exploration", "deadline_ms"), "request")
+    checkKeys(o, listOf("candidate_ids", "limit", "surface", "session_id", "now", "at", "rules", "diversity", "exploration", "deadline_ms", "candidate_set"), "request")
     return RankRequest(
         candidateIds = o["candidate_ids"]?.let { strs(it, "request.candidate_ids") },
         limit = o["limit"]?.let { u32(it, "request.limit") } ?: 20u,
@@ -227,6 +227,7 @@ private fun rankRequest(v: Any?, now: Long): RankRequest {
             )
         },
         deadlineMs = o["deadline_ms"]?.let { u32(it, "request.deadline_ms") },
+        candidateSet = o["candidate_set"]?.let { str(it, "request.candidate_set") },
     )
 }
 
@@ -577,6 +578,16 @@ private class ScenarioRun(private val file: File, private val transcript: Mutabl
         "undo_not_interested" -> {
             keys(o, op, "attribute")
             val removed = tailor.undoNotInterested(attribute(o["attribute"] ?: fail("undo_not_interested: missing `attribute`")))
+            Outcome("removed=$removed", mapOf("removed" to removed))
+        }
+        "define_candidate_set" -> {
+            keys(o, op, "name", "ids")
+            val name = str(o["name"] ?: fail("define_candidate_set: missing `name`"), "name")
+            count(tailor.defineCandidateSet(name, strs(o["ids"] ?: fail("define_candidate_set: missing `ids`"), "define_candidate_set.ids")))
+        }
+        "remove_candidate_set" -> {
+            keys(o, op, "name")
+            val removed = tailor.removeCandidateSet(str(o["name"] ?: fail("remove_candidate_set: missing `name`"), "name"))
             Outcome("removed=$removed", mapOf("removed" to removed))
         }
         "forget_item" -> {

@@ -27,6 +27,32 @@ class TailorClientTest {
     }
 
     @Test
+    fun namedCandidateSetsRankLikeTheSameIds(): Unit = runBlocking {
+        openWithCatalog().use { t ->
+            t.trackBatch(listOf(Event.purchase("toys-3", at = instant(NOW - 2 * DAY))))
+            val ids = listOf("books-1", "toys-4", "nope", "toys-1", "toys-4", "kitchen-2")
+            assertEquals(5, t.defineCandidateSet("gifts", ids))
+            assertEquals(listOf("gifts"), t.candidateSets())
+            val bySet = t.rank { candidateSet = "gifts"; limit = 3; now = instant(NOW) }
+            val byIds = t.rank { candidates = ids; limit = 3; now = instant(NOW) }
+            assertTrue(bySet.personalized)
+            assertEquals(byIds.items, bySet.items)
+            assertEquals(listOf("nope"), bySet.unknownIds)
+            assertEquals("toys-4", bySet.ids[0], "the neighbour of the bought robot kit leads")
+
+            assertFailsWith<TailorException.NotFound> { t.rank { candidateSet = "other" } }
+            assertFailsWith<TailorException.InvalidInput> {
+                t.rank { candidateSet = "gifts"; candidates("toys-1") }
+            }
+            assertFailsWith<TailorException.InvalidInput> { t.defineCandidateSet("empty", emptyList()) }
+            assertEquals(listOf("gifts"), t.candidateSets(), "a refused definition changes nothing")
+            assertTrue(t.removeCandidateSet("gifts"))
+            assertFalse(t.removeCandidateSet("gifts"))
+            assertFailsWith<TailorException.NotFound> { t.rank { candidateSet = "gifts" } }
+        }
+    }
+
+    @Test
     fun catalogEventsAndRankingWithReasons(): Unit = runBlocking {
         openWithCatalog().use { t ->
             val cold = t.rank { limit = 3; now = instant(NOW) }
