@@ -202,8 +202,7 @@ impl ProfileView {
                 weighted.push((w as f32, id));
             }
         }
-        let by_weight =
-            |a: &(f32, &Arc<str>), b: &(f32, &Arc<str>)| {
+        let by_weight = |a: &(f32, &Arc<str>), b: &(f32, &Arc<str>)| {
             // Ids are compared only on equal weights (`then` would compare them every time).
             b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
         };

@@ -100,7 +100,11 @@ impl CandidateSets {
         for id in &ids {
             crate::validate::id("candidate set item id", id)?;
         }
-        let distinct = ids.iter().map(String::as_str).collect::<FxHashSet<_>>().len();
+        let distinct = ids
+            .iter()
+            .map(String::as_str)
+            .collect::<FxHashSet<_>>()
+            .len();
         let mut sets = self.sets.write();
         if !sets.contains_key(&name) && sets.len() >= MAX_CANDIDATE_SETS {
             return Err(Error::invalid(format!(

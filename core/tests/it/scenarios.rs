@@ -997,7 +997,11 @@ impl Run {
             }
             "define_candidate_set" => {
                 keys(&["name", "ids"])?;
-                let name = string(o.get("name").ok_or("define_candidate_set: missing `name`")?, "name")?;
+                let name = string(
+                    o.get("name")
+                        .ok_or("define_candidate_set: missing `name`")?,
+                    "name",
+                )?;
                 let ids = strings(
                     o.get("ids").ok_or("define_candidate_set: missing `ids`")?,
                     "define_candidate_set.ids",
@@ -1006,7 +1010,11 @@ impl Run {
             }
             "remove_candidate_set" => {
                 keys(&["name"])?;
-                let name = string(o.get("name").ok_or("remove_candidate_set: missing `name`")?, "name")?;
+                let name = string(
+                    o.get("name")
+                        .ok_or("remove_candidate_set: missing `name`")?,
+                    "name",
+                )?;
                 t.remove_candidate_set(name).map(|removed| {
                     (
                         format!("removed={removed}"),
