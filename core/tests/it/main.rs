@@ -5,6 +5,7 @@ mod any_shop;
 mod api;
 mod app_edges;
 mod attribution;
+mod candidate_sets;
 mod common;
 mod corrections;
 mod guard;
