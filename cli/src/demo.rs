@@ -38,6 +38,9 @@ fn describe(reason: &Reason) -> String {
         Reason::Pinned => "pinned".into(),
         Reason::Boosted { attribute } => format!("promoted: {}", attribute.value),
         Reason::Exploration => "something new".into(),
+        Reason::GoesWith { title, .. } => format!("often bought with \"{title}\""),
+        Reason::LooksLike { title, .. } => format!("looks like \"{title}\""),
+        Reason::TrendingInCategory { category } => format!("trending in \"{category}\""),
     }
 }
 

@@ -7,5 +7,6 @@ pub mod fallback;
 pub mod not_interested;
 pub mod pipeline;
 pub mod rules;
+pub mod surface;
 
 pub use pipeline::{rank, RankContext};

@@ -1,13 +1,13 @@
 //! One rank call, end to end, over immutable snapshots.
 
-use super::{diversity, explain, fallback, not_interested, rules};
+use super::{diversity, explain, fallback, not_interested, rules, surface};
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
-use crate::features::{assemble, ProfileView};
+use crate::features::{assemble_in, ProfileView, RequestContext};
 use crate::learn::bandit as explore;
 use crate::model::LoadedModel;
 use crate::profile::{Params, ProfileState};
-use crate::types::{Fallback, RankRequest, RankResponse, RankedItem};
+use crate::types::{Fallback, RankRequest, RankResponse, RankedItem, SurfaceKind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,18 +87,23 @@ pub fn validate(req: &RankRequest) -> Result<()> {
     if let Some(e) = &req.exploration {
         explore::validate(e.rate)?;
     }
-    Ok(())
+    surface::validate(req)
 }
 
 /// Resolve candidates: dedupe (first occurrence wins), report unknown ids, apply filters.
 fn candidates(
     ctx: &RankContext<'_>,
     req: &RankRequest,
+    view: &ProfileView,
     excluded: &FxHashSet<u32>,
     unknown: &mut Vec<String>,
 ) -> Vec<u32> {
     let catalog = ctx.catalog;
-    let admit = |i: &u32| rules::admits(catalog, *i, &req.rules, excluded);
+    // "Buy again" lists what the shopper bought before, and nothing else.
+    let buy_again = req.kind == Some(SurfaceKind::BuyAgain);
+    let bought = |i: u32| view.stats(catalog.item(i)).is_some_and(|s| s.purchases > 0);
+    let admit =
+        |i: &u32| rules::admits(catalog, *i, &req.rules, excluded) && (!buy_again || bought(*i));
     match &req.candidate_ids {
         Some(ids) => {
             let mut seen = FxHashSet::with_capacity_and_hasher(ids.len(), Default::default());
@@ -178,6 +183,7 @@ fn score_within(
     ctx: &RankContext<'_>,
     cands: &[u32],
     view: &ProfileView,
+    context: &RequestContext,
     started: Instant,
     deadline: Option<Instant>,
     outcome: &mut ScoringOutcome,
@@ -209,7 +215,14 @@ fn score_within(
         }
         let began = Instant::now();
         outcome.model_ran = true;
-        assemble(&ctx.model.features, part, ctx.catalog, view, &mut matrix);
+        assemble_in(
+            &ctx.model.features,
+            part,
+            ctx.catalog,
+            view,
+            context,
+            &mut matrix,
+        );
         let mut got = match ctx.model.runtime.score(&matrix, part.len()) {
             Ok(s) if s.iter().all(|v| v.is_finite()) => s,
             Ok(_) => {
@@ -248,9 +261,13 @@ pub fn rank_with_view(
     started: Instant,
 ) -> Result<(RankResponse, ScoringOutcome)> {
     let catalog = ctx.catalog;
+    let kind = req.kind.unwrap_or(SurfaceKind::ForYou);
+    let context_items = surface::resolve(catalog, req)?;
+    let context = surface::context(catalog, req, &context_items);
     let mut unknown_ids = Vec::new();
-    // Items the shopper is not interested in are left out, like the merchant's exclusions.
-    let excluded: FxHashSet<u32> = req
+    // Items the shopper is not interested in are left out, like the merchant's exclusions;
+    // so are the context items (the page already shows them) unless the app asks for them.
+    let mut excluded: FxHashSet<u32> = req
         .rules
         .exclude_ids
         .iter()
@@ -258,7 +275,10 @@ pub fn rank_with_view(
         .chain(ctx.profile.not_interested_items())
         .filter_map(|id| catalog.get(id))
         .collect();
-    let cands = candidates(ctx, req, &excluded, &mut unknown_ids);
+    if !req.include_context {
+        excluded.extend(context_items.iter().copied());
+    }
+    let cands = candidates(ctx, req, view, &excluded, &mut unknown_ids);
 
     let mut fallback_reason = if !ctx.consent {
         Some(Fallback::OptedOut)
@@ -274,7 +294,7 @@ pub fn rank_with_view(
     let mut outcome = ScoringOutcome::default();
     let mut scores: Vec<f32> = Vec::new();
     if fallback_reason.is_none() && !cands.is_empty() {
-        match score_within(ctx, &cands, view, started, deadline, &mut outcome) {
+        match score_within(ctx, &cands, view, &context, started, deadline, &mut outcome) {
             Ok(s) => scores = s,
             Err(f) => fallback_reason = Some(f),
         }
@@ -300,6 +320,7 @@ pub fn rank_with_view(
     if !personalized {
         scores = fallback::scores(&cands, catalog);
     }
+    surface::blend(kind, catalog, &context, &cands, &mut scores, personalized);
 
     // Final score = model (or popularity) + boosts; ties broken by popularity, then catalog order.
     let mut boosted_by: Vec<Option<usize>> = vec![None; cands.len()];
@@ -385,6 +406,8 @@ pub fn rank_with_view(
                 exploration: explored.contains(&idx),
                 boost,
                 personalized,
+                surface: kind,
+                context: &context,
             };
             RankedItem {
                 item_id: catalog.item(idx).id.to_string(),

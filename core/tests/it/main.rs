@@ -18,3 +18,4 @@ mod readme;
 mod reliability;
 mod scenarios;
 mod structure;
+mod surfaces;

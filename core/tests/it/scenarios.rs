@@ -387,6 +387,19 @@ fn rules(v: &Value) -> R<BusinessRules> {
     })
 }
 
+fn surface_kind(v: &Value) -> R<SurfaceKind> {
+    Ok(match string(v, "request.kind")?.as_str() {
+        "for_you" => SurfaceKind::ForYou,
+        "similar" => SurfaceKind::Similar,
+        "goes_with" => SurfaceKind::GoesWith,
+        "complete_cart" => SurfaceKind::CompleteCart,
+        "buy_again" => SurfaceKind::BuyAgain,
+        "trending" => SurfaceKind::Trending,
+        "search" => SurfaceKind::Search,
+        other => return Err(format!("unknown surface kind {other:?}")),
+    })
+}
+
 fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
     let o = obj(v, "request")?;
     check_keys(
@@ -402,6 +415,10 @@ fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
             "diversity",
             "exploration",
             "deadline_ms",
+            "kind",
+            "context_item_ids",
+            "include_context",
+            "retrieval_scores",
         ],
         "request",
     )?;
@@ -424,6 +441,24 @@ fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
         experiment: None,
         deadline_ms: opt(o, "deadline_ms")
             .map(|v| u32_(v, "request.deadline_ms"))
+            .transpose()?,
+        kind: opt(o, "kind").map(surface_kind).transpose()?,
+        context_item_ids: opt(o, "context_item_ids")
+            .map(|v| strings(v, "request.context_item_ids"))
+            .transpose()?
+            .unwrap_or_default(),
+        include_context: opt(o, "include_context")
+            .map(|v| boolean(v, "request.include_context"))
+            .transpose()?
+            .unwrap_or(false),
+        retrieval_scores: opt(o, "retrieval_scores")
+            .map(|v| {
+                v.as_array()
+                    .ok_or("request.retrieval_scores must be an array")?
+                    .iter()
+                    .map(|x| float(x, "request.retrieval_scores"))
+                    .collect::<R<Vec<f64>>>()
+            })
             .transpose()?,
         rules: opt(o, "rules").map(rules).transpose()?.unwrap_or_default(),
         diversity: opt(o, "diversity")
@@ -550,6 +585,15 @@ fn reason_json(r: &Reason) -> Value {
             serde_json::json!({"type": "boosted", "attribute": attr(attribute)})
         }
         Reason::Exploration => serde_json::json!({"type": "exploration"}),
+        Reason::GoesWith { item_id, title } => {
+            serde_json::json!({"type": "goes_with", "item_id": item_id, "title": title})
+        }
+        Reason::LooksLike { item_id, title } => {
+            serde_json::json!({"type": "looks_like", "item_id": item_id, "title": title})
+        }
+        Reason::TrendingInCategory { category } => {
+            serde_json::json!({"type": "trending_in_category", "category": category})
+        }
     }
 }
 
@@ -568,6 +612,9 @@ fn reason_text(r: &Reason) -> String {
         Reason::Pinned => "pinned".into(),
         Reason::Boosted { attribute } => format!("boosted:{}", attr(attribute)),
         Reason::Exploration => "exploration".into(),
+        Reason::GoesWith { item_id, .. } => format!("goes_with:{item_id}"),
+        Reason::LooksLike { item_id, .. } => format!("looks_like:{item_id}"),
+        Reason::TrendingInCategory { category } => format!("trending_in_category:{category}"),
     }
 }
 
