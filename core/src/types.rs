@@ -293,7 +293,8 @@ pub struct RankRequest {
     #[uniffi(default = None)]
     pub kind: Option<SurfaceKind>,
     /// The items the page is about: the viewed item on a product page, the cart's items on the
-    /// cart (at most 50, all in the catalog). They are left out of the results unless
+    /// cart, most recently added last: later items weigh more (at most 500, all in the
+    /// catalog). They are left out of the results unless
     /// `include_context` is set.
     #[uniffi(default)]
     pub context_item_ids: Vec<String>,
@@ -393,7 +394,7 @@ pub struct RankResponse {
 #[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct BundleRequest {
-    /// The items the bundle completes (a product page's item, the cart): 1..=50, in the catalog.
+    /// The items the bundle completes (a product page's item, the cart): 1..=500, in the catalog.
     pub context_item_ids: Vec<String>,
     /// How many items to propose (2..=5).
     #[uniffi(default = 3)]

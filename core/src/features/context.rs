@@ -18,6 +18,10 @@ pub struct ContextLink {
 pub struct RequestContext {
     /// Context items (catalog indices), in request order, without duplicates.
     pub items: Vec<u32>,
+    /// Weight of each context item in the co-purchase sums, by item: the latest added weighs 1,
+    /// each earlier one `EARLIER` times the next (a cart's last additions say most about what
+    /// comes next).
+    weight: FxHashMap<u32, f32>,
     set: FxHashSet<u32>,
     /// Candidates that are neighbours of a context item.
     pub links: FxHashMap<u32, ContextLink>,
@@ -34,9 +38,21 @@ impl RequestContext {
     pub fn build(catalog: &CatalogSnapshot, items: &[u32], retrieval: &[(u32, f64)]) -> Self {
         let mut seen = FxHashSet::default();
         let items: Vec<u32> = items.iter().copied().filter(|i| seen.insert(*i)).collect();
+        let earlier = EARLIER;
+        let weight: FxHashMap<u32, f32> = items
+            .iter()
+            .rev()
+            .scan(1.0f32, |w, &i| {
+                let this = *w;
+                *w *= earlier;
+                Some((i, this.max(1e-3)))
+            })
+            .collect();
         let mut links: FxHashMap<u32, ContextLink> = FxHashMap::default();
         for &c in &items {
+            let cw = weight.get(&c).copied().unwrap_or(1.0);
             for &(j, w) in catalog.item(c).related.iter() {
+                let w = w * cw;
                 let link = links.entry(j).or_insert(ContextLink {
                     forward: 0.0,
                     best_source: c,
@@ -61,6 +77,7 @@ impl RequestContext {
         let retrieval = normalize(retrieval);
         RequestContext {
             items,
+            weight,
             set: seen,
             links,
             embedding,
@@ -88,8 +105,7 @@ impl RequestContext {
             .item(idx)
             .related
             .iter()
-            .filter(|(j, _)| self.set.contains(j))
-            .map(|&(_, w)| w)
+            .filter_map(|&(j, w)| self.weight.get(&j).map(|cw| w * cw))
             .sum();
         (forward + backward) / 2.0
     }
@@ -163,6 +179,11 @@ impl RequestContext {
         })
     }
 }
+
+/// Each earlier context item weighs this much of the next one.
+/// Chosen on the validation cutoff of `tailor replay --task complete-cart` (2011-09-01, 30
+/// days): 1.0 (order ignored) scores NDCG@10 0.143, 0.9 0.188, 0.7 0.235, 0.5 0.257.
+pub const EARLIER: f32 = 0.5;
 
 fn mean_embedding(catalog: &CatalogSnapshot, items: &[u32]) -> Option<Vec<f32>> {
     let mut sum: Option<Vec<f32>> = None;

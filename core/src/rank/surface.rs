@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::features::RequestContext;
 use crate::types::{RankRequest, SurfaceKind};
 
-/// Context items per request: a cart or a product page, not a catalog.
-pub const MAX_CONTEXT_ITEMS: usize = 50;
+/// Context items per request: a product page or a cart (a wholesaler's cart holds hundreds).
+pub const MAX_CONTEXT_ITEMS: usize = 500;
 
 /// Checks that need no catalog: counts, ids, NaN, and surfaces that need a context.
 pub fn validate(req: &RankRequest) -> Result<()> {

@@ -205,10 +205,10 @@ fn bad_surface_requests_get_typed_errors_and_change_nothing() {
         other => panic!("expected invalid input, got {other:?}"),
     };
     assert!(invalid(request(SurfaceKind::CompleteCart, &[])).contains("needs context_item_ids"));
-    let many: Vec<String> = (0..51).map(|i| format!("x{i}")).collect();
+    let many: Vec<String> = (0..501).map(|i| format!("x{i}")).collect();
     let mut req = request(SurfaceKind::GoesWith, &[]);
     req.context_item_ids = many;
-    assert!(invalid(req).contains("at most 50"));
+    assert!(invalid(req).contains("at most 500"));
     let mut nan = request(SurfaceKind::Search, &[]);
     nan.candidate_ids = Some(vec!["toys-1".into(), "toys-2".into()]);
     nan.retrieval_scores = Some(vec![1.0, f64::NAN]);
