@@ -16,14 +16,14 @@
 use crate::replay::{fill_with_popular, Outcome, ReplayOptions, ReplayReport};
 use crate::top_k::{score_list, Mean};
 use crate::world::World;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use tailor::engine::model::LoadedModel;
 use tailor::engine::profile::{ProfileEvent, ProfileState, Touched, UserEvent};
 use tailor::engine::rank::{rank, RankContext};
 use tailor::engine::Result;
 use tailor::{EventKind, ExplorationOptions, Item, RankRequest, SurfaceKind};
-use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 /// Weight of a history item against a cart item in `cart_cooccurrence+history`.
 /// (0.02 on the validation cutoff: 0.1306 against 0.1321 without; 0.1 scored 0.1179.)

@@ -1,6 +1,7 @@
 //! The ranking pipeline: candidates → features → model → rules → diversity → exploration →
 //! explanations. Reads only immutable snapshots, never the disk.
 
+pub mod bundle;
 pub mod diversity;
 pub mod explain;
 pub mod fallback;

@@ -222,3 +222,87 @@ fn bad_surface_requests_get_typed_errors_and_change_nothing() {
     }
     assert_eq!(t.export_json().unwrap(), before);
 }
+
+fn bundle_request(context: &[&str]) -> tailor::BundleRequest {
+    tailor::BundleRequest {
+        context_item_ids: context.iter().map(|s| s.to_string()).collect(),
+        size: 3,
+        now: Some(NOW),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn bundle_completes_the_viewed_item_within_the_constraints() {
+    let (_d, t) = store();
+    shopper(&t);
+    let b = t.bundle(bundle_request(&["tent"])).unwrap();
+    let got: Vec<&str> = b.items.iter().map(|i| i.item_id.as_str()).collect();
+    assert_eq!(got, ["pegs", "mat", "books-3"]);
+    assert!((b.total_price - (8.0 + 25.0 + 17.0)).abs() < 1e-9);
+    assert_eq!(
+        b.items[0].reasons[0],
+        Reason::GoesWith {
+            item_id: "tent".into(),
+            title: "camping tent".into()
+        }
+    );
+    // The same state gives the same bundle.
+    assert_eq!(t.bundle(bundle_request(&["tent"])).unwrap(), b);
+    // A price cap leaves out what does not fit (mat at 25 would pass 30 with pegs).
+    let capped = t
+        .bundle(tailor::BundleRequest {
+            max_total_price: Some(30.0),
+            ..bundle_request(&["tent"])
+        })
+        .unwrap();
+    let got: Vec<&str> = capped.items.iter().map(|i| i.item_id.as_str()).collect();
+    assert_eq!(got, ["pegs", "books-3"]);
+    assert!(capped.total_price <= 30.0);
+    // Out of stock items never join.
+    let mut pegs = shop().into_iter().find(|i| i.id == "pegs").unwrap();
+    pegs.in_stock = false;
+    t.upsert_items(vec![pegs]).unwrap();
+    let b = t.bundle(bundle_request(&["tent"])).unwrap();
+    assert!(b.items.iter().all(|i| i.item_id != "pegs"));
+}
+
+#[test]
+fn impossible_bundles_get_typed_errors_and_change_nothing() {
+    let (_d, t) = store();
+    shopper(&t);
+    let before = t.export_json().unwrap();
+    let invalid = |req: tailor::BundleRequest| match t.bundle(req) {
+        Err(TailorError::InvalidInput { message }) => message,
+        other => panic!("expected invalid input, got {other:?}"),
+    };
+    // Only pegs (0.4) has a margin of at least 0.3: one item is no bundle.
+    let msg = invalid(tailor::BundleRequest {
+        min_margin: Some(0.3),
+        ..bundle_request(&["tent"])
+    });
+    assert!(msg.contains("lower min_margin"), "{msg}");
+    let msg = invalid(tailor::BundleRequest {
+        max_total_price: Some(9.0),
+        ..bundle_request(&["tent"])
+    });
+    assert!(msg.contains("no bundle meets"), "{msg}");
+    for size in [1, 6] {
+        assert!(invalid(tailor::BundleRequest {
+            size,
+            ..bundle_request(&["tent"])
+        })
+        .contains("between 2 and 5"));
+    }
+    assert!(invalid(tailor::BundleRequest {
+        max_total_price: Some(f64::NAN),
+        ..bundle_request(&["tent"])
+    })
+    .contains("positive number"));
+    assert!(invalid(bundle_request(&[])).contains("needs context_item_ids"));
+    assert!(matches!(
+        t.bundle(bundle_request(&["nope"])),
+        Err(TailorError::NotFound { .. })
+    ));
+    assert_eq!(t.export_json().unwrap(), before);
+}
