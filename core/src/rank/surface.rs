@@ -115,8 +115,9 @@ pub const GOES_WITH: Blend = Blend {
     category: 0.1,
     base: 0.5,
 };
+/// "Similar" wants substitutes: being bought together says complement, so it counts for nothing.
 pub const SIMILAR: Blend = Blend {
-    copurchase: 1.0,
+    copurchase: 0.0,
     embedding: 2.0,
     category: 1.0,
     base: 0.3,

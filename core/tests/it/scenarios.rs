@@ -387,6 +387,62 @@ fn rules(v: &Value) -> R<BusinessRules> {
     })
 }
 
+fn bundle_request(v: &Value, now: i64) -> R<BundleRequest> {
+    let o = obj(v, "bundle request")?;
+    check_keys(
+        o,
+        &[
+            "context_item_ids",
+            "size",
+            "max_total_price",
+            "min_margin",
+            "now",
+            "at",
+        ],
+        "bundle request",
+    )?;
+    Ok(BundleRequest {
+        context_item_ids: opt(o, "context_item_ids")
+            .map(|v| strings(v, "bundle.context_item_ids"))
+            .transpose()?
+            .unwrap_or_default(),
+        size: opt(o, "size")
+            .map(|v| u32_(v, "bundle.size"))
+            .transpose()?
+            .unwrap_or(3),
+        max_total_price: opt(o, "max_total_price")
+            .map(|v| float(v, "bundle.max_total_price"))
+            .transpose()?,
+        min_margin: opt(o, "min_margin")
+            .map(|v| float(v, "bundle.min_margin"))
+            .transpose()?,
+        now: Some(time(o, "now", now, "bundle request")?.unwrap_or(now)),
+    })
+}
+
+/// `items=[a(goes_with:x) b(...)] total_cents=1234`, the ids joined by commas, and the cents.
+fn bundle_text(b: &Bundle) -> (String, String, i64) {
+    let items: Vec<String> = b
+        .items
+        .iter()
+        .map(|i| {
+            let reasons: Vec<String> = i.reasons.iter().map(reason_text).collect();
+            format!("{}({})", i.item_id, reasons.join(","))
+        })
+        .collect();
+    let ids: Vec<&str> = b.items.iter().map(|i| i.item_id.as_str()).collect();
+    let cents = (b.total_price * 100.0).round() as i64;
+    (
+        format!(
+            "personalized={} items=[{}] total_cents={cents}",
+            b.personalized,
+            items.join(" ")
+        ),
+        ids.join(","),
+        cents,
+    )
+}
+
 fn surface_kind(v: &Value) -> R<SurfaceKind> {
     Ok(match string(v, "request.kind")?.as_str() {
         "for_you" => SurfaceKind::ForYou,
@@ -1037,6 +1093,21 @@ impl Run {
                     }
                     Err(e) => Err(e),
                 }
+            }
+            "bundle" => {
+                keys(&["request"])?;
+                let req = bundle_request(
+                    o.get("request").ok_or("bundle: missing `request`")?,
+                    self.now,
+                )?;
+                t.bundle(req).map(|b| {
+                    let (text, ids, cents) = bundle_text(&b);
+                    (
+                        text,
+                        serde_json::json!({"ids": ids, "total_cents": cents,
+                            "personalized": b.personalized}),
+                    )
+                })
             }
             "not_interested" => {
                 keys(&["attribute"])?;
