@@ -434,7 +434,7 @@ pub struct BundleItem {
 
 /// Items that go with the context items, in stock and within the request's constraints.
 #[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
-pub struct Bundle {
+pub struct ItemBundle {
     /// Best first; as many as the request's `size` when enough items qualify (at least 2).
     pub items: Vec<BundleItem>,
     /// Sum of the items' prices.

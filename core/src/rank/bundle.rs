@@ -6,7 +6,7 @@
 
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
-use crate::types::{Bundle, BundleItem, BundleRequest, RankResponse};
+use crate::types::{BundleItem, BundleRequest, ItemBundle, RankResponse};
 use rustc_hash::FxHashSet;
 
 pub const MIN_SIZE: u32 = 2;
@@ -78,7 +78,7 @@ pub fn select(
     ranked: &RankResponse,
     req: &BundleRequest,
     candidates: usize,
-) -> Result<Bundle> {
+) -> Result<ItemBundle> {
     let mut items = Vec::new();
     let mut total = 0.0;
     for r in &ranked.items {
@@ -120,7 +120,7 @@ pub fn select(
             "no bundle meets the constraints: {why}"
         )));
     }
-    Ok(Bundle {
+    Ok(ItemBundle {
         items,
         total_price: (total * 100.0).round() / 100.0,
         personalized: ranked.personalized,

@@ -217,6 +217,18 @@ pub fn reasons(
     if catalog.popularity_percentile[idx as usize] >= 0.9 && item.popularity > 0.0 {
         out.push((0.5, Reason::PopularNow));
     }
+    // A context item the surface already names ("goes with X") is not named again as "because
+    // you viewed X".
+    let named: Vec<String> = out
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Reason::GoesWith { item_id, .. } | Reason::LooksLike { item_id, .. } => {
+                Some(item_id.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    out.retain(|(_, r)| !matches!(r, Reason::SimilarTo { item_id, .. } if named.contains(item_id)));
     out.sort_by(|a, b| b.0.total_cmp(&a.0));
     out.into_iter().take(MAX_REASONS).map(|(_, r)| r).collect()
 }

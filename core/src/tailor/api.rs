@@ -131,7 +131,7 @@ impl Tailor {
     /// the cart), within the price cap and margin floor, best first, with reasons and the total
     /// price. The same state gives the same bundle. Constraints nothing can meet are an
     /// `InvalidInput` error that says which to relax; unknown context items are `NotFound`.
-    pub fn bundle(&self, request: BundleRequest) -> Result<Bundle, TailorError> {
+    pub fn bundle(&self, request: BundleRequest) -> Result<ItemBundle, TailorError> {
         self.call(|| self.bundle_inner(request))
     }
 

@@ -185,7 +185,7 @@ impl Tailor {
         Ok(response)
     }
 
-    fn bundle_inner(&self, request: BundleRequest) -> Result<Bundle> {
+    fn bundle_inner(&self, request: BundleRequest) -> Result<ItemBundle> {
         use crate::rank::bundle;
         bundle::validate(&request)?;
         let probe = RankRequest {

@@ -421,7 +421,7 @@ fn bundle_request(v: &Value, now: i64) -> R<BundleRequest> {
 }
 
 /// `items=[a(goes_with:x) b(...)] total_cents=1234`, the ids joined by commas, and the cents.
-fn bundle_text(b: &Bundle) -> (String, String, i64) {
+fn bundle_text(b: &ItemBundle) -> (String, String, i64) {
     let items: Vec<String> = b
         .items
         .iter()
