@@ -101,12 +101,24 @@ impl RequestContext {
             return 0.0;
         }
         let forward = self.links.get(&idx).map(|l| l.forward).unwrap_or(0.0);
-        let backward: f32 = catalog
-            .item(idx)
-            .related
-            .iter()
-            .filter_map(|&(j, w)| self.weight.get(&j).map(|cw| w * cw))
-            .sum();
+        let related = &catalog.item(idx).related;
+        // A product page or a small cart: a linear scan beats hashing each neighbour.
+        let backward: f32 = if self.items.len() <= 8 {
+            related
+                .iter()
+                .filter_map(|&(j, w)| {
+                    self.items
+                        .iter()
+                        .position(|&c| c == j)
+                        .map(|k| w * self.position_weight(k))
+                })
+                .sum()
+        } else {
+            related
+                .iter()
+                .filter_map(|&(j, w)| self.weight.get(&j).map(|cw| w * cw))
+                .sum()
+        };
         (forward + backward) / 2.0
     }
 
@@ -124,6 +136,11 @@ impl RequestContext {
             (Some(f), Some(b)) => Some(if b.1 > f.1 { b } else { f }),
             (f, b) => f.or(b),
         }
+    }
+
+    /// Weight of the context item at position `k` (the last weighs 1).
+    fn position_weight(&self, k: usize) -> f32 {
+        EARLIER.powi((self.items.len() - 1 - k) as i32).max(1e-3)
     }
 
     pub fn embedding_similarity(&self, catalog: &CatalogSnapshot, idx: u32) -> f32 {
