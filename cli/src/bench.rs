@@ -48,6 +48,12 @@ struct Report {
     track_p50_us: f64,
     track_p99_us: f64,
     open_ms: f64,
+    /// `complete_cart` rank of 1,000 candidates with a 3-item cart as the context.
+    context_rank_p50_us: f64,
+    context_rank_p95_us: f64,
+    /// A 3-item bundle for one viewed item, from the whole catalog.
+    bundle_p50_us: f64,
+    bundle_p95_us: f64,
     /// `upsert_items` of one item whose stock changed, into the full catalog.
     upsert_one_p50_ms: f64,
     rss_mb: f64,
@@ -275,6 +281,47 @@ pub fn run(args: Args) -> CliResult {
             .model_p95_us
             .insert(n.to_string(), percentile(&model, 0.95));
     }
+    // The cart surface: 1,000 candidates with a 3-item cart as the context, a new time each call.
+    let candidates: Vec<String> = (0..1_000)
+        .map(|_| ids[rng.random_range(0..ids.len())].clone())
+        .collect();
+    let carts: Vec<Vec<String>> = (0..64)
+        .map(|_| {
+            (0..3)
+                .map(|_| ids[rng.random_range(0..ids.len())].clone())
+                .collect()
+        })
+        .collect();
+    let mut tick = 0;
+    let context = timed(runs(400), || {
+        tick += 1;
+        t.rank(RankRequest {
+            candidate_ids: Some(candidates.clone()),
+            limit: 20,
+            now: Some(NOW + 7_200 + tick),
+            kind: Some(tailor::SurfaceKind::CompleteCart),
+            context_item_ids: carts[tick as usize % carts.len()].clone(),
+            ..Default::default()
+        })?;
+        Ok(())
+    })?;
+    report.context_rank_p50_us = percentile(&context, 0.5);
+    report.context_rank_p95_us = percentile(&context, 0.95);
+    // A bundle for a viewed item from the 10,000-item catalog.
+    let mut k = 0;
+    let bundles = timed(runs(400), || {
+        k += 1;
+        t.bundle(tailor::BundleRequest {
+            context_item_ids: vec![ids[(k * 37) % ids.len()].clone()],
+            size: 3,
+            max_total_price: Some(500.0),
+            now: Some(NOW + 7_200 + k as i64),
+            ..Default::default()
+        })?;
+        Ok(())
+    })?;
+    report.bundle_p50_us = percentile(&bundles, 0.5);
+    report.bundle_p95_us = percentile(&bundles, 0.95);
     // Resident memory of a running app: store, snapshots, model plans (before the upserts below
     // allocate their own test catalog).
     report.rss_mb = rss_mb();
@@ -314,6 +361,14 @@ pub fn run(args: Args) -> CliResult {
             report.model_p50_us[&k]
         );
     }
+    println!(
+        "{:>12} {:>14.0} {:>14.0}   (complete_cart, 3-item cart as the context)",
+        "1000+ctx", report.context_rank_p50_us, report.context_rank_p95_us
+    );
+    println!(
+        "{:>12} {:>14.0} {:>14.0}   (bundle of 3 for a viewed item, {} items in the catalog)",
+        "bundle", report.bundle_p50_us, report.bundle_p95_us, ITEMS
+    );
     println!(
         "track: {:.0} events/s batched; single call p50 {:.0} µs, p99 {:.0} µs",
         report.track_events_per_s, report.track_p50_us, report.track_p99_us

@@ -7,7 +7,10 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
 use tailor::engine::profile::UserEvent;
-use tailor::{Event, EventKind, RankRequest, RankResponse, Reason, Tailor, TailorConfig};
+use tailor::{
+    BundleRequest, Event, EventKind, RankRequest, RankResponse, Reason, SurfaceKind, Tailor,
+    TailorConfig,
+};
 use tailor_eval::{derive, DeriveOptions};
 
 const CATALOG_GZ: &[u8] = include_bytes!("../data/catalog.csv.gz");
@@ -38,6 +41,9 @@ fn describe(reason: &Reason) -> String {
         Reason::Pinned => "pinned".into(),
         Reason::Boosted { attribute } => format!("promoted: {}", attribute.value),
         Reason::Exploration => "something new".into(),
+        Reason::GoesWith { title, .. } => format!("often bought with \"{title}\""),
+        Reason::LooksLike { title, .. } => format!("looks like \"{title}\""),
+        Reason::TrendingInCategory { category } => format!("trending in \"{category}\""),
     }
 }
 
@@ -186,6 +192,54 @@ pub fn run(dir: Option<PathBuf>) -> CliResult {
         &tailor.rank(page(Some("demo-session")))?,
         &titles,
     );
+
+    // The product page of the first item the shopper looked at, their cart, and a bundle.
+    if let Some(viewed) = theme.first() {
+        let name = titles.get(viewed).map(String::as_str).unwrap_or("?");
+        let surface = |kind: SurfaceKind, context: Vec<String>| RankRequest {
+            kind: Some(kind),
+            context_item_ids: context,
+            limit: 5,
+            ..page(Some("demo-session"))
+        };
+        print_page(
+            &format!("Product page of \"{name}\": goes with"),
+            &tailor.rank(surface(SurfaceKind::GoesWith, vec![viewed.clone()]))?,
+            &titles,
+        );
+        print_page(
+            &format!("Product page of \"{name}\": similar items"),
+            &tailor.rank(surface(SurfaceKind::Similar, vec![viewed.clone()]))?,
+            &titles,
+        );
+        let cart: Vec<String> = theme.iter().take(2).cloned().collect();
+        let names: Vec<&str> = cart
+            .iter()
+            .map(|id| titles.get(id).map(String::as_str).unwrap_or("?"))
+            .collect();
+        print_page(
+            &format!("Cart ({}): complete your order", names.join(", ")),
+            &tailor.rank(surface(SurfaceKind::CompleteCart, cart.clone()))?,
+            &titles,
+        );
+        match tailor.bundle(BundleRequest {
+            context_item_ids: vec![viewed.clone()],
+            size: 3,
+            max_total_price: Some(30.0),
+            now: Some(NOW),
+            ..Default::default()
+        }) {
+            Ok(b) => {
+                println!("\nBundle for \"{name}\" (at most 30.00 together):");
+                for i in &b.items {
+                    let why: Vec<String> = i.reasons.iter().map(describe).collect();
+                    println!("  {:>7.2}  {}  — {}", i.price, i.title, why.join("; "));
+                }
+                println!("  {:>7.2}  total", b.total_price);
+            }
+            Err(e) => println!("\nBundle for \"{name}\": {e}"),
+        }
+    }
 
     // Timing: rank the whole sample catalog repeatedly.
     let mut times: Vec<i64> = (0..200)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use tailor::engine::model::{builtin, load_from_manifest};
 use tailor::engine::profile::Params;
 use tailor_eval::DeriveOptions;
-use tailor_eval::{replay, ReplayOptions};
+use tailor_eval::{replay, replay_complete_cart, ReplayOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,9 +33,20 @@ pub struct Args {
     /// purchases of each user's baskets before the cutoff.
     #[arg(long)]
     learn: bool,
-    /// Replay at most this many users (a seeded uniform sample).
+    /// Replay at most this many users (a seeded uniform sample; for-you only).
     #[arg(long)]
     max_users: Option<usize>,
+    /// `for-you`: predict each shopper's purchases after the cutoff from their history.
+    /// `complete-cart`: predict the last item of each basket after the cutoff from the rest of
+    /// it (the cart) and the shopper's history (see README "Replay").
+    #[arg(long, value_enum, default_value_t = Task::ForYou)]
+    task: Task,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Task {
+    ForYou,
+    CompleteCart,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -68,8 +79,11 @@ pub fn run(args: Args) -> CliResult {
         learn: args.learn,
         max_users: args.max_users,
     };
-    let report =
-        replay(items, events, &model, &opts, &progress).map_err(tailor::TailorError::from)?;
+    let report = match args.task {
+        Task::ForYou => replay(items, events, &model, &opts, &progress),
+        Task::CompleteCart => replay_complete_cart(items, events, &model, &opts, &progress),
+    }
+    .map_err(tailor::TailorError::from)?;
     bar.finish_and_clear();
     let failed = report
         .outcomes
@@ -79,7 +93,11 @@ pub fn run(args: Args) -> CliResult {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_table(&report, &model.manifest.name, &model.manifest.version);
+        let unit = match args.task {
+            Task::ForYou => "users",
+            Task::CompleteCart => "baskets",
+        };
+        print_table(&report, unit, &model.manifest.name, &model.manifest.version);
     }
     // A model that fails on most users makes "tailor" equal popularity: that must not pass
     // as a result.
@@ -94,13 +112,13 @@ pub fn run(args: Args) -> CliResult {
     Ok(())
 }
 
-fn print_table(report: &tailor_eval::ReplayReport, name: &str, version: &str) {
+fn print_table(report: &tailor_eval::ReplayReport, unit: &str, name: &str, version: &str) {
     println!(
-        "replay: {} users, K = {}, model {name} v{version}",
+        "replay: {} {unit}, K = {}, model {name} v{version}",
         report.users, report.k
     );
     println!(
-        "{:<12} {:>8} {:>10} {:>8} {:>10} {:>7}",
+        "{:<26} {:>8} {:>10} {:>8} {:>10} {:>7}",
         "method", "HR@K", "Recall@K", "NDCG@K", "fallbacks", "errors"
     );
     for (method, m) in &report.methods {
@@ -112,7 +130,7 @@ fn print_table(report: &tailor_eval::ReplayReport, name: &str, version: &str) {
             None => ("-".into(), "-".into()),
         };
         println!(
-            "{method:<12} {:>8.4} {:>10.4} {:>8.4} {fallbacks:>10} {errors:>7}",
+            "{method:<26} {:>8.4} {:>10.4} {:>8.4} {fallbacks:>10} {errors:>7}",
             m.hr, m.recall, m.ndcg
         );
     }

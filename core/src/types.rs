@@ -205,6 +205,52 @@ impl Default for ExplorationOptions {
     }
 }
 
+/// Which list a rank call is for. Each kind blends the model's score with what the page is
+/// about (README "Surfaces").
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SurfaceKind {
+    /// The shopper's own page: the model's order (the default).
+    ForYou,
+    /// Product page, "similar items": items that look like the context items. Needs a context.
+    Similar,
+    /// Product page, "goes with": items bought together with the context items. Needs a context.
+    GoesWith,
+    /// Cart, "complete your order": items bought together with the cart. Needs a context.
+    CompleteCart,
+    /// Items the shopper bought before, the likeliest to be bought again first.
+    BuyAgain,
+    /// Popular items, nudged towards the shopper's taste.
+    Trending,
+    /// The app's search results (`candidate_ids`, optionally with `retrieval_scores`) in the
+    /// shopper's order; a shopper without history gets the app's order unchanged.
+    Search,
+}
+
+impl SurfaceKind {
+    /// Surfaces about the context items: they refuse a request without one.
+    pub fn needs_context(self) -> bool {
+        matches!(
+            self,
+            SurfaceKind::Similar | SurfaceKind::GoesWith | SurfaceKind::CompleteCart
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SurfaceKind::ForYou => "for_you",
+            SurfaceKind::Similar => "similar",
+            SurfaceKind::GoesWith => "goes_with",
+            SurfaceKind::CompleteCart => "complete_cart",
+            SurfaceKind::BuyAgain => "buy_again",
+            SurfaceKind::Trending => "trending",
+            SurfaceKind::Search => "search",
+        }
+    }
+}
+
 /// One ranking call.
 #[derive(
     Debug, Clone, Default, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize,
@@ -249,6 +295,21 @@ pub struct RankRequest {
     /// unknown name is a `NotFound` error.
     #[uniffi(default = None)]
     pub candidate_set: Option<String>,
+    /// Which list this is (`None`: `ForYou`, today's page).
+    #[uniffi(default = None)]
+    pub kind: Option<SurfaceKind>,
+    /// The items the page is about: the viewed item on a product page, the cart's items on the
+    /// cart, most recently added last: later items weigh more (at most 500, all in the
+    /// catalog). They are left out of the results unless
+    /// `include_context` is set.
+    #[uniffi(default)]
+    pub context_item_ids: Vec<String>,
+    #[uniffi(default = false)]
+    pub include_context: bool,
+    /// The app's own retrieval score of each of `candidate_ids` (same length and order; finite;
+    /// any scale, higher = more relevant), e.g. a search engine's relevance.
+    #[uniffi(default = None)]
+    pub retrieval_scores: Option<Vec<f64>>,
 }
 
 /// Why an item is where it is. Typed, so apps can localize their own wording.
@@ -277,6 +338,12 @@ pub enum Reason {
     Boosted { attribute: Attribute },
     /// A discovery slot, so results do not narrow to one taste.
     Exploration,
+    /// Often bought together with this context item (a product page's item, a cart item).
+    GoesWith { item_id: String, title: String },
+    /// Looks like this context item (embedding or category).
+    LooksLike { item_id: String, title: String },
+    /// Among the most popular items of its category right now.
+    TrendingInCategory { category: String },
 }
 
 /// Why the response is not personalized.
@@ -327,6 +394,58 @@ pub struct RankResponse {
     /// Random and unique per call (never derived from the shopper): cite it in `Impressions`
     /// and `Event` so `metrics().placements` can credit conversions to this page.
     pub response_id: String,
+}
+
+/// A bundle request: a few items that go with the context items.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct BundleRequest {
+    /// The items the bundle completes (a product page's item, the cart): 1..=500, in the catalog.
+    pub context_item_ids: Vec<String>,
+    /// How many items to propose (2..=5).
+    #[uniffi(default = 3)]
+    pub size: u32,
+    /// The bundle's items together cost at most this (the context items not counted).
+    #[uniffi(default = None)]
+    pub max_total_price: Option<f64>,
+    /// Every item's known margin is at least this fraction; items without a margin are left out.
+    #[uniffi(default = None)]
+    pub min_margin: Option<f64>,
+    /// Ranking time (Unix seconds); `None` means now.
+    #[uniffi(default = None)]
+    pub now: Option<i64>,
+}
+
+impl Default for BundleRequest {
+    fn default() -> Self {
+        BundleRequest {
+            context_item_ids: Vec::new(),
+            size: 3,
+            max_total_price: None,
+            min_margin: None,
+            now: None,
+        }
+    }
+}
+
+/// One item of a bundle.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct BundleItem {
+    pub item_id: String,
+    pub title: String,
+    pub price: f64,
+    /// Strongest first (at most 3); the first says which context item it goes with.
+    pub reasons: Vec<Reason>,
+}
+
+/// Items that go with the context items, in stock and within the request's constraints.
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct ItemBundle {
+    /// Best first; as many as the request's `size` when enough items qualify (at least 2).
+    pub items: Vec<BundleItem>,
+    /// Sum of the items' prices.
+    pub total_price: f64,
+    pub personalized: bool,
 }
 
 /// The active or a previous model.

@@ -4,6 +4,7 @@
 //! neighbours, embeddings) from purchases before a cutoff. Used by the `tailor` CLI; it reaches
 //! the engine through `tailor::engine`, the same code paths an app's `Tailor` ranks with.
 
+pub mod complete_cart;
 pub mod derive;
 pub mod knn;
 pub mod matrix;
@@ -12,6 +13,7 @@ pub mod simulated_learning;
 pub mod top_k;
 pub mod world;
 
+pub use complete_cart::replay_complete_cart;
 pub use derive::{derive, DeriveOptions};
 pub use replay::{replay, ReplayOptions, ReplayReport};
 pub use top_k::Metrics;

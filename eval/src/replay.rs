@@ -58,7 +58,7 @@ impl Outcome {
         self.fallbacks.get("model_failed").copied().unwrap_or(0) + self.errors
     }
 
-    fn record(&mut self, response: &Result<tailor::RankResponse>) {
+    pub(crate) fn record(&mut self, response: &Result<tailor::RankResponse>) {
         use tailor::Fallback;
         match response {
             Err(_) => self.errors += 1,
@@ -77,7 +77,7 @@ impl Outcome {
         }
     }
 
-    fn merge(&mut self, other: &Outcome) {
+    pub(crate) fn merge(&mut self, other: &Outcome) {
         self.personalized += other.personalized;
         self.errors += other.errors;
         for (k, v) in &other.fallbacks {
@@ -120,7 +120,7 @@ fn buy_again<'a>(
 }
 
 /// Top up a baseline's list to `k` with the most popular items it does not hold yet.
-pub(super) fn fill_with_popular<'a>(
+pub(crate) fn fill_with_popular<'a>(
     mut out: Vec<&'a str>,
     popular: &[&'a str],
     k: usize,

@@ -1,5 +1,6 @@
 //! Candidates → feature matrix (row-major, one row per candidate, one column per feature).
 
+use super::context::RequestContext;
 use super::definitions::*;
 use super::view::Copurchase;
 use super::view::ProfileView;
@@ -41,12 +42,19 @@ fn cell<'a>(idx: u32, catalog: &'a CatalogSnapshot, view: &'a ProfileView) -> Ce
     }
 }
 
-/// One feature of one candidate.
+/// One feature of one candidate, for a request without a context.
 pub fn value(f: Feature, idx: u32, catalog: &CatalogSnapshot, view: &ProfileView) -> f32 {
-    value_of(f, &cell(idx, catalog, view), catalog, view)
+    let none = RequestContext::default();
+    value_of(f, &cell(idx, catalog, view), catalog, view, &none)
 }
 
-fn value_of(f: Feature, c: &Cell<'_>, catalog: &CatalogSnapshot, view: &ProfileView) -> f32 {
+fn value_of(
+    f: Feature,
+    c: &Cell<'_>,
+    catalog: &CatalogSnapshot,
+    view: &ProfileView,
+    ctx: &RequestContext,
+) -> f32 {
     let (item, stats, now) = (c.item, c.stats, view.now);
     match f {
         Feature::AffinityCategory => view.category.get(item.category),
@@ -119,6 +127,13 @@ fn value_of(f: Feature, c: &Cell<'_>, catalog: &CatalogSnapshot, view: &ProfileV
             view.repeat_purchases as f32 / view.total_purchases as f32
         }
         Feature::ShopperRepeatShare => 0.0,
+        Feature::ContextCopurchase => ctx.copurchase(catalog, c.idx).ln_1p(),
+        Feature::ContextEmbeddingSimilarity => ctx.embedding_similarity(catalog, c.idx),
+        Feature::ContextSameCategory => ctx.same_category(catalog, c.idx),
+        Feature::ContextSameBrand => ctx.same_brand(catalog, c.idx),
+        Feature::ContextPriceVs => ctx.price_vs(catalog, c.idx),
+        Feature::ContextSize => (ctx.items.len() as f32).ln_1p(),
+        Feature::RetrievalScore => ctx.retrieval.get(&c.idx).copied().unwrap_or(0.0),
         Feature::ItemEmbedding(i) => item
             .embedding
             .as_ref()
@@ -134,12 +149,33 @@ fn value_of(f: Feature, c: &Cell<'_>, catalog: &CatalogSnapshot, view: &ProfileV
     }
 }
 
-/// Fill `out` with `candidates.len() x features.len()` values, row-major.
+/// Fill `out` with `candidates.len() x features.len()` values, row-major, for a request
+/// without a context (the "for you" page).
 pub fn assemble(
     features: &[Feature],
     candidates: &[u32],
     catalog: &CatalogSnapshot,
     view: &ProfileView,
+    out: &mut Vec<f32>,
+) {
+    assemble_in(
+        features,
+        candidates,
+        catalog,
+        view,
+        &RequestContext::default(),
+        out,
+    )
+}
+
+/// Fill `out` with `candidates.len() x features.len()` values, row-major, for a request with
+/// the context `ctx` (its items and retrieval scores).
+pub fn assemble_in(
+    features: &[Feature],
+    candidates: &[u32],
+    catalog: &CatalogSnapshot,
+    view: &ProfileView,
+    ctx: &RequestContext,
     out: &mut Vec<f32>,
 ) {
     let width = features.len();
@@ -148,7 +184,7 @@ pub fn assemble(
     for (row, values) in candidates.iter().zip(out.chunks_exact_mut(width.max(1))) {
         let c = cell(*row, catalog, view);
         for (v, &f) in values.iter_mut().zip(features) {
-            *v = value_of(f, &c, catalog, view);
+            *v = value_of(f, &c, catalog, view, ctx);
         }
     }
 }

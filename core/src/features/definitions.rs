@@ -39,6 +39,13 @@ pub enum Feature {
     PriceLog,
     ProfileEventCount,
     ShopperRepeatShare,
+    ContextCopurchase,
+    ContextEmbeddingSimilarity,
+    ContextSameCategory,
+    ContextSameBrand,
+    ContextPriceVs,
+    ContextSize,
+    RetrievalScore,
     ItemEmbedding(u8),
     ProfileEmbedding(u8),
 }
@@ -72,6 +79,13 @@ pub const SCALARS: &[(&str, Feature, &str)] = &[
     ("price_log", Feature::PriceLog, "ln(1 + price); 0 if the price is unknown."),
     ("profile_event_count", Feature::ProfileEventCount, "ln(1 + events in the shopper's profile): lets a model trust history more when there is more of it."),
     ("shopper_repeat_share", Feature::ShopperRepeatShare, "Share of the shopper's purchases that repeated an item they had bought before (0..1; 0 without purchases): lets a model weigh bought-before signals by how this shopper repeats."),
+    ("context_copurchase", Feature::ContextCopurchase, "ln(1 + sum over the request's context items (viewed item, cart) of the co-purchase weight between the context item and this item, both directions averaged); 0 without a context."),
+    ("context_embedding_similarity", Feature::ContextEmbeddingSimilarity, "Cosine between the item embedding and the mean embedding of the context items; 0 without a context or embeddings."),
+    ("context_same_category", Feature::ContextSameCategory, "Share of the context items in the item's category (0..1); 0 if the category is unknown."),
+    ("context_same_brand", Feature::ContextSameBrand, "Share of the context items of the item's brand (0..1); 0 if the brand is unknown."),
+    ("context_price_vs", Feature::ContextPriceVs, "ln(price) minus the mean ln(price) of the context items (clamped to -5..5); 0 if either is unknown."),
+    ("context_size", Feature::ContextSize, "ln(1 + number of context items): 0 on surfaces without a context."),
+    ("retrieval_score", Feature::RetrievalScore, "The app's own retrieval score of the candidate (search), min-max normalized within the request (0..1, 1 = the app's best); 0 when the app gave none."),
 ];
 
 impl Feature {

@@ -2,9 +2,11 @@
 //! Serving and `tailor features` both go through [`assemble`], so they cannot disagree.
 
 pub mod assemble;
+pub mod context;
 pub mod definitions;
 pub mod view;
 
-pub use assemble::assemble;
+pub use assemble::{assemble, assemble_in};
+pub use context::RequestContext;
 pub use definitions::Feature;
 pub use view::ProfileView;

@@ -5,9 +5,9 @@ use crate::catalog::CatalogSnapshot;
 use crate::features::definitions::{
     BOUGHT_HALF_LIFE_DAYS, CART_HALF_LIFE_DAYS, VIEWED_HALF_LIFE_DAYS,
 };
-use crate::features::ProfileView;
+use crate::features::{ProfileView, RequestContext};
 use crate::profile::signals::decay_factor;
-use crate::types::{Attribute, AttributeKind, Boost, Reason};
+use crate::types::{Attribute, AttributeKind, Boost, Reason, SurfaceKind};
 
 pub const MAX_REASONS: usize = 3;
 /// Relative affinity (0..1) above which "you like X" is claimed.
@@ -19,6 +19,8 @@ pub struct Marks<'a> {
     pub exploration: bool,
     pub boost: Option<&'a Boost>,
     pub personalized: bool,
+    pub surface: SurfaceKind,
+    pub context: &'a RequestContext,
 }
 
 fn attr(kind: AttributeKind, value: &str) -> Attribute {
@@ -34,6 +36,48 @@ fn best_tag(tags: &[u32], aff: &crate::features::view::DimAffinity) -> Option<(u
         .map(|&t| (t, aff.get(t)))
         .filter(|&(_, a)| a >= LIKES)
         .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// What the surface itself says about an item: which context item it goes with or looks like,
+/// or that it trends in its category. Ranked above the profile's reasons on these surfaces,
+/// since that is what the page is about.
+fn surface_reasons(
+    idx: u32,
+    catalog: &CatalogSnapshot,
+    marks: &Marks<'_>,
+    out: &mut Vec<(f32, Reason)>,
+) {
+    let ctx = marks.context;
+    let named = |c: u32| {
+        let r = catalog.record(c);
+        (r.id.clone(), r.title.clone())
+    };
+    match marks.surface {
+        SurfaceKind::GoesWith | SurfaceKind::CompleteCart => {
+            if let Some((c, w)) = ctx.goes_with(catalog, idx).filter(|l| l.1 > 0.0) {
+                let (item_id, title) = named(c);
+                out.push((4.0 + w.min(1.0), Reason::GoesWith { item_id, title }));
+            }
+        }
+        SurfaceKind::Similar => {
+            if let Some((c, s)) = ctx.looks_like(catalog, idx) {
+                let (item_id, title) = named(c);
+                out.push((4.0 + s.min(1.0), Reason::LooksLike { item_id, title }));
+            }
+        }
+        SurfaceKind::Trending => {
+            let item = catalog.item(idx);
+            if item.category != 0 && item.popularity > 0.0 {
+                out.push((
+                    4.0,
+                    Reason::TrendingInCategory {
+                        category: catalog.categories.name(item.category).to_string(),
+                    },
+                ));
+            }
+        }
+        SurfaceKind::ForYou | SurfaceKind::BuyAgain | SurfaceKind::Search => {}
+    }
 }
 
 pub fn reasons(
@@ -58,6 +102,7 @@ pub fn reasons(
         ));
     }
     let item = catalog.item(idx);
+    surface_reasons(idx, catalog, marks, &mut out);
     if marks.personalized {
         let now = view.now;
         if let Some(s) = view.stats(catalog.item(idx)) {
@@ -172,6 +217,18 @@ pub fn reasons(
     if catalog.popularity_percentile[idx as usize] >= 0.9 && item.popularity > 0.0 {
         out.push((0.5, Reason::PopularNow));
     }
+    // A context item the surface already names ("goes with X") is not named again as "because
+    // you viewed X".
+    let named: Vec<String> = out
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Reason::GoesWith { item_id, .. } | Reason::LooksLike { item_id, .. } => {
+                Some(item_id.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    out.retain(|(_, r)| !matches!(r, Reason::SimilarTo { item_id, .. } if named.contains(item_id)));
     out.sort_by(|a, b| b.0.total_cmp(&a.0));
     out.into_iter().take(MAX_REASONS).map(|(_, r)| r).collect()
 }

@@ -1,13 +1,13 @@
 //! One rank call, end to end, over immutable snapshots.
 
-use super::{diversity, explain, fallback, not_interested, rules};
+use super::{diversity, explain, fallback, not_interested, rules, surface};
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
-use crate::features::{assemble, ProfileView};
+use crate::features::{assemble_in, ProfileView, RequestContext};
 use crate::learn::bandit as explore;
 use crate::model::LoadedModel;
 use crate::profile::{Params, ProfileState};
-use crate::types::{Fallback, RankRequest, RankResponse, RankedItem};
+use crate::types::{Fallback, RankRequest, RankResponse, RankedItem, SurfaceKind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -98,7 +98,7 @@ pub fn validate(req: &RankRequest) -> Result<()> {
     if let Some(e) = &req.exploration {
         explore::validate(e.rate)?;
     }
-    Ok(())
+    surface::validate(req)
 }
 
 /// A set of catalog indices as one bit each.
@@ -125,11 +125,16 @@ impl Seen {
 fn candidates(
     ctx: &RankContext<'_>,
     req: &RankRequest,
+    view: &ProfileView,
     excluded: &FxHashSet<u32>,
     unknown: &mut Vec<String>,
 ) -> Vec<u32> {
     let catalog = ctx.catalog;
-    let admit = |i: &u32| rules::admits(catalog, *i, &req.rules, excluded);
+    // "Buy again" lists what the shopper bought before, and nothing else.
+    let buy_again = req.kind == Some(SurfaceKind::BuyAgain);
+    let bought = |i: u32| view.stats(catalog.item(i)).is_some_and(|s| s.purchases > 0);
+    let admit =
+        |i: &u32| rules::admits(catalog, *i, &req.rules, excluded) && (!buy_again || bought(*i));
     if let Some(set) = ctx.candidate_set {
         // Resolved and deduplicated once per catalog snapshot, like the list below.
         unknown.extend(set.unknown.iter().cloned());
@@ -215,6 +220,7 @@ fn score_within(
     ctx: &RankContext<'_>,
     cands: &[u32],
     view: &ProfileView,
+    context: &RequestContext,
     started: Instant,
     deadline: Option<Instant>,
     outcome: &mut ScoringOutcome,
@@ -246,7 +252,14 @@ fn score_within(
         }
         let began = Instant::now();
         outcome.model_ran = true;
-        assemble(&ctx.model.features, part, ctx.catalog, view, &mut matrix);
+        assemble_in(
+            &ctx.model.features,
+            part,
+            ctx.catalog,
+            view,
+            context,
+            &mut matrix,
+        );
         let mut got = match ctx.model.runtime.score(&matrix, part.len()) {
             Ok(s) if s.iter().all(|v| v.is_finite()) => s,
             Ok(_) => {
@@ -290,9 +303,13 @@ pub fn rank_with_view(
             "candidate set {name:?} was not resolved for this call"
         )));
     }
+    let kind = req.kind.unwrap_or(SurfaceKind::ForYou);
+    let context_items = surface::resolve(catalog, req)?;
+    let context = surface::context(catalog, req, &context_items);
     let mut unknown_ids = Vec::new();
-    // Items the shopper is not interested in are left out, like the merchant's exclusions.
-    let excluded: FxHashSet<u32> = req
+    // Items the shopper is not interested in are left out, like the merchant's exclusions;
+    // so are the context items (the page already shows them) unless the app asks for them.
+    let mut excluded: FxHashSet<u32> = req
         .rules
         .exclude_ids
         .iter()
@@ -300,7 +317,10 @@ pub fn rank_with_view(
         .chain(ctx.profile.not_interested_items())
         .filter_map(|id| catalog.get(id))
         .collect();
-    let cands = candidates(ctx, req, &excluded, &mut unknown_ids);
+    if !req.include_context {
+        excluded.extend(context_items.iter().copied());
+    }
+    let cands = candidates(ctx, req, view, &excluded, &mut unknown_ids);
 
     let mut fallback_reason = if !ctx.consent {
         Some(Fallback::OptedOut)
@@ -316,7 +336,7 @@ pub fn rank_with_view(
     let mut outcome = ScoringOutcome::default();
     let mut scores: Vec<f32> = Vec::new();
     if fallback_reason.is_none() && !cands.is_empty() {
-        match score_within(ctx, &cands, view, started, deadline, &mut outcome) {
+        match score_within(ctx, &cands, view, &context, started, deadline, &mut outcome) {
             Ok(s) => scores = s,
             Err(f) => fallback_reason = Some(f),
         }
@@ -342,6 +362,7 @@ pub fn rank_with_view(
     if !personalized {
         scores = fallback::scores(&cands, catalog);
     }
+    surface::blend(kind, catalog, &context, &cands, &mut scores, personalized);
 
     // Final score = model (or popularity) + boosts; ties broken by popularity, then catalog order.
     let mut boosted_by: Vec<Option<usize>> = vec![None; cands.len()];
@@ -434,6 +455,8 @@ pub fn rank_with_view(
                 exploration: explored.contains(&idx),
                 boost,
                 personalized,
+                surface: kind,
+                context: &context,
             };
             RankedItem {
                 item_id: catalog.item(idx).id.to_string(),

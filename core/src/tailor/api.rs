@@ -160,6 +160,14 @@ impl Tailor {
         })
     }
 
+    /// A bundle of 2..=5 in-stock items that go with the context items (a product page's item,
+    /// the cart), within the price cap and margin floor, best first, with reasons and the total
+    /// price. The same state gives the same bundle. Constraints nothing can meet are an
+    /// `InvalidInput` error that says which to relax; unknown context items are `NotFound`.
+    pub fn bundle(&self, request: BundleRequest) -> Result<ItemBundle, TailorError> {
+        self.call(|| self.bundle_inner(request))
+    }
+
     /// Replace the shopper's explicit preferences (e.g. from an onboarding quiz).
     pub fn set_preferences(&self, preferences: Vec<Attribute>) -> Result<(), TailorError> {
         self.call(|| {

@@ -192,6 +192,68 @@ impl Tailor {
         Ok(response)
     }
 
+    fn bundle_inner(&self, request: BundleRequest) -> Result<ItemBundle> {
+        use crate::rank::bundle;
+        bundle::validate(&request)?;
+        let probe = RankRequest {
+            context_item_ids: request.context_item_ids.clone(),
+            now: request.now,
+            limit: 1,
+            kind: Some(SurfaceKind::GoesWith),
+            ..Default::default()
+        };
+        rank::pipeline::validate(&probe)?;
+        let catalog = self.catalog.load_full();
+        let profile = self.profile.load_full();
+        let context = rank::surface::resolve(&catalog, &probe)?;
+        let excluded: rustc_hash::FxHashSet<u32> = profile
+            .not_interested_items()
+            .filter_map(|id| catalog.get(id))
+            .collect();
+        let candidates = bundle::candidates(&catalog, &context, &excluded, &request);
+        let ranked = if candidates.is_empty() {
+            None
+        } else {
+            let ids: Vec<String> = candidates
+                .iter()
+                .map(|&i| catalog.item(i).id.to_string())
+                .collect();
+            Some(self.rank_inner(RankRequest {
+                limit: (ids.len() as u32).min(rank::pipeline::MAX_LIMIT),
+                candidate_ids: Some(ids),
+                // Deterministic: no discovery slots, whatever the configured rate.
+                exploration: Some(ExplorationOptions {
+                    rate: 0.0,
+                    seed: Some(0),
+                }),
+                rules: BusinessRules {
+                    min_margin: request.min_margin,
+                    ..Default::default()
+                },
+                ..probe
+            })?)
+        };
+        let empty = RankResponse {
+            items: Vec::new(),
+            unknown_ids: Vec::new(),
+            personalized: false,
+            fallback: None,
+            model_name: String::new(),
+            model_version: String::new(),
+            took_micros: 0,
+            variant: None,
+            experiment: None,
+            surface: None,
+            response_id: String::new(),
+        };
+        bundle::select(
+            &catalog,
+            ranked.as_ref().unwrap_or(&empty),
+            &request,
+            candidates.len(),
+        )
+    }
+
     /// The model guard: count this call on the model that scored it and, when a threshold
     /// trips on the active model, roll back to the previous one (see `model::guard`). The
     /// response already computed stands; the next call ranks with the previous model.

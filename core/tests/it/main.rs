@@ -19,3 +19,4 @@ mod readme;
 mod reliability;
 mod scenarios;
 mod structure;
+mod surfaces;

@@ -387,6 +387,75 @@ fn rules(v: &Value) -> R<BusinessRules> {
     })
 }
 
+fn bundle_request(v: &Value, now: i64) -> R<BundleRequest> {
+    let o = obj(v, "bundle request")?;
+    check_keys(
+        o,
+        &[
+            "context_item_ids",
+            "size",
+            "max_total_price",
+            "min_margin",
+            "now",
+            "at",
+        ],
+        "bundle request",
+    )?;
+    Ok(BundleRequest {
+        context_item_ids: opt(o, "context_item_ids")
+            .map(|v| strings(v, "bundle.context_item_ids"))
+            .transpose()?
+            .unwrap_or_default(),
+        size: opt(o, "size")
+            .map(|v| u32_(v, "bundle.size"))
+            .transpose()?
+            .unwrap_or(3),
+        max_total_price: opt(o, "max_total_price")
+            .map(|v| float(v, "bundle.max_total_price"))
+            .transpose()?,
+        min_margin: opt(o, "min_margin")
+            .map(|v| float(v, "bundle.min_margin"))
+            .transpose()?,
+        now: Some(time(o, "now", now, "bundle request")?.unwrap_or(now)),
+    })
+}
+
+/// `items=[a(goes_with:x) b(...)] total_cents=1234`, the ids joined by commas, and the cents.
+fn bundle_text(b: &ItemBundle) -> (String, String, i64) {
+    let items: Vec<String> = b
+        .items
+        .iter()
+        .map(|i| {
+            let reasons: Vec<String> = i.reasons.iter().map(reason_text).collect();
+            format!("{}({})", i.item_id, reasons.join(","))
+        })
+        .collect();
+    let ids: Vec<&str> = b.items.iter().map(|i| i.item_id.as_str()).collect();
+    let cents = (b.total_price * 100.0).round() as i64;
+    (
+        format!(
+            "personalized={} items=[{}] total_cents={cents}",
+            b.personalized,
+            items.join(" ")
+        ),
+        ids.join(","),
+        cents,
+    )
+}
+
+fn surface_kind(v: &Value) -> R<SurfaceKind> {
+    Ok(match string(v, "request.kind")?.as_str() {
+        "for_you" => SurfaceKind::ForYou,
+        "similar" => SurfaceKind::Similar,
+        "goes_with" => SurfaceKind::GoesWith,
+        "complete_cart" => SurfaceKind::CompleteCart,
+        "buy_again" => SurfaceKind::BuyAgain,
+        "trending" => SurfaceKind::Trending,
+        "search" => SurfaceKind::Search,
+        other => return Err(format!("unknown surface kind {other:?}")),
+    })
+}
+
 fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
     let o = obj(v, "request")?;
     check_keys(
@@ -403,6 +472,10 @@ fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
             "exploration",
             "deadline_ms",
             "candidate_set",
+            "kind",
+            "context_item_ids",
+            "include_context",
+            "retrieval_scores",
         ],
         "request",
     )?;
@@ -428,6 +501,24 @@ fn rank_request(v: &Value, now: i64) -> R<RankRequest> {
             .transpose()?,
         candidate_set: opt(o, "candidate_set")
             .map(|v| string(v, "request.candidate_set"))
+            .transpose()?,
+        kind: opt(o, "kind").map(surface_kind).transpose()?,
+        context_item_ids: opt(o, "context_item_ids")
+            .map(|v| strings(v, "request.context_item_ids"))
+            .transpose()?
+            .unwrap_or_default(),
+        include_context: opt(o, "include_context")
+            .map(|v| boolean(v, "request.include_context"))
+            .transpose()?
+            .unwrap_or(false),
+        retrieval_scores: opt(o, "retrieval_scores")
+            .map(|v| {
+                v.as_array()
+                    .ok_or("request.retrieval_scores must be an array")?
+                    .iter()
+                    .map(|x| float(x, "request.retrieval_scores"))
+                    .collect::<R<Vec<f64>>>()
+            })
             .transpose()?,
         rules: opt(o, "rules").map(rules).transpose()?.unwrap_or_default(),
         diversity: opt(o, "diversity")
@@ -554,6 +645,15 @@ fn reason_json(r: &Reason) -> Value {
             serde_json::json!({"type": "boosted", "attribute": attr(attribute)})
         }
         Reason::Exploration => serde_json::json!({"type": "exploration"}),
+        Reason::GoesWith { item_id, title } => {
+            serde_json::json!({"type": "goes_with", "item_id": item_id, "title": title})
+        }
+        Reason::LooksLike { item_id, title } => {
+            serde_json::json!({"type": "looks_like", "item_id": item_id, "title": title})
+        }
+        Reason::TrendingInCategory { category } => {
+            serde_json::json!({"type": "trending_in_category", "category": category})
+        }
     }
 }
 
@@ -572,6 +672,9 @@ fn reason_text(r: &Reason) -> String {
         Reason::Pinned => "pinned".into(),
         Reason::Boosted { attribute } => format!("boosted:{}", attr(attribute)),
         Reason::Exploration => "exploration".into(),
+        Reason::GoesWith { item_id, .. } => format!("goes_with:{item_id}"),
+        Reason::LooksLike { item_id, .. } => format!("looks_like:{item_id}"),
+        Reason::TrendingInCategory { category } => format!("trending_in_category:{category}"),
     }
 }
 
@@ -1019,6 +1122,21 @@ impl Run {
                     (
                         format!("removed={removed}"),
                         serde_json::json!({ "removed": removed }),
+                    )
+                })
+            }
+            "bundle" => {
+                keys(&["request"])?;
+                let req = bundle_request(
+                    o.get("request").ok_or("bundle: missing `request`")?,
+                    self.now,
+                )?;
+                t.bundle(req).map(|b| {
+                    let (text, ids, cents) = bundle_text(&b);
+                    (
+                        text,
+                        serde_json::json!({"ids": ids, "total_cents": cents,
+                            "personalized": b.personalized}),
                     )
                 })
             }

@@ -137,13 +137,17 @@ public final class TailorClient: Sendable {
         exploration: ExplorationOptions? = nil,
         experiment: String? = nil,
         deadline: TimeInterval? = nil,
-        candidateSet: String? = nil
+        candidateSet: String? = nil,
+        kind: SurfaceKind = .forYou,
+        context: [String] = [],
+        includeContext: Bool = false,
+        retrievalScores: [Double]? = nil
     ) async throws -> RankResponse {
         try await rank(RankRequest(
             candidateIds: candidates, limit: try checked("limit", limit), surface: surface, sessionId: sessionId,
             now: now.map(\.unixSeconds), rules: rules, diversity: diversity, exploration: exploration,
             experiment: experiment, deadlineMs: try deadline.map { try milliseconds("deadline", $0) },
-            candidateSet: candidateSet))
+            candidateSet: candidateSet, kind: kind, contextItemIds: context, includeContext: includeContext, retrievalScores: retrievalScores))
     }
 
     /// Defines (or replaces) a named list of candidate ids, ranked with
@@ -166,6 +170,46 @@ public final class TailorClient: Sendable {
     /// The names of the candidate sets defined, sorted.
     public func candidateSets() async throws -> [String] {
         try await run { try $0.candidateSets() }
+    }
+
+    // MARK: surfaces
+
+    /// Product page, "goes with": items bought together with `itemId` (itself left out).
+    public func goesWith(_ itemId: String, limit: Int = 10, now: Date? = nil) async throws -> RankResponse {
+        try await rank(limit: limit, now: now, kind: .goesWith, context: [itemId])
+    }
+
+    /// Product page, "similar items": items that look like `itemId`.
+    public func similar(to itemId: String, limit: Int = 10, now: Date? = nil) async throws -> RankResponse {
+        try await rank(limit: limit, now: now, kind: .similar, context: [itemId])
+    }
+
+    /// Cart, "complete your order": items bought with the cart's items (most recently added last).
+    public func completeCart(_ cart: [String], limit: Int = 10, now: Date? = nil) async throws -> RankResponse {
+        try await rank(limit: limit, now: now, kind: .completeCart, context: cart)
+    }
+
+    /// The app's search `results` in the shopper's order, mixing the app's relevance (`scores`, same
+    /// order, or the order itself) with their taste. A shopper without history gets `results` unchanged.
+    public func rerankSearch(_ results: [String], scores: [Double]? = nil, now: Date? = nil) async throws -> RankResponse {
+        try await rank(limit: min(max(results.count, 1), 1000), candidates: results, now: now, kind: .search,
+                       retrievalScores: scores)
+    }
+
+    /// A bundle of 2...5 in-stock items that go with the context items, within the price cap and
+    /// margin floor, with reasons and the total price. Impossible constraints throw
+    /// `TailorError.invalidInput` saying which to relax.
+    public func bundle(_ request: BundleRequest) async throws -> ItemBundle {
+        try await run { try $0.bundle(request: request) }
+    }
+
+    public func bundle(
+        for contextItemIds: [String], size: Int = 3, maxTotalPrice: Double? = nil, minMargin: Double? = nil,
+        now: Date? = nil
+    ) async throws -> ItemBundle {
+        try await bundle(BundleRequest(
+            contextItemIds: contextItemIds, size: try checked("size", size), maxTotalPrice: maxTotalPrice,
+            minMargin: minMargin, now: now.map(\.unixSeconds)))
     }
 
     // MARK: shopper controls
@@ -430,6 +474,11 @@ extension Boost {
 
 extension RankResponse {
     /// The ranked ids, best first.
+    public var ids: [String] { items.map(\.itemId) }
+}
+
+extension ItemBundle {
+    /// The bundle's ids, best first.
     public var ids: [String] { items.map(\.itemId) }
 }
 

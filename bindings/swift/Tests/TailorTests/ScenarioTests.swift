@@ -307,7 +307,8 @@ private func rules(_ v: JSON) throws -> BusinessRules {
 private func rankRequest(_ v: JSON, _ now: Int64) throws -> RankRequest {
     let o = try obj(v, "request")
     try checkKeys(o, ["candidate_ids", "limit", "surface", "session_id", "now", "at", "rules", "diversity",
-                      "exploration", "deadline_ms", "candidate_set"], "request")
+                      "exploration", "deadline_ms", "candidate_set", "kind", "context_item_ids", "include_context",
+                      "retrieval_scores"], "request")
     return RankRequest(
         candidateIds: try opt(o, "candidate_ids").map { try strs($0, "request.candidate_ids") },
         limit: try opt(o, "limit").map { try u32($0, "request.limit") } ?? 20,
@@ -331,7 +332,37 @@ private func rankRequest(_ v: JSON, _ now: Int64) throws -> RankRequest {
                 seed: try opt(e, "seed").map { try uint($0, "exploration.seed") })
         },
         deadlineMs: try opt(o, "deadline_ms").map { try u32($0, "request.deadline_ms") },
-        candidateSet: try opt(o, "candidate_set").map { try str($0, "request.candidate_set") })
+        candidateSet: try opt(o, "candidate_set").map { try str($0, "request.candidate_set") },
+        kind: try opt(o, "kind").map { try surfaceKind(try str($0, "request.kind")) },
+        contextItemIds: try opt(o, "context_item_ids").map { try strs($0, "request.context_item_ids") } ?? [],
+        includeContext: try opt(o, "include_context").map { try bool($0, "request.include_context") } ?? false,
+        retrievalScores: try opt(o, "retrieval_scores").map {
+            try list($0, "request.retrieval_scores").map { try float($0, "request.retrieval_scores") }
+        })
+}
+
+private func surfaceKind(_ s: String) throws -> SurfaceKind {
+    switch s {
+    case "for_you": return .forYou
+    case "similar": return .similar
+    case "goes_with": return .goesWith
+    case "complete_cart": return .completeCart
+    case "buy_again": return .buyAgain
+    case "trending": return .trending
+    case "search": return .search
+    default: throw fail("unknown surface kind \"\(s)\"")
+    }
+}
+
+private func bundleRequest(_ v: JSON, _ now: Int64) throws -> BundleRequest {
+    let o = try obj(v, "bundle request")
+    try checkKeys(o, ["context_item_ids", "size", "max_total_price", "min_margin", "now", "at"], "bundle request")
+    return BundleRequest(
+        contextItemIds: try opt(o, "context_item_ids").map { try strs($0, "bundle.context_item_ids") } ?? [],
+        size: try opt(o, "size").map { try u32($0, "bundle.size") } ?? 3,
+        maxTotalPrice: try opt(o, "max_total_price").map { try float($0, "bundle.max_total_price") },
+        minMargin: try opt(o, "min_margin").map { try float($0, "bundle.min_margin") },
+        now: try time(o, "now", now, "bundle request") ?? now)
 }
 
 private func config(_ v: JSON?, _ directory: String) throws -> TailorConfig {
@@ -380,6 +411,9 @@ private func reasonJSON(_ r: Reason) -> JSON {
     case .pinned: return t("pinned")
     case .boosted(let a): return t("boosted", ["attribute": attrJSON(a)])
     case .exploration: return t("exploration")
+    case .goesWith(let itemId, let title): return t("goes_with", ["item_id": .string(itemId), "title": .string(title)])
+    case .looksLike(let itemId, let title): return t("looks_like", ["item_id": .string(itemId), "title": .string(title)])
+    case .trendingInCategory(let category): return t("trending_in_category", ["category": .string(category)])
     }
 }
 
@@ -397,6 +431,9 @@ private func reasonText(_ r: Reason) -> String {
     case .pinned: return "pinned"
     case .boosted(let x): return "boosted:\(a(x))"
     case .exploration: return "exploration"
+    case .goesWith(let itemId, _): return "goes_with:\(itemId)"
+    case .looksLike(let itemId, _): return "looks_like:\(itemId)"
+    case .trendingInCategory(let category): return "trending_in_category:\(category)"
     }
 }
 
@@ -704,6 +741,16 @@ private final class ScenarioRun {
                 responses[try str(label, "save")] = r
             }
             return Outcome(text: rankText(r), fields: [:])
+        case "bundle":
+            try keys(o, op, "request")
+            guard let req = o["request"] else { throw fail("bundle: missing `request`") }
+            let b = try t.bundle(request: try bundleRequest(req, now))
+            let items = b.items.map { i in "\(i.itemId)(\(i.reasons.map(reasonText).joined(separator: ",")))" }
+            let cents = Int64((b.totalPrice * 100).rounded())
+            return Outcome(
+                text: "personalized=\(b.personalized) items=[\(items.joined(separator: " "))] total_cents=\(cents)",
+                fields: ["ids": .string(b.items.map(\.itemId).joined(separator: ",")), "total_cents": .int(cents),
+                         "personalized": .bool(b.personalized)])
         case "not_interested":
             try keys(o, op, "attribute")
             guard let a = o["attribute"] else { throw fail("not_interested: missing `attribute`") }

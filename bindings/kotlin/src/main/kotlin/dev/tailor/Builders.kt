@@ -125,10 +125,34 @@ class RankRequestBuilder {
      * [Duration.ZERO] skips the model.
      */
     var deadline: Duration? = null
+
+    /** Which list this is: [SurfaceKind.FOR_YOU] (the default), a product page, the cart, search... */
+    var kind: SurfaceKind = SurfaceKind.FOR_YOU
+
+    /**
+     * The items the page is about: the viewed item on a product page, the cart's items (most
+     * recently added last) on the cart. Left out of the results unless [includeContext].
+     */
+    var context: List<String> = emptyList()
+    var includeContext: Boolean = false
+
+    /** The app's retrieval score of each of [candidates] (same order), e.g. search relevance. */
+    var retrievalScores: List<Double>? = null
     private val rules = RulesBuilder()
 
     fun candidates(vararg ids: String) {
         candidates = ids.toList()
+    }
+
+    fun context(vararg ids: String) {
+        context = ids.toList()
+    }
+
+    /** Re-rank the app's search results in the shopper's order, with their retrieval scores if known. */
+    fun searchResults(ids: List<String>, scores: List<Double>? = null) {
+        kind = SurfaceKind.SEARCH
+        candidates = ids
+        retrievalScores = scores
     }
 
     fun rules(configure: RulesBuilder.() -> Unit) {
@@ -170,8 +194,27 @@ class RankRequestBuilder {
             d.toMillis().toUInt()
         },
         candidateSet = candidateSet,
+        kind = kind,
+        contextItemIds = context,
+        includeContext = includeContext,
+        retrievalScores = retrievalScores,
     )
 }
+
+/**
+ * A bundle request: [size] (2..5) in-stock items that go with [contextItemIds], costing at most
+ * [maxTotalPrice] together, each with a known margin of at least [minMargin].
+ */
+fun BundleRequest.Companion.of(
+    contextItemIds: List<String>, size: Int = 3, maxTotalPrice: Double? = null, minMargin: Double? = null,
+    now: Instant? = null,
+) = BundleRequest(
+    contextItemIds = contextItemIds, size = nonNegative("size", size), maxTotalPrice = maxTotalPrice,
+    minMargin = minMargin, now = now?.epochSecond,
+)
+
+/** The bundle's ids, best first. */
+val ItemBundle.ids: List<String> get() = items.map { it.itemId }
 
 /** Merchant rules: pins, boosts, exclusions, stock and margin filters. */
 @TailorDsl

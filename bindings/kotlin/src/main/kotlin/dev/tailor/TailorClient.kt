@@ -141,6 +141,41 @@ class TailorClient(
     /** The names of the candidate sets defined, sorted. */
     suspend fun candidateSets(): List<String> = io { candidateSets() }
 
+    /** Product page, "goes with": items bought together with [itemId] (itself left out). */
+    suspend fun goesWith(itemId: String, limit: Int = 10, now: Instant? = null): RankResponse = rank {
+        kind = SurfaceKind.GOES_WITH; context(itemId); this.limit = limit; this.now = now
+    }
+
+    /** Product page, "similar items": items that look like [itemId]. */
+    suspend fun similar(itemId: String, limit: Int = 10, now: Instant? = null): RankResponse = rank {
+        kind = SurfaceKind.SIMILAR; context(itemId); this.limit = limit; this.now = now
+    }
+
+    /** Cart, "complete your order": items bought with the cart's items (most recent last). */
+    suspend fun completeCart(cart: List<String>, limit: Int = 10, now: Instant? = null): RankResponse = rank {
+        kind = SurfaceKind.COMPLETE_CART; context = cart; this.limit = limit; this.now = now
+    }
+
+    /**
+     * The app's search [results] in the shopper's order, mixing the app's relevance ([scores],
+     * same order, or the order itself) with their taste. A shopper without history gets [results]
+     * unchanged.
+     */
+    suspend fun rerankSearch(results: List<String>, scores: List<Double>? = null, now: Instant? = null): RankResponse =
+        rank { searchResults(results, scores); limit = results.size.coerceIn(1, 1000); this.now = now }
+
+    /**
+     * A bundle of 2..5 in-stock items that go with the context items, within the price cap and
+     * margin floor, with reasons and the total price. Impossible constraints are
+     * [TailorException.InvalidInput] saying which to relax.
+     */
+    suspend fun bundle(request: BundleRequest): ItemBundle = io { bundle(request) }
+
+    suspend fun bundle(
+        vararg contextItemIds: String, size: Int = 3, maxTotalPrice: Double? = null, minMargin: Double? = null,
+        now: Instant? = null,
+    ): ItemBundle = bundle(BundleRequest.of(contextItemIds.toList(), size, maxTotalPrice, minMargin, now))
+
     // ---- shopper controls ----
 
     suspend fun setPreferences(preferences: List<Attribute>): Unit = io { setPreferences(preferences) }

@@ -201,7 +201,14 @@ private fun rules(v: Any?): BusinessRules {
 
 private fun rankRequest(v: Any?, now: Long): RankRequest {
     val o = obj(v, "request")
-    checkKeys(o, listOf("candidate_ids", "limit", "surface", "session_id", "now", "at", "rules", "diversity", "exploration", "deadline_ms", "candidate_set"), "request")
+    checkKeys(
+        o,
+        listOf(
+            "candidate_ids", "limit", "surface", "session_id", "now", "at", "rules", "diversity", "exploration", "deadline_ms",
+            "candidate_set", "kind", "context_item_ids", "include_context", "retrieval_scores",
+        ),
+        "request",
+    )
     return RankRequest(
         candidateIds = o["candidate_ids"]?.let { strs(it, "request.candidate_ids") },
         limit = o["limit"]?.let { u32(it, "request.limit") } ?: 20u,
@@ -228,6 +235,33 @@ private fun rankRequest(v: Any?, now: Long): RankRequest {
         },
         deadlineMs = o["deadline_ms"]?.let { u32(it, "request.deadline_ms") },
         candidateSet = o["candidate_set"]?.let { str(it, "request.candidate_set") },
+        kind = o["kind"]?.let { surfaceKind(str(it, "request.kind")) },
+        contextItemIds = o["context_item_ids"]?.let { strs(it, "request.context_item_ids") } ?: emptyList(),
+        includeContext = o["include_context"]?.let { bool(it, "request.include_context") } ?: false,
+        retrievalScores = o["retrieval_scores"]?.let { list(it, "request.retrieval_scores").map { x -> float(x, "request.retrieval_scores") } },
+    )
+}
+
+private fun surfaceKind(s: String) = when (s) {
+    "for_you" -> SurfaceKind.FOR_YOU
+    "similar" -> SurfaceKind.SIMILAR
+    "goes_with" -> SurfaceKind.GOES_WITH
+    "complete_cart" -> SurfaceKind.COMPLETE_CART
+    "buy_again" -> SurfaceKind.BUY_AGAIN
+    "trending" -> SurfaceKind.TRENDING
+    "search" -> SurfaceKind.SEARCH
+    else -> fail("unknown surface kind \"$s\"")
+}
+
+private fun bundleRequest(v: Any?, now: Long): BundleRequest {
+    val o = obj(v, "bundle request")
+    checkKeys(o, listOf("context_item_ids", "size", "max_total_price", "min_margin", "now", "at"), "bundle request")
+    return BundleRequest(
+        contextItemIds = o["context_item_ids"]?.let { strs(it, "bundle.context_item_ids") } ?: emptyList(),
+        size = o["size"]?.let { u32(it, "bundle.size") } ?: 3u,
+        maxTotalPrice = o["max_total_price"]?.let { float(it, "bundle.max_total_price") },
+        minMargin = o["min_margin"]?.let { float(it, "bundle.min_margin") },
+        now = time(o, "now", now, "bundle request") ?: now,
     )
 }
 
@@ -270,6 +304,9 @@ private fun reasonJson(r: Reason): Map<String, Any?> = when (r) {
     Reason.Pinned -> mapOf("type" to "pinned")
     is Reason.Boosted -> mapOf("type" to "boosted", "attribute" to attrJson(r.attribute))
     Reason.Exploration -> mapOf("type" to "exploration")
+    is Reason.GoesWith -> mapOf("type" to "goes_with", "item_id" to r.itemId, "title" to r.title)
+    is Reason.LooksLike -> mapOf("type" to "looks_like", "item_id" to r.itemId, "title" to r.title)
+    is Reason.TrendingInCategory -> mapOf("type" to "trending_in_category", "category" to r.category)
 }
 
 private fun reasonText(r: Reason): String {
@@ -286,6 +323,9 @@ private fun reasonText(r: Reason): String {
         Reason.Pinned -> "pinned"
         is Reason.Boosted -> "boosted:${a(r.attribute)}"
         Reason.Exploration -> "exploration"
+        is Reason.GoesWith -> "goes_with:${r.itemId}"
+        is Reason.LooksLike -> "looks_like:${r.itemId}"
+        is Reason.TrendingInCategory -> "trending_in_category:${r.category}"
     }
 }
 
@@ -569,6 +609,16 @@ private class ScenarioRun(private val file: File, private val transcript: Mutabl
                 responses[str(it, "save")] = r
             }
             Outcome(rankText(r), emptyMap())
+        }
+        "bundle" -> {
+            keys(o, op, "request")
+            val b = tailor.bundle(bundleRequest(o["request"] ?: fail("bundle: missing `request`"), now))
+            val items = b.items.joinToString(" ") { i -> "${i.itemId}(${i.reasons.joinToString(",", transform = ::reasonText)})" }
+            val cents = Math.round(b.totalPrice * 100.0)
+            Outcome(
+                "personalized=${b.personalized} items=[$items] total_cents=$cents",
+                mapOf("ids" to b.items.joinToString(",") { it.itemId }, "total_cents" to cents, "personalized" to b.personalized),
+            )
         }
         "not_interested" -> {
             keys(o, op, "attribute")
