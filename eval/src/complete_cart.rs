@@ -262,18 +262,8 @@ pub fn replay_complete_cart(
                             .copied()
                             .collect();
                         let profile = Arc::new(profile_with_cart(world, history, b, opts));
-                        let ctx = RankContext {
-                            catalog: &world.catalog,
-                            profile: &profile,
-                            model,
-                            params: &opts.params,
-                            consent: true,
-                            session_key: None,
-                            default_exploration_rate: 0.0,
-                            personal_learning: false,
-                            variant: None,
-                            default_deadline_ms: None,
-                        };
+                        let ctx =
+                            RankContext::offline(&world.catalog, &profile, model, &opts.params);
                         let req = RankRequest {
                             limit: k as u32,
                             now: Some(b.at),
@@ -364,21 +354,11 @@ pub fn replay_complete_cart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tailor::Event;
 
     fn line(user: &str, item: &str, ts: i64, session: &str) -> UserEvent {
-        UserEvent {
-            user_id: user.into(),
-            event: Event {
-                kind: EventKind::Purchase,
-                item_id: item.into(),
-                timestamp: Some(ts),
-                session_id: Some(session.into()),
-                quantity: None,
-                surface: None,
-                response_id: None,
-            },
-        }
+        let mut line = UserEvent::purchase(user, item, ts);
+        line.event.session_id = Some(session.into());
+        line
     }
 
     #[test]

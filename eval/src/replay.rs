@@ -196,19 +196,8 @@ pub fn replay(
                             opts.cutoff,
                             &opts.params,
                         ));
-                        let ctx = RankContext {
-                            catalog: &world.catalog,
-                            profile: &profile,
-                            model,
-                            params: &opts.params,
-                            consent: true,
-                            session_key: None,
-                            default_exploration_rate: 0.0,
-                            personal_learning: false,
-                            variant: None,
-                            default_deadline_ms: None,
-                            candidate_set: None,
-                        };
+                        let ctx =
+                            RankContext::offline(&world.catalog, &profile, model, &opts.params);
                         let req = RankRequest {
                             limit: opts.k as u32,
                             now: Some(opts.cutoff),

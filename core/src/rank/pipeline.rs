@@ -51,6 +51,31 @@ pub struct RankContext<'a> {
     pub candidate_set: Option<&'a super::candidate_sets::Resolved>,
 }
 
+impl<'a> RankContext<'a> {
+    /// A context for offline evaluation: consent given, no session, no exploration, no personal
+    /// layer, no experiment, no deadline, no candidate set (what a replay ranks with).
+    pub fn offline(
+        catalog: &'a CatalogSnapshot,
+        profile: &'a Arc<ProfileState>,
+        model: &'a LoadedModel,
+        params: &'a Params,
+    ) -> Self {
+        RankContext {
+            catalog,
+            profile,
+            model,
+            params,
+            consent: true,
+            session_key: None,
+            default_exploration_rate: 0.0,
+            personal_learning: false,
+            variant: None,
+            default_deadline_ms: None,
+            candidate_set: None,
+        }
+    }
+}
+
 pub fn validate(req: &RankRequest) -> Result<()> {
     if req.limit == 0 || req.limit > MAX_LIMIT {
         return Err(Error::invalid(format!(
