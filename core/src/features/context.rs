@@ -2,17 +2,9 @@
 //! in the cart (the context) and the app's own retrieval scores. Built once per request, read by
 //! the `context_*` and `retrieval_score` features and by the surface blends.
 
+use super::view::{copurchase_of, normalized_mean, Copurchase};
 use crate::catalog::CatalogSnapshot;
 use rustc_hash::{FxHashMap, FxHashSet};
-
-/// Co-purchase strength of one candidate to the context, and which context item gave most.
-#[derive(Debug, Clone, Copy)]
-pub struct ContextLink {
-    /// Sum over context items of the neighbour weight from the context item to the candidate.
-    pub forward: f32,
-    pub best_source: u32,
-    pub best_weight: f32,
-}
 
 #[derive(Debug, Default)]
 pub struct RequestContext {
@@ -23,8 +15,9 @@ pub struct RequestContext {
     /// comes next).
     weight: FxHashMap<u32, f32>,
     set: FxHashSet<u32>,
-    /// Candidates that are neighbours of a context item.
-    pub links: FxHashMap<u32, ContextLink>,
+    /// Candidates that are neighbours of a context item: the sum over context items of context
+    /// weight × neighbour weight, and the context item that gave most.
+    pub links: FxHashMap<u32, Copurchase>,
     /// Normalized mean embedding of the context items.
     pub embedding: Option<Vec<f32>>,
     pub mean_ln_price: Option<f32>,
@@ -48,24 +41,19 @@ impl RequestContext {
                 Some((i, this.max(1e-3)))
             })
             .collect();
-        let mut links: FxHashMap<u32, ContextLink> = FxHashMap::default();
-        for &c in &items {
-            let cw = weight.get(&c).copied().unwrap_or(1.0);
-            for &(j, w) in catalog.item(c).related.iter() {
-                let w = w * cw;
-                let link = links.entry(j).or_insert(ContextLink {
-                    forward: 0.0,
-                    best_source: c,
-                    best_weight: 0.0,
-                });
-                link.forward += w;
-                if w > link.best_weight {
-                    link.best_weight = w;
-                    link.best_source = c;
-                }
-            }
-        }
-        let embedding = mean_embedding(catalog, &items);
+        let sources: Vec<(f32, u32)> = items
+            .iter()
+            .map(|&c| (weight.get(&c).copied().unwrap_or(1.0), c))
+            .collect();
+        let links = copurchase_of(catalog, &sources);
+        let embedding = catalog.embedding_dim.and_then(|dim| {
+            normalized_mean(
+                items
+                    .iter()
+                    .filter_map(|&i| Some((1.0, catalog.item(i).embedding.as_ref()?.to_vec()))),
+                dim,
+            )
+        });
         let prices: Vec<f32> = items
             .iter()
             .map(|&i| catalog.item(i).price)
@@ -100,7 +88,7 @@ impl RequestContext {
         if self.items.is_empty() {
             return 0.0;
         }
-        let forward = self.links.get(&idx).map(|l| l.forward).unwrap_or(0.0);
+        let forward = self.links.get(&idx).map(|l| l.score).unwrap_or(0.0);
         let related = &catalog.item(idx).related;
         // A product page or a small cart: a linear scan beats hashing each neighbour.
         let backward: f32 = if self.items.len() <= 8 {
@@ -124,7 +112,10 @@ impl RequestContext {
 
     /// The context item this candidate is most strongly bought with (either direction).
     pub fn goes_with(&self, catalog: &CatalogSnapshot, idx: u32) -> Option<(u32, f32)> {
-        let forward = self.links.get(&idx).map(|l| (l.best_source, l.best_weight));
+        let forward = self
+            .links
+            .get(&idx)
+            .map(|l| (l.best_source, l.best_contribution));
         let backward = catalog
             .item(idx)
             .related
@@ -201,28 +192,6 @@ impl RequestContext {
 /// Chosen on the validation cutoff of `tailor replay --task complete-cart` (2011-09-01, 30
 /// days): 1.0 (order ignored) scores NDCG@10 0.143, 0.9 0.188, 0.7 0.235, 0.5 0.257.
 pub const EARLIER: f32 = 0.5;
-
-fn mean_embedding(catalog: &CatalogSnapshot, items: &[u32]) -> Option<Vec<f32>> {
-    let mut sum: Option<Vec<f32>> = None;
-    for &i in items {
-        if let Some(e) = &catalog.item(i).embedding {
-            match &mut sum {
-                Some(s) if s.len() == e.len() => {
-                    s.iter_mut().zip(e.iter()).for_each(|(a, b)| *a += b)
-                }
-                Some(_) => {}
-                None => sum = Some(e.to_vec()),
-            }
-        }
-    }
-    let mut s = sum?;
-    let norm = s.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm <= 0.0 {
-        return None;
-    }
-    s.iter_mut().for_each(|x| *x /= norm);
-    Some(s)
-}
 
 /// Min-max normalize to 0..1 (all equal: 1 each, so a flat list means "all relevant").
 fn normalize(scores: &[(u32, f64)]) -> FxHashMap<u32, f32> {

@@ -95,7 +95,36 @@ fn normalize(raw: Vec<f64>) -> DimAffinity {
     }
 }
 
-fn normalized_mean(vectors: impl Iterator<Item = (f32, Vec<f32>)>, dim: usize) -> Option<Vec<f32>> {
+/// The co-purchase neighbours of weighted source items: for each neighbour the sum of source
+/// weight × neighbour weight, and the source that gave the most (the "because" item). Shared by
+/// the shopper's history (the view) and a request's context items.
+pub fn copurchase_of(
+    catalog: &CatalogSnapshot,
+    sources: &[(f32, u32)],
+) -> FxHashMap<u32, Copurchase> {
+    let mut out: FxHashMap<u32, Copurchase> = FxHashMap::default();
+    for &(w, src) in sources {
+        for &(j, nw) in catalog.item(src).related.iter() {
+            let c = w * nw;
+            let e = out.entry(j).or_insert(Copurchase {
+                score: 0.0,
+                best_source: src,
+                best_contribution: 0.0,
+            });
+            e.score += c;
+            if c > e.best_contribution {
+                e.best_contribution = c;
+                e.best_source = src;
+            }
+        }
+    }
+    out
+}
+
+pub fn normalized_mean(
+    vectors: impl Iterator<Item = (f32, Vec<f32>)>,
+    dim: usize,
+) -> Option<Vec<f32>> {
     let mut acc = vec![0.0f32; dim];
     let mut any = false;
     for (w, v) in vectors {
@@ -215,21 +244,7 @@ impl ProfileView {
             .iter()
             .filter_map(|&(w, id)| Some((w, catalog.get(id)?)))
             .collect();
-        for &(w, src) in &sources {
-            for &(j, nw) in catalog.item(src).related.iter() {
-                let c = w * nw;
-                let e = view.copurchase.entry(j).or_insert(Copurchase {
-                    score: 0.0,
-                    best_source: src,
-                    best_contribution: 0.0,
-                });
-                e.score += c;
-                if c > e.best_contribution {
-                    e.best_contribution = c;
-                    e.best_source = src;
-                }
-            }
-        }
+        view.copurchase = copurchase_of(catalog, &sources);
         if let Some(dim) = catalog.embedding_dim {
             view.profile_embedding = normalized_mean(
                 sources
