@@ -68,8 +68,20 @@ pub fn run(args: Args) -> CliResult {
                 Feature::parse(n.trim()).ok_or_else(|| format!("unknown feature {n:?}; see --list"))
             })
             .collect::<Result<_, _>>()?,
-        None => Feature::all(),
+        // sequence_score comes from a model's own sequence graph, not from the data alone.
+        None => Feature::all()
+            .into_iter()
+            .filter(|f| *f != Feature::SequenceScore)
+            .collect(),
     };
+    if features.contains(&Feature::SequenceScore) {
+        return Err(
+            "sequence_score is computed by a model's sequence graph; `tailor features` \
+                    writes the data-only features (train the sequence model with \
+                    models/train/sequence.py)"
+                .into(),
+        );
+    }
     let items =
         tailor::engine::catalog::read_csv_path(&catalog).map_err(tailor::TailorError::from)?;
     let events =

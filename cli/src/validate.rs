@@ -51,6 +51,19 @@ pub fn run(args: Args) -> CliResult {
         m.ranges.len(),
         m.features.len()
     );
+    if let (Some(spec), Some(seq)) = (&m.sequence, &model.sequence) {
+        println!(
+            "  sequence  {} ({} items, d={}, the last {} purchases; input {:?} -> output {:?}, item table {:?}); one run {:.2} ms (slowest probe)",
+            spec.graph,
+            seq.vocabulary_len(),
+            seq.dim(),
+            seq.max_len(),
+            spec.input,
+            spec.output,
+            spec.item_table,
+            model.cost.sequence_ms
+        );
+    }
     println!(
         "  signed    {}",
         if m.signature.is_some() { "yes" } else { "no" }

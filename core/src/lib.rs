@@ -72,7 +72,7 @@ pub mod engine {
     pub mod features {
         pub use crate::features::assemble::value;
         pub use crate::features::definitions::describe;
-        pub use crate::features::{assemble, Feature, ProfileView};
+        pub use crate::features::{assemble, assemble_in, Feature, ProfileView, RequestContext};
     }
 
     /// Model files: the manifest, validation, loading, signing and the bundled default.
@@ -80,10 +80,11 @@ pub mod engine {
         pub use crate::defaults::{MODEL_FMA_PER_ROW, MODEL_MB_PER_1000, MODEL_MS_PER_1000};
         pub use crate::model::manifest::sha256_hex;
         pub use crate::model::registry::{builtin, load_from_manifest, load_from_manifest_with};
-        pub use crate::model::registry::{validate, validate_with, Validated};
+        pub use crate::model::registry::{read_model_files, ModelFiles};
+        pub use crate::model::registry::{validate, validate_files, validate_with, Validated};
         pub use crate::model::registry::{BUILTIN_MANIFEST, BUILTIN_ONNX};
         pub use crate::model::{
-            signature, LoadedModel, Manifest, ModelBudget, ModelRegistry, Runtime,
+            signature, LoadedModel, Manifest, ModelBudget, ModelRegistry, Runtime, SequenceModel,
         };
     }
 

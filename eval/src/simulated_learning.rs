@@ -9,7 +9,7 @@
 
 use crate::world::World;
 use std::sync::Arc;
-use tailor::engine::features::{assemble, ProfileView};
+use tailor::engine::features::{assemble_in, ProfileView, RequestContext};
 use tailor::engine::model::LoadedModel;
 use tailor::engine::profile::UserEvent;
 use tailor::engine::profile::{Params, ProfileState};
@@ -59,7 +59,15 @@ pub fn learn_before(
             });
             let view = ProfileView::build(&snapshot, catalog, ts, None, params);
             let candidates = &catalog.in_stock_by_popularity;
-            assemble(&model.features, candidates, catalog, &view, &mut matrix);
+            let context = RequestContext::of_sequence(model.sequence_input(&snapshot));
+            assemble_in(
+                &model.features,
+                candidates,
+                catalog,
+                &view,
+                &context,
+                &mut matrix,
+            );
             if let Ok(base) = model.runtime.score(&matrix, candidates.len()) {
                 let total: Vec<f32> = base
                     .iter()

@@ -134,6 +134,7 @@ fn value_of(
         Feature::ContextPriceVs => ctx.price_vs(catalog, c.idx),
         Feature::ContextSize => (ctx.items.len() as f32).ln_1p(),
         Feature::RetrievalScore => ctx.retrieval.get(&c.idx).copied().unwrap_or(0.0),
+        Feature::SequenceScore => ctx.sequence.as_ref().map_or(0.0, |s| s.score(&item.id)),
         Feature::ItemEmbedding(i) => item
             .embedding
             .as_ref()

@@ -23,6 +23,9 @@ pub struct RequestContext {
     pub mean_ln_price: Option<f32>,
     /// Retrieval scores by candidate, min-max normalized to 0..1 within the request.
     pub retrieval: FxHashMap<u32, f32>,
+    /// The shopper's user vector from the model's sequence graph, when the model reads
+    /// `sequence_score` and the shopper has purchases.
+    pub sequence: Option<super::SequenceInput>,
 }
 
 impl RequestContext {
@@ -71,6 +74,16 @@ impl RequestContext {
             embedding,
             mean_ln_price,
             retrieval,
+            sequence: None,
+        }
+    }
+
+    /// No context items or retrieval scores, only what `sequence_score` reads (training rows,
+    /// pages kept for learning).
+    pub fn of_sequence(sequence: Option<super::SequenceInput>) -> Self {
+        RequestContext {
+            sequence,
+            ..Default::default()
         }
     }
 

@@ -46,6 +46,7 @@ pub enum Feature {
     ContextPriceVs,
     ContextSize,
     RetrievalScore,
+    SequenceScore,
     ItemEmbedding(u8),
     ProfileEmbedding(u8),
 }
@@ -86,6 +87,7 @@ pub const SCALARS: &[(&str, Feature, &str)] = &[
     ("context_price_vs", Feature::ContextPriceVs, "ln(price) minus the mean ln(price) of the context items (clamped to -5..5); 0 if either is unknown."),
     ("context_size", Feature::ContextSize, "ln(1 + number of context items): 0 on surfaces without a context."),
     ("retrieval_score", Feature::RetrievalScore, "The app's own retrieval score of the candidate (search), min-max normalized within the request (0..1, 1 = the app's best); 0 when the app gave none."),
+    ("sequence_score", Feature::SequenceScore, "The model's sequence graph's score for the item after the shopper's recent purchases (its user vector · the item's row of the graph's item table; items outside the vocabulary use the unknown row); 0 without purchases. Only a manifest with a `sequence` model may list it."),
 ];
 
 impl Feature {

@@ -4,9 +4,11 @@
 pub mod assemble;
 pub mod context;
 pub mod definitions;
+pub mod sequence;
 pub mod view;
 
 pub use assemble::{assemble, assemble_in};
 pub use context::RequestContext;
 pub use definitions::Feature;
+pub use sequence::{ItemTable, SequenceInput};
 pub use view::ProfileView;

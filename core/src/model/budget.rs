@@ -54,6 +54,9 @@ pub struct ModelCost {
     pub fma_per_row: f64,
     pub mb_per_1000: f64,
     pub ms_per_1000: f64,
+    /// One run of the sequence graph (the slowest probe run), 0 without one. It runs once per
+    /// rank call, not per candidate.
+    pub sequence_ms: f64,
 }
 
 impl ModelBudget {
@@ -90,6 +93,21 @@ impl ModelBudget {
         if ms_per_1000 > self.time_limit() {
             return Err(over(format!(
                 "scoring took {ms_per_1000:.1} ms per 1,000 candidates; the budget is {:.1} ms",
+                self.time_limit()
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl ModelBudget {
+    /// Refuse a sequence graph whose one run takes longer than scoring 1,000 candidates may
+    /// (it is paid once per rank call, so the same figure bounds it).
+    pub fn check_sequence_time(&self, ms: f64) -> Result<()> {
+        if ms > self.time_limit() {
+            return Err(over(format!(
+                "the sequence graph took {ms:.1} ms per run; the budget is {:.1} ms \
+                 (model_max_ms_per_1000)",
                 self.time_limit()
             )));
         }
@@ -173,6 +191,7 @@ pub fn count(model: &TypedModel, batch: &Symbol) -> Result<ModelCost> {
         fma_per_row: fma / COUNT_ROWS as f64,
         mb_per_1000: bytes * per_1000 / (1024.0 * 1024.0),
         ms_per_1000: 0.0,
+        sequence_ms: 0.0,
     })
 }
 

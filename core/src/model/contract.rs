@@ -4,7 +4,7 @@
 //! message that names the operator or the tensor first, and keeps tract from constant-folding a
 //! hostile shape into gigabytes before any budget is checked.
 
-use super::manifest::Manifest;
+use super::manifest::{Manifest, SequenceSpec};
 use crate::error::{Error, ModelProblem, Result};
 use std::ops::RangeInclusive;
 use tract_onnx::pb::{self, ModelProto};
@@ -377,6 +377,87 @@ fn check_output(graph: &pb::GraphProto, manifest: &Manifest) -> Result<()> {
                 short(want)
             ),
         ));
+    }
+    Ok(())
+}
+
+const INT64: i32 = 7;
+
+/// The contract of a sequence graph (manifest format 2): the same versions and operators as a
+/// ranker, one int64 `[1, max_len]` input, the named output, and the item table as a float32
+/// `[rows, d]` initializer (its contents are checked when it is read, see `model/sequence`).
+pub fn check_sequence(proto: &ModelProto, spec: &SequenceSpec) -> Result<()> {
+    let Some(graph) = &proto.graph else {
+        return Err(refuse(
+            ModelProblem::NotOnnx,
+            "the sequence graph has no graph".into(),
+        ));
+    };
+    check_versions(proto)?;
+    for node in &graph.node {
+        check_operator(node)?;
+    }
+    check_const_shapes(graph)?;
+    let len = spec.max_len;
+    let mismatch = |what: String| {
+        refuse(
+            ModelProblem::ShapeMismatch,
+            format!(
+                "sequence graph: {what}; the contract is one int64 input {:?} [1, {len}] \
+                 (manifest sequence.input, sequence.max_len) and one float32 output {:?} [1, d]",
+                short(&spec.input),
+                short(&spec.output)
+            ),
+        )
+    };
+    let inputs: Vec<&pb::ValueInfoProto> = graph
+        .input
+        .iter()
+        .filter(|i| !graph.initializer.iter().any(|t| t.name == i.name))
+        .collect();
+    let [input] = inputs.as_slice() else {
+        return Err(mismatch(format!("it has {} inputs", inputs.len())));
+    };
+    if input.name != spec.input {
+        return Err(mismatch(format!("its input is {:?}", short(&input.name))));
+    }
+    let Some((elem, shape)) = dims(input) else {
+        return Err(mismatch("its input is not a tensor".into()));
+    };
+    if elem != INT64 {
+        return Err(mismatch(format!(
+            "its input has element type {elem}, not int64"
+        )));
+    }
+    if let Some(shape) = shape {
+        let fits =
+            |d: &pb::tensor_shape_proto::Dimension, want: i64| fixed(d).is_none_or(|v| v == want);
+        let ok = matches!(shape.as_slice(), [b, l] if fits(b, 1) && fits(l, len as i64));
+        if !ok {
+            return Err(mismatch("its input has another shape".into()));
+        }
+    }
+    let [output] = graph.output.as_slice() else {
+        return Err(mismatch(format!("it has {} outputs", graph.output.len())));
+    };
+    if output.name != spec.output {
+        return Err(mismatch(format!("its output is {:?}", short(&output.name))));
+    }
+    let table = graph
+        .initializer
+        .iter()
+        .find(|t| t.name == spec.item_table)
+        .ok_or_else(|| {
+            mismatch(format!(
+                "it has no initializer {:?} (manifest sequence.item_table) to score items with",
+                short(&spec.item_table)
+            ))
+        })?;
+    if table.data_type != FLOAT || table.dims.len() != 2 {
+        return Err(mismatch(format!(
+            "its item table {:?} is not a float32 [rows, d] matrix",
+            short(&spec.item_table)
+        )));
     }
     Ok(())
 }

@@ -57,6 +57,120 @@ pub struct Manifest {
     /// skips its drift check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_reference: Option<ScoreReference>,
+    /// 1 (absent) or 2. Format 2 may carry a `sequence` model; every format-1 manifest loads
+    /// unchanged.
+    #[serde(default = "format_one")]
+    pub format_version: u32,
+    /// A second graph that reads the shopper's recent purchases (format 2; see
+    /// `model/sequence.rs` and models/README.md "The sequence model").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<SequenceSpec>,
+}
+
+fn format_one() -> u32 {
+    1
+}
+
+/// The formats this build reads.
+pub const FORMAT_VERSIONS: std::ops::RangeInclusive<u32> = 1..=2;
+/// Longest sequence a sequence model may read.
+pub const MAX_SEQUENCE_LEN: u32 = 200;
+
+/// Where a model's sequence graph and vocabulary are, and how the graph is fed and read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SequenceSpec {
+    /// File name of the ONNX graph, beside manifest.json.
+    pub graph: String,
+    /// Hex SHA-256 of the graph file.
+    pub sha256: String,
+    /// File name of the vocabulary (one item id per line; line k is index k + 2), beside
+    /// manifest.json.
+    pub vocabulary: String,
+    /// Hex SHA-256 of the vocabulary file.
+    pub vocabulary_sha256: String,
+    /// Items the graph reads (its int64 input is `[1, max_len]`, left-padded with 0).
+    pub max_len: u32,
+    /// Name of the int64 input.
+    #[serde(default = "default_sequence_input")]
+    pub input: String,
+    /// Name of the float32 `[1, d]` user-vector output.
+    #[serde(default = "default_sequence_output")]
+    pub output: String,
+    /// Name of the float32 `[V + 2, d]` initializer that embeds items (read for scoring too).
+    #[serde(default = "default_item_table")]
+    pub item_table: String,
+}
+
+fn default_sequence_input() -> String {
+    "items".into()
+}
+
+fn default_sequence_output() -> String {
+    "user".into()
+}
+
+fn default_item_table() -> String {
+    "item_embedding".into()
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A file name beside manifest.json: no directories, nothing hidden, nothing to escape with.
+fn plain_file_name(what: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "manifest `sequence.{what}` must be a plain file name beside manifest.json \
+             (letters, digits, '.', '_', '-'; no folders), not {:?}",
+            super::contract::short(name)
+        )))
+    }
+}
+
+impl SequenceSpec {
+    fn check(&self) -> Result<()> {
+        plain_file_name("graph", &self.graph)?;
+        plain_file_name("vocabulary", &self.vocabulary)?;
+        if self.graph == self.vocabulary || self.graph == "model.onnx" {
+            return Err(bad(
+                "manifest `sequence.graph` and `sequence.vocabulary` must name two files other \
+                 than model.onnx",
+            ));
+        }
+        if !is_sha256(&self.sha256) || !is_sha256(&self.vocabulary_sha256) {
+            return Err(bad(
+                "manifest `sequence.sha256` and `sequence.vocabulary_sha256` must be the \
+                 64-hex-digit SHA-256 of the graph and of the vocabulary",
+            ));
+        }
+        if self.max_len == 0 || self.max_len > MAX_SEQUENCE_LEN {
+            return Err(bad(format!(
+                "manifest `sequence.max_len` must be 1..={MAX_SEQUENCE_LEN}, not {}",
+                self.max_len
+            )));
+        }
+        for (what, v) in [
+            ("input", &self.input),
+            ("output", &self.output),
+            ("item_table", &self.item_table),
+        ] {
+            if v.trim().is_empty() || v.len() > 128 {
+                return Err(bad(format!(
+                    "manifest `sequence.{what}` must be 1..=128 characters"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Statistics of a model's raw output on the rows it was validated on.
@@ -145,7 +259,32 @@ impl Manifest {
         if let Some(r) = &self.score_reference {
             r.check()?;
         }
-        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !FORMAT_VERSIONS.contains(&self.format_version) {
+            return Err(bad(format!(
+                "manifest `format_version` {} is not one this version of Tailor reads ({}..={}); \
+                 update the SDK or export the model in an older format",
+                self.format_version,
+                FORMAT_VERSIONS.start(),
+                FORMAT_VERSIONS.end()
+            )));
+        }
+        if let Some(seq) = &self.sequence {
+            if self.format_version < 2 {
+                return Err(bad(
+                    "manifest `sequence` needs `format_version: 2` (a format-1 reader would \
+                     ignore the sequence model and rank without it)",
+                ));
+            }
+            seq.check()?;
+        }
+        let reads_sequence = self.features.iter().any(|f| f == "sequence_score");
+        if reads_sequence && self.sequence.is_none() {
+            return Err(bad(
+                "the model reads `sequence_score` but the manifest has no `sequence` model to \
+                 compute it; add the `sequence` block (models/README.md)",
+            ));
+        }
+        if !is_sha256(&self.sha256) {
             return Err(bad(
                 "manifest `sha256` must be the 64-hex-digit SHA-256 of model.onnx",
             ));
@@ -207,8 +346,29 @@ impl Manifest {
     }
 
     /// What a signature covers: everything that decides how the model is fed and read.
+    /// What identifies the model's files: the SHA-256 of `model.onnx`, or for a model with a
+    /// sequence graph a hash over all three files' hashes (two sequence models may share the
+    /// same one-weight ranker, and must not share an install folder, a personal layer or a
+    /// quarantine record).
+    pub fn identity_sha256(&self) -> String {
+        match &self.sequence {
+            None => self.sha256.to_ascii_lowercase(),
+            Some(q) => sha256_hex(
+                format!(
+                    "{}:{}:{}",
+                    self.sha256.to_ascii_lowercase(),
+                    q.sha256.to_ascii_lowercase(),
+                    q.vocabulary_sha256.to_ascii_lowercase()
+                )
+                .as_bytes(),
+            ),
+        }
+    }
+
+    /// Format-1 manifests keep their message, so their signatures still verify; a sequence
+    /// model's files and how it is fed are covered too.
     pub fn signing_message(&self) -> Vec<u8> {
-        format!(
+        let mut message = format!(
             "tailor-model-v1\n{}\n{}\n{}\n{}\n{}\n{}\n",
             self.name,
             self.version,
@@ -216,8 +376,21 @@ impl Manifest {
             self.features.join(","),
             self.inputs.features,
             self.output
-        )
-        .into_bytes()
+        );
+        if let Some(q) = &self.sequence {
+            message.push_str(&format!(
+                "sequence\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+                q.graph,
+                q.sha256.to_ascii_lowercase(),
+                q.vocabulary,
+                q.vocabulary_sha256.to_ascii_lowercase(),
+                q.max_len,
+                q.input,
+                q.output,
+                q.item_table
+            ));
+        }
+        message.into_bytes()
     }
 }
 

@@ -8,9 +8,11 @@ pub mod guard;
 pub mod manifest;
 pub mod registry;
 pub mod runtime;
+pub mod sequence;
 pub mod signature;
 
 pub use budget::ModelBudget;
 pub use manifest::Manifest;
 pub use registry::{LoadedModel, ModelRegistry};
 pub use runtime::Runtime;
+pub use sequence::SequenceModel;

@@ -5,8 +5,9 @@
 use super::budget::{ModelBudget, ModelCost};
 use super::files;
 use super::guard::GuardStats;
-use super::manifest::{sha256_hex, Manifest};
+use super::manifest::Manifest;
 use super::runtime::Runtime;
+use super::sequence::{SequenceFiles, SequenceModel};
 use super::signature;
 use crate::error::{Error, ModelProblem, Result};
 use crate::features::Feature;
@@ -31,6 +32,8 @@ pub struct LoadedModel {
     pub manifest: Manifest,
     pub features: Vec<Feature>,
     pub runtime: Runtime,
+    /// The sequence graph, for a format-2 manifest that has one.
+    pub sequence: Option<SequenceModel>,
     pub builtin: bool,
     /// Where the installed copy lives (None for the built-in model).
     pub stored_at: Option<PathBuf>,
@@ -45,12 +48,20 @@ impl LoadedModel {
     /// specific to it, so a new model starts a fresh layer.
     pub fn layer_key(&self) -> String {
         let m = &self.manifest;
-        format!(
-            "{}@{}#{}",
-            m.name,
-            m.version,
-            &m.sha256[..m.sha256.len().min(12)]
-        )
+        let id = m.identity_sha256();
+        format!("{}@{}#{}", m.name, m.version, &id[..id.len().min(12)])
+    }
+
+    /// What `sequence_score` reads for this shopper: `None` when the model does not read it or
+    /// the shopper has no purchases.
+    pub fn sequence_input(
+        &self,
+        profile: &Arc<crate::profile::ProfileState>,
+    ) -> Option<crate::features::SequenceInput> {
+        if !self.features.contains(&Feature::SequenceScore) {
+            return None;
+        }
+        self.sequence.as_ref()?.input_for(profile)
     }
 
     pub fn info(&self) -> ModelInfo {
@@ -69,6 +80,7 @@ impl LoadedModel {
             manifest: v.manifest,
             features: v.features,
             runtime: v.runtime,
+            sequence: v.sequence,
             builtin,
             stored_at,
             cost: v.cost,
@@ -81,7 +93,28 @@ pub struct Validated {
     pub manifest: Manifest,
     pub features: Vec<Feature>,
     pub runtime: Runtime,
+    pub sequence: Option<SequenceModel>,
     pub cost: ModelCost,
+}
+
+/// A model's files as read: the ranker graph, its manifest and, when the manifest names a
+/// sequence model, its graph and vocabulary.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    pub model: Vec<u8>,
+    pub manifest: String,
+    pub sequence: Option<SequenceFiles>,
+}
+
+impl ModelFiles {
+    /// A model given as bytes, without sequence files.
+    pub fn of(model: Vec<u8>, manifest: String) -> ModelFiles {
+        ModelFiles {
+            model,
+            manifest,
+            sequence: None,
+        }
+    }
 }
 
 /// Validate a model completely with the default budget (see [`validate_with`]).
@@ -93,11 +126,37 @@ pub fn validate(
     validate_with(model_bytes, manifest_json, keys, &ModelBudget::default())
 }
 
-/// Validate a model completely: size, manifest, hash, signature, features, graph contract,
-/// counted cost, probe (finite scores over the features' ranges, measured time).
+/// Validate a model given as bytes (no sequence files; see [`validate_files`]).
 pub fn validate_with(
     model_bytes: &[u8],
     manifest_json: &str,
+    keys: &[VerifyingKey],
+    budget: &ModelBudget,
+) -> Result<Validated> {
+    validate_parts(model_bytes, manifest_json, None, keys, budget)
+}
+
+/// Validate a model completely: size, manifest, hash, signature, features, graph contract,
+/// counted cost, probe (finite scores over the features' ranges, measured time), and the
+/// sequence model when the manifest has one (hashes, vocabulary, contract, item table, probe).
+pub fn validate_files(
+    files: &ModelFiles,
+    keys: &[VerifyingKey],
+    budget: &ModelBudget,
+) -> Result<Validated> {
+    validate_parts(
+        &files.model,
+        &files.manifest,
+        files.sequence.as_ref(),
+        keys,
+        budget,
+    )
+}
+
+fn validate_parts(
+    model_bytes: &[u8],
+    manifest_json: &str,
+    sequence_files: Option<&SequenceFiles>,
     keys: &[VerifyingKey],
     budget: &ModelBudget,
 ) -> Result<Validated> {
@@ -115,11 +174,32 @@ pub fn validate_with(
     signature::verify(&manifest, keys)?;
     let features = manifest.resolve_features()?;
     let runtime = Runtime::load(model_bytes, &manifest, budget)?;
-    let cost = runtime.probe(budget)?;
+    let mut cost = runtime.probe(budget)?;
+    let sequence = match (&manifest.sequence, sequence_files) {
+        (None, _) => None,
+        (Some(spec), None) => {
+            return Err(Error::model(
+                ModelProblem::InvalidManifest,
+                format!(
+                    "the manifest names a sequence model ({} and {}) but its files were not \
+                     given; load the model from its folder (load_model) so they are read too",
+                    super::contract::short(&spec.graph),
+                    super::contract::short(&spec.vocabulary)
+                ),
+            ))
+        }
+        (Some(spec), Some(files)) => {
+            let model = SequenceModel::load(spec, files)?;
+            cost.sequence_ms = model.probe()?;
+            budget.check_sequence_time(cost.sequence_ms)?;
+            Some(model)
+        }
+    };
     Ok(Validated {
         manifest,
         features,
         runtime,
+        sequence,
         cost,
     })
 }
@@ -132,8 +212,9 @@ pub fn builtin() -> Result<LoadedModel> {
 }
 
 /// Read `model.onnx` and `manifest.json` from a model folder or explicit paths, bounded (see
-/// `files`): a FIFO, device or oversized file is refused before it is read.
-pub fn read_model_files(onnx: &Path, manifest: &Path) -> Result<(Vec<u8>, String)> {
+/// `files`): a FIFO, device or oversized file is refused before it is read. When the manifest
+/// names a sequence model, its graph and vocabulary are read from beside the manifest.
+pub fn read_model_files(onnx: &Path, manifest: &Path) -> Result<ModelFiles> {
     // A model file that cannot be read at all is a rejected model too (the README promises
     // `ModelRejected` for every load failure), typed by the file: the graph first, so a missing
     // model folder reads as "no model here".
@@ -151,7 +232,31 @@ pub fn read_model_files(onnx: &Path, manifest: &Path) -> Result<(Vec<u8>, String
         ModelProblem::InvalidManifest,
     )
     .map_err(rejected(ModelProblem::InvalidManifest))?;
-    Ok((bytes, json))
+    // A manifest that does not parse is reported by validation, with its reason.
+    let sequence = match Manifest::parse(&json).ok().and_then(|m| m.sequence) {
+        None => None,
+        Some(spec) => {
+            let dir = manifest.parent().unwrap_or(Path::new("."));
+            let graph = files::read_bounded(
+                &dir.join(&spec.graph),
+                MAX_MODEL_BYTES,
+                ModelProblem::NotOnnx,
+            )
+            .map_err(rejected(ModelProblem::NotOnnx))?;
+            let vocabulary = files::read_bounded(
+                &dir.join(&spec.vocabulary),
+                super::sequence::MAX_VOCABULARY_BYTES,
+                ModelProblem::InvalidManifest,
+            )
+            .map_err(rejected(ModelProblem::InvalidManifest))?;
+            Some(SequenceFiles { graph, vocabulary })
+        }
+    };
+    Ok(ModelFiles {
+        model: bytes,
+        manifest: json,
+        sequence,
+    })
 }
 
 /// Load and validate a model from its `manifest.json` path (`model.onnx` beside it).
@@ -166,8 +271,8 @@ pub fn load_from_manifest_with(
     budget: &ModelBudget,
 ) -> Result<LoadedModel> {
     let onnx = manifest_path.with_file_name("model.onnx");
-    let (bytes, json) = read_model_files(&onnx, manifest_path)?;
-    let v = validate_with(&bytes, &json, keys, budget)?;
+    let files = read_model_files(&onnx, manifest_path)?;
+    let v = validate_files(&files, keys, budget)?;
     v.runtime.prepare_batch_plans();
     Ok(LoadedModel::new(v, false, Some(onnx)))
 }
@@ -271,9 +376,8 @@ impl ModelRegistry {
     }
 
     fn load_installed(&self, folder: &Path) -> Result<LoadedModel> {
-        let (bytes, json) =
-            read_model_files(&folder.join("model.onnx"), &folder.join("manifest.json"))?;
-        let v = validate_with(&bytes, &json, &self.keys, &self.budget)?;
+        let files = read_model_files(&folder.join("model.onnx"), &folder.join("manifest.json"))?;
+        let v = validate_files(&files, &self.keys, &self.budget)?;
         Ok(LoadedModel::new(v, false, Some(folder.to_path_buf())))
     }
 
@@ -286,17 +390,17 @@ impl ModelRegistry {
     }
 
     /// Validate without installing.
-    pub fn validate(&self, model_bytes: &[u8], manifest_json: &str) -> Result<ModelInfo> {
-        let v = validate_with(model_bytes, manifest_json, &self.keys, &self.budget)?;
+    pub fn validate(&self, files: &ModelFiles) -> Result<ModelInfo> {
+        let v = validate_files(files, &self.keys, &self.budget)?;
         Ok(LoadedModel::new(v, false, None).info())
     }
 
     /// Validate, persist and swap in a model. On any error nothing changes. Validation and the
     /// model's files are written before the writer lock is taken; under it only `active.json`
     /// is written; rank takes no lock at all.
-    pub fn install(&self, model_bytes: &[u8], manifest_json: &str) -> Result<ModelInfo> {
-        let v = validate_with(model_bytes, manifest_json, &self.keys, &self.budget)?;
-        if let Some(q) = self.quarantine_of(&v.manifest.sha256) {
+    pub fn install(&self, files: &ModelFiles) -> Result<ModelInfo> {
+        let v = validate_files(files, &self.keys, &self.budget)?;
+        if let Some(q) = self.quarantine_of(&v.manifest.identity_sha256()) {
             return Err(Error::model(
                 ModelProblem::Quarantined,
                 format!(
@@ -311,11 +415,17 @@ impl ModelRegistry {
                 let folder = dir.join(format!(
                     "{}-{}",
                     sanitize(&v.manifest.name),
-                    &sha256_hex(model_bytes)[..16]
+                    &v.manifest.identity_sha256()[..16]
                 ));
                 std::fs::create_dir_all(&folder)?;
-                write_atomic(&folder.join("model.onnx"), model_bytes)?;
-                write_atomic(&folder.join("manifest.json"), manifest_json.as_bytes())?;
+                write_atomic(&folder.join("model.onnx"), &files.model)?;
+                if let (Some(spec), Some(seq)) = (&v.manifest.sequence, &files.sequence) {
+                    write_atomic(&folder.join(&spec.graph), &seq.graph)?;
+                    write_atomic(&folder.join(&spec.vocabulary), &seq.vocabulary)?;
+                }
+                // The manifest last: a folder cut short by a crash has no manifest and is
+                // skipped (and deleted) at the next open.
+                write_atomic(&folder.join("manifest.json"), files.manifest.as_bytes())?;
                 Some(folder)
             }
             None => None,
@@ -393,7 +503,7 @@ impl ModelRegistry {
         let record = GuardRollback {
             name: bad.manifest.name.clone(),
             version: bad.manifest.version.clone(),
-            sha256: bad.manifest.sha256.to_ascii_lowercase(),
+            sha256: bad.manifest.identity_sha256(),
             reason: reason.to_string(),
             ranks,
             at: crate::clock::now(),
@@ -482,6 +592,16 @@ impl ModelRegistry {
             .rev()
             .find(|m| m.manifest.name == name)
             .cloned()
+    }
+
+    /// Drop every loaded model's cached sequence user vector (erase).
+    pub fn forget_shopper(&self) {
+        let active = self.active();
+        for m in self.history.load().iter().chain(std::iter::once(&active)) {
+            if let Some(s) = &m.sequence {
+                s.forget();
+            }
+        }
     }
 
     /// Hold the lock installs and rollbacks take, as a long install would (tests use it to show

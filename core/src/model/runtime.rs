@@ -38,7 +38,7 @@ fn chain(e: &TractError) -> String {
 /// Run tract code that may panic on a malformed graph (e.g. an output no node produces, found by
 /// tests/it/hostile/): a model file must never take the app down, so a panic becomes a typed
 /// rejection instead.
-fn guarded<T>(problem: ModelProblem, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(super) fn guarded<T>(problem: ModelProblem, f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
         let msg = payload
             .downcast_ref::<&str>()
@@ -66,7 +66,7 @@ fn guarded<T>(problem: ModelProblem, f: impl FnOnce() -> Result<T>) -> Result<T>
 }
 
 /// tract indexes outputs by name and panics on one that nothing produces.
-fn check_produced(proto: &ModelProto) -> Result<()> {
+pub(super) fn check_produced(proto: &ModelProto) -> Result<()> {
     let Some(graph) = &proto.graph else {
         return Err(rejected(
             ModelProblem::NotOnnx,

@@ -330,7 +330,8 @@ pub fn rank_with_view(
     }
     let kind = req.kind.unwrap_or(SurfaceKind::ForYou);
     let context_items = surface::resolve(catalog, req)?;
-    let context = surface::context(catalog, req, &context_items);
+    let mut context = surface::context(catalog, req, &context_items);
+    context.sequence = ctx.model.sequence_input(ctx.profile);
     let mut unknown_ids = Vec::new();
     // Items the shopper is not interested in are left out, like the merchant's exclusions;
     // so are the context items (the page already shows them) unless the app asks for them.

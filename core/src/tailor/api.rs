@@ -4,6 +4,7 @@
 use super::Tailor;
 use crate::catalog;
 use crate::error::{Error, Result, TailorError};
+use crate::model::registry::ModelFiles;
 use crate::profile::store::WriteBatch;
 use crate::types::*;
 use crate::validate;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 const MAX_PREFERENCES: usize = 200;
 
-fn read_model_files(model_path: &str, manifest_path: Option<&str>) -> Result<(Vec<u8>, String)> {
+fn read_model_files(model_path: &str, manifest_path: Option<&str>) -> Result<ModelFiles> {
     let model_path = Path::new(model_path);
     let (onnx, manifest) = if model_path.is_dir() {
         (
@@ -218,12 +219,13 @@ impl Tailor {
     ) -> Result<ModelInfo, TailorError> {
         self.call(|| {
             self.ensure_open()?;
-            let (bytes, json) = read_model_files(&model_path, manifest_path.as_deref())?;
-            self.models.install(&bytes, &json)
+            let files = read_model_files(&model_path, manifest_path.as_deref())?;
+            self.models.install(&files)
         })
     }
 
     /// Like `load_model`, from bytes (e.g. an app asset or a downloaded file the app verified).
+    /// A model with a sequence graph (manifest format 2) has more files: load it from its folder.
     pub fn load_model_bytes(
         &self,
         model: Vec<u8>,
@@ -231,7 +233,7 @@ impl Tailor {
     ) -> Result<ModelInfo, TailorError> {
         self.call(|| {
             self.ensure_open()?;
-            self.models.install(&model, &manifest_json)
+            self.models.install(&ModelFiles::of(model, manifest_json))
         })
     }
 
@@ -243,8 +245,8 @@ impl Tailor {
         manifest_path: Option<String>,
     ) -> Result<ModelInfo, TailorError> {
         self.call(|| {
-            let (bytes, json) = read_model_files(&model_path, manifest_path.as_deref())?;
-            self.models.validate(&bytes, &json)
+            let files = read_model_files(&model_path, manifest_path.as_deref())?;
+            self.models.validate(&files)
         })
     }
 

@@ -55,7 +55,9 @@ impl ShownPage {
         ts: i64,
     ) -> Option<ShownPage> {
         let mut matrix = Vec::new();
-        crate::features::assemble(&model.features, known, catalog, view, &mut matrix);
+        let context =
+            crate::features::RequestContext::of_sequence(model.sequence_input(&view.profile));
+        crate::features::assemble_in(&model.features, known, catalog, view, &context, &mut matrix);
         let base = model.runtime.score(&matrix, known.len()).ok()?;
         let width = model.features.len().max(1);
         let items = known

@@ -362,10 +362,12 @@ impl Tailor {
     }
 
     /// Forget everything held in memory about the shopper: the published profile state, the
-    /// pages shown (item ids with their feature rows) and the cached profile view.
+    /// pages shown (item ids with their feature rows), the cached profile view and the sequence
+    /// models' cached user vectors.
     fn forget_in_memory(&self) {
         self.profile.store(Arc::new(ProfileState::default()));
         self.shown.lock().clear();
         self.view_cache.store(None);
+        self.models.forget_shopper();
     }
 }

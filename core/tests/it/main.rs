@@ -18,5 +18,6 @@ mod quickstart;
 mod readme;
 mod reliability;
 mod scenarios;
+mod sequence_model;
 mod structure;
 mod surfaces;

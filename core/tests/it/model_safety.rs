@@ -6,7 +6,7 @@ use crate::common::*;
 use prost::Message;
 use std::path::Path;
 use tailor::engine::model::ModelBudget;
-use tailor::engine::model::{validate, ModelRegistry};
+use tailor::engine::model::{validate, ModelFiles, ModelRegistry};
 use tailor::*;
 use tract_onnx::pb;
 
@@ -494,9 +494,13 @@ fn rank_on_a_history_model_completes_while_an_install_holds_the_registry_lock() 
     let dir = tempfile::tempdir().unwrap();
     let (registry, _) = ModelRegistry::open(Some(dir.path()), vec![], Default::default()).unwrap();
     let (b, m) = read_bundled("linear-ranker");
-    registry.install(&b, &m).unwrap();
+    registry
+        .install(&ModelFiles::of(b.clone(), m.clone()))
+        .unwrap();
     let (b, m) = read_bundled("mlp-ranker");
-    registry.install(&b, &m).unwrap();
+    registry
+        .install(&ModelFiles::of(b.clone(), m.clone()))
+        .unwrap();
     let registry = std::sync::Arc::new(registry);
     let held = registry.hold_writer_lock();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -606,12 +610,16 @@ fn only_the_active_model_gets_plans_and_dropped_models_leave_no_folder() {
             ModelRegistry::open(Some(dir.path()), vec![], Default::default()).unwrap();
         for name in names {
             let (b, m) = read_bundled(name);
-            registry.install(&b, &m).unwrap();
+            registry
+                .install(&ModelFiles::of(b.clone(), m.clone()))
+                .unwrap();
         }
         let fixture = repo().join("tests/fixtures/models/valid_linear");
         let b = std::fs::read(fixture.join("model.onnx")).unwrap();
         let m = std::fs::read_to_string(fixture.join("manifest.json")).unwrap();
-        registry.install(&b, &m).unwrap();
+        registry
+            .install(&ModelFiles::of(b.clone(), m.clone()))
+            .unwrap();
         // 6 installs, 4 kept for rollback + the active one; the built-in has no folder.
         assert_eq!(folders(dir.path()), stack(dir.path()));
         assert_eq!(folders(dir.path()).len(), 5);
