@@ -4,6 +4,7 @@ mod bench;
 mod bench_deadline;
 mod bench_install;
 mod bench_model;
+mod bench_sequence;
 mod crash_writer;
 mod demo;
 mod features;
@@ -63,6 +64,8 @@ enum Command {
     BenchInstall(bench_install::Args),
     /// Rank latency with a slow model, with and without a deadline, side by side.
     BenchDeadline(bench_deadline::Args),
+    /// Rank latency with a sequence model against the built-in model, side by side.
+    BenchSequence(bench_sequence::Args),
     /// Test hook for cli/tests/it/crash.rs: track events until killed (see crash_writer.rs).
     #[command(hide = true)]
     CrashWriter(crash_writer::Args),
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::ValidateModel(args) => validate::run(args),
         Command::BenchInstall(args) => bench_install::run(args),
         Command::BenchDeadline(args) => bench_deadline::run(args),
+        Command::BenchSequence(args) => bench_sequence::run(args),
         Command::CrashWriter(args) => crash_writer::run(args),
     };
     match result {
