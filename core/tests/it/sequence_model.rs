@@ -4,11 +4,11 @@
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
-use tailor::engine::model::sha256_hex;
+use tailor::engine::model::{load_from_manifest, sha256_hex};
 use tailor::{EventKind, Item, ModelProblem, TailorError};
 
 fn fixture() -> PathBuf {
-    repo().join("tests/fixtures/models/sequence")
+    repo().join("tests/fixtures/sequence-model")
 }
 
 fn vocabulary(dir: &Path) -> Vec<String> {
@@ -98,6 +98,58 @@ fn the_shoppers_last_purchases_decide_the_order() {
 }
 
 #[test]
+fn tract_matches_onnxruntime_on_the_parity_rows() {
+    let model = load_from_manifest(&fixture().join("manifest.json"), &[]).unwrap();
+    let sequence = model.sequence.as_ref().expect("a sequence model");
+    let parity: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture().join("sequence_parity.json")).unwrap(),
+    )
+    .unwrap();
+    let tolerance = parity["tolerance"].as_f64().unwrap();
+    let rows = parity["items"].as_array().unwrap();
+    assert!(rows.len() >= 5);
+    for (row, want) in rows.iter().zip(parity["user"].as_array().unwrap()) {
+        let row: Vec<i64> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        let got = sequence.run(&row).unwrap();
+        let want: Vec<f64> = want
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((*g as f64 - w).abs() <= tolerance, "{row:?}: {g} vs {w}");
+        }
+    }
+}
+
+#[test]
+fn the_next_item_of_the_walk_comes_first() {
+    // The fixture was trained on shoppers who buy p01, p02, ... in order.
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    t.import_catalog_csv(fixture().join("catalog.csv").display().to_string())
+        .unwrap();
+    t.load_model(fixture().display().to_string(), None).unwrap();
+    t.track(event(EventKind::Purchase, "p07", NOW - 2 * DAY))
+        .unwrap();
+    t.track(event(EventKind::Purchase, "p08", NOW - DAY))
+        .unwrap();
+    let page = t.rank(request(3)).unwrap();
+    assert!(page.personalized, "{:?}", page.fallback);
+    assert_eq!(ids(&page)[0], "p09", "{:?}", ids(&page));
+    // Items the model never saw (p29, p30: outside its vocabulary) are still ranked.
+    let all = t.rank(request(30)).unwrap();
+    assert!(ids(&all).contains(&"p30".to_string()));
+}
+
+#[test]
 fn it_survives_a_restart_and_erase_forgets_the_shopper() {
     let dir = tempfile::tempdir().unwrap();
     let vocab = vocabulary(&fixture());
@@ -145,6 +197,9 @@ fn every_bad_sequence_part_is_refused_with_its_problem_and_nothing_changes() {
     let append = |file: &'static str, text: &'static str| -> Edit {
         Box::new(move |d: &Path, _: &mut serde_json::Value| {
             let mut v = std::fs::read(d.join(file)).unwrap();
+            if file.ends_with(".txt") && !v.ends_with(b"\n") {
+                v.push(b'\n');
+            }
             v.extend_from_slice(text.as_bytes());
             std::fs::write(d.join(file), v).unwrap();
         })
@@ -169,7 +224,7 @@ fn every_bad_sequence_part_is_refused_with_its_problem_and_nothing_changes() {
         ),
         (
             "a repeated vocabulary id",
-            append("vocab.txt", "i0\n"),
+            append("vocab.txt", "p01\n"),
             true,
             ModelProblem::InvalidManifest,
             "repeats",
