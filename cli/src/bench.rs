@@ -79,6 +79,7 @@ pub fn catalog(rng: &mut SmallRng, n: usize) -> Vec<Item> {
                 margin: Some(rng.random_range(0.05..0.6)),
                 embedding: Some((0..16).map(|_| rng.random_range(-1.0f32..1.0)).collect()),
                 popularity: 1000.0 / (1.0 + i as f64).powf(0.8),
+                repeat_rate: None,
                 related: (0..20)
                     .map(|_| RelatedItem {
                         item_id: format!("sku-{:06}", rng.random_range(0..n)),

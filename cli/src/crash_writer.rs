@@ -79,6 +79,7 @@ pub fn run(args: Args) -> CliResult {
                 margin: None,
                 embedding: None,
                 popularity: (i % 100) as f64,
+                repeat_rate: None,
                 related: vec![],
             }])?;
         }

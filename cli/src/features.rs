@@ -38,6 +38,10 @@ pub struct Args {
     /// Random negatives per user (besides history, co-purchase and popular candidates).
     #[arg(long, default_value_t = 200)]
     random: usize,
+    /// Leave the catalog's `repeat_rate` unknown (as for a merchant that does not ship it), so a
+    /// model can be trained for both kinds of catalog.
+    #[arg(long)]
+    without_repeat_rate: bool,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -86,7 +90,11 @@ pub fn run(args: Args) -> CliResult {
         tailor::engine::catalog::read_csv_path(&catalog).map_err(tailor::TailorError::from)?;
     let events =
         tailor::engine::profile::read_csv_path(&events).map_err(tailor::TailorError::from)?;
-    let world = World::build(items, events, cutoff, &DeriveOptions::default());
+    let derive = DeriveOptions {
+        repeat_rate: !args.without_repeat_rate,
+        ..DeriveOptions::default()
+    };
+    let world = World::build(items, events, cutoff, &derive);
     let opts = MatrixOptions {
         cutoff,
         horizon_days: args.horizon_days,

@@ -41,6 +41,9 @@ pub struct Args {
     /// it (the cart) and the shopper's history (see README "Replay").
     #[arg(long, value_enum, default_value_t = Task::ForYou)]
     task: Task,
+    /// Replay a catalog without `repeat_rate` (a merchant that does not ship it).
+    #[arg(long)]
+    without_repeat_rate: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -74,7 +77,10 @@ pub fn run(args: Args) -> CliResult {
         cutoff: args.cutoff,
         k: args.k,
         horizon_days: args.horizon_days,
-        derive: DeriveOptions::default(),
+        derive: DeriveOptions {
+            repeat_rate: !args.without_repeat_rate,
+            ..DeriveOptions::default()
+        },
         params: Params::default(),
         learn: args.learn,
         max_users: args.max_users,

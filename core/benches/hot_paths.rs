@@ -28,6 +28,7 @@ fn catalog(n: usize) -> Vec<Item> {
                     .collect(),
             ),
             popularity: 1000.0 / (1.0 + i as f64),
+            repeat_rate: None,
             related: (1..=10)
                 .map(|k| RelatedItem {
                     item_id: format!("sku-{:06}", (i + k * 37) % n),

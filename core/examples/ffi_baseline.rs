@@ -28,6 +28,7 @@ fn catalog() -> Vec<Item> {
             margin: Some(0.1 + (i % 5) as f64 * 0.1),
             embedding: None,
             popularity: (ITEMS - i) as f64,
+            repeat_rate: None,
             related: vec![RelatedItem {
                 item_id: format!("p{}", (i + 1) % ITEMS),
                 weight: 1.0,

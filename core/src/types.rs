@@ -32,6 +32,12 @@ pub struct Item {
     #[uniffi(default = 0.0)]
     #[serde(default)]
     pub popularity: f64,
+    /// Share of the item's buyers who bought it again on a later order (0..1), from the
+    /// merchant's order history: tells the ranker whether a past purchase predicts another
+    /// (milk, printer ink) or not (a sofa, a dress). `None` when unknown.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub repeat_rate: Option<f64>,
     /// Items often bought together with this one (co-purchase neighbours), strongest first.
     #[uniffi(default)]
     #[serde(default)]

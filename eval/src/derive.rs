@@ -1,5 +1,6 @@
 //! Catalog-level signals a merchant computes from aggregate purchase data (on its server, or here
-//! for replays): popularity, co-purchase neighbours and item embeddings. Only events strictly
+//! for replays): popularity, co-purchase neighbours, item embeddings and repeat rates. Only
+//! events strictly
 //! before `cutoff` are used, so an evaluation never sees the future.
 
 use std::collections::HashMap;
@@ -16,7 +17,15 @@ pub struct DeriveOptions {
     pub embedding_dim: usize,
     /// A shopper's most recent distinct items used for co-occurrence (caps wholesalers' weight).
     pub max_items_per_user: usize,
+    /// Fill `repeat_rate` (false leaves it unknown, as for a merchant that does not share it).
+    pub repeat_rate: bool,
 }
+
+/// A purchase at least this long after the shopper's first purchase of the item is a later order.
+const LATER_ORDER_SECS: i64 = 3_600;
+/// Pseudo-buyers at the shop's overall rate added to every item's count, so an item with few
+/// buyers gets a rate near the shop's own rather than 0 or 1.
+const REPEAT_PRIOR_BUYERS: f64 = 5.0;
 
 impl Default for DeriveOptions {
     fn default() -> Self {
@@ -25,6 +34,7 @@ impl Default for DeriveOptions {
             neighbours: 50,
             embedding_dim: 16,
             max_items_per_user: 300,
+            repeat_rate: true,
         }
     }
 }
@@ -40,6 +50,8 @@ pub fn derive(items: &mut [Item], events: &[UserEvent], cutoff: i64, opts: &Deri
     let mut popularity = vec![0.0f64; n];
     // Per user: item -> last time (purchases and carts, the strongest co-interest evidence).
     let mut baskets: HashMap<&str, HashMap<usize, i64>> = HashMap::new();
+    // Per (user, item) purchased: first and last purchase time.
+    let mut bought: HashMap<(&str, usize), (i64, i64)> = HashMap::new();
     let pop_from = cutoff - opts.popularity_days * 86_400;
     for ue in events {
         let e = &ue.event;
@@ -52,6 +64,11 @@ pub fn derive(items: &mut [Item], events: &[UserEvent], cutoff: i64, opts: &Deri
         };
         if e.kind == EventKind::Purchase && ts >= pop_from {
             popularity[i] += 1.0;
+        }
+        if e.kind == EventKind::Purchase {
+            let span = bought.entry((ue.user_id.as_str(), i)).or_insert((ts, ts));
+            span.0 = span.0.min(ts);
+            span.1 = span.1.max(ts);
         }
         if matches!(e.kind, EventKind::Purchase | EventKind::AddToCart) {
             let last = baskets
@@ -102,8 +119,10 @@ pub fn derive(items: &mut [Item], events: &[UserEvent], cutoff: i64, opts: &Deri
     } else {
         Vec::new()
     };
+    let repeat_rates = (opts.repeat_rate && !bought.is_empty()).then(|| repeat_rates(&bought, n));
     for (i, item) in items.iter_mut().enumerate() {
         item.popularity = popularity[i];
+        item.repeat_rate = repeat_rates.as_ref().map(|r| r[i]);
         item.related = sims[i]
             .iter()
             .take(opts.neighbours)
@@ -169,6 +188,26 @@ fn spectral_embedding(sims: &[Vec<(u32, f32)>], dim: usize) -> Vec<Option<Vec<f3
         .collect()
 }
 
+/// Per item: the share of its buyers who bought it again on a later order, smoothed towards the
+/// shop's overall share (rounded to 4 digits, like a CSV a merchant would ship).
+fn repeat_rates(bought: &HashMap<(&str, usize), (i64, i64)>, n: usize) -> Vec<f64> {
+    let mut buyers = vec![0.0f64; n];
+    let mut again = vec![0.0f64; n];
+    for (&(_, i), &(first, last)) in bought {
+        buyers[i] += 1.0;
+        if last - first >= LATER_ORDER_SECS {
+            again[i] += 1.0;
+        }
+    }
+    let shop = again.iter().sum::<f64>() / buyers.iter().sum::<f64>().max(1.0);
+    (0..n)
+        .map(|i| {
+            let rate = (again[i] + REPEAT_PRIOR_BUYERS * shop) / (buyers[i] + REPEAT_PRIOR_BUYERS);
+            (rate * 1e4).round() / 1e4
+        })
+        .collect()
+}
+
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -205,6 +244,7 @@ mod tests {
             margin: None,
             embedding: None,
             popularity: 0.0,
+            repeat_rate: None,
             related: vec![],
         }
     }
@@ -250,5 +290,33 @@ mod tests {
             cos(&ea, &eb) > cos(&ea, &ec),
             "co-bought items embed closer"
         );
+    }
+
+    #[test]
+    fn repeat_rates_tell_staples_from_one_offs() {
+        let mut items: Vec<Item> = ["milk", "sofa", "new"].iter().map(|i| item(i)).collect();
+        let day = 86_400;
+        let mut events = Vec::new();
+        for u in 0..20 {
+            let user = format!("u{u}");
+            events.push(buy(&user, "milk", day));
+            events.push(buy(&user, "milk", 8 * day));
+            events.push(buy(&user, "sofa", day));
+            // Twice in one order is not a later order.
+            events.push(buy(&user, "sofa", day));
+        }
+        derive(&mut items, &events, 30 * day, &DeriveOptions::default());
+        let rate = |i: usize| items[i].repeat_rate.unwrap();
+        assert!(rate(0) > 0.8, "milk {}", rate(0));
+        assert!(rate(1) < 0.2, "sofa {}", rate(1));
+        // No buyers: the shop's own rate (half of all buyers bought again).
+        assert_eq!(rate(2), 0.5);
+        let mut unknown: Vec<Item> = ["milk"].iter().map(|i| item(i)).collect();
+        let opts = DeriveOptions {
+            repeat_rate: false,
+            ..Default::default()
+        };
+        derive(&mut unknown, &events, 30 * day, &opts);
+        assert_eq!(unknown[0].repeat_rate, None);
     }
 }

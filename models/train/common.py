@@ -18,7 +18,7 @@ SCALAR_FEATURES = [
     "carted_not_bought", "dismissed", "price_vs_usual", "item_popularity",
     "popularity_percentile", "copurchase_score", "embedding_similarity",
     "session_embedding_similarity", "explicit_preference", "in_stock", "price_log",
-    "profile_event_count", "shopper_repeat_share",
+    "profile_event_count", "shopper_repeat_share", "item_repeat_rate", "item_repeat_known",
 ]
 EMB_DIM = 16
 ITEM_EMB = [f"item_embedding_{i}" for i in range(EMB_DIM)]

@@ -2,10 +2,12 @@
 """A small synthetic shop in Tailor's interchange CSVs, for testing `pipeline.sh --catalog ...`.
 
     synth_shop.py --out DIR [--items 300] [--users 600] [--seed 3] [--cutoff 1600000000] [--time]
+                  [--repeat 0.05]
 
 Items fall into taste clusters (tags `c<k>`, no price, brand or title); each shopper has one or
 two favourite clusters and buys a sequence of 4-14 items, mostly from them, in cluster order
-(so the next item is predictable from the last ones), with rare repeats. By default sequences
+(so the next item is predictable from the last ones), repeating an earlier item with probability
+--repeat (0: a shop where nobody buys the same thing twice). By default sequences
 are aligned like leave-one-out data (one minute apart, the last one 1 s after --cutoff); with
 --time purchases are spread over 120 days before and 30 days after the cutoff, in baskets.
 """
@@ -25,6 +27,7 @@ def main():
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--cutoff", type=int, default=1_600_000_000)
     ap.add_argument("--time", action="store_true")
+    ap.add_argument("--repeat", type=float, default=0.05)
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     os.makedirs(a.out, exist_ok=True)
@@ -44,12 +47,18 @@ def main():
             n = int(rng.integers(4, 15))
             seq = []
             for _ in range(n):
-                if seq and rng.random() < 0.05:
+                if seq and rng.random() < a.repeat:
                     seq.append(seq[int(rng.integers(len(seq)))])
                     continue
                 k = favs[int(rng.integers(len(favs)))] if rng.random() < 0.85 else int(rng.integers(a.clusters))
                 pool = members[k]
-                p = weight[pool] / weight[pool].sum()
+                w_pool = weight[pool].copy()
+                if a.repeat == 0:
+                    w_pool[np.isin(pool, seq)] = 0.0     # never the same thing twice
+                    if w_pool.sum() == 0:
+                        pool = np.setdiff1d(np.arange(a.items), seq)
+                        w_pool = weight[pool].copy()
+                p = w_pool / w_pool.sum()
                 seq.append(int(rng.choice(pool, p=p)))
             if a.time:
                 days = np.sort(rng.uniform(-120, 30, n))

@@ -1,6 +1,6 @@
 //! Catalog CSV: `item_id,title,category,brand,price,tags,in_stock` (tags `;`-separated), plus
-//! optional `margin`, `popularity`, `embedding` (`;`-separated floats) and `related`
-//! (`id:weight;id:weight`). Only `item_id` is required: an absent or empty title, category,
+//! optional `margin`, `popularity`, `repeat_rate` (0..1), `embedding` (`;`-separated floats) and
+//! `related` (`id:weight;id:weight`). Only `item_id` is required: an absent or empty title, category,
 //! brand, price or tag list means unknown (price 0), and the features that need it read 0.
 
 use super::validate;
@@ -51,6 +51,7 @@ fn parse_item(row: &Row<'_>) -> Result<Item> {
         margin: row.parse("margin")?,
         embedding,
         popularity: row.parse("popularity")?.unwrap_or(0.0),
+        repeat_rate: row.parse("repeat_rate")?,
         related,
     };
     validate::item(&item)?;

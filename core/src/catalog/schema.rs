@@ -21,5 +21,7 @@ pub static SCHEMA: Schema = Schema {
             updated_at INTEGER NOT NULL
          ) WITHOUT ROWID;
          CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;",
+        // 2: the share of an item's buyers who bought it again (merchant data; NULL = unknown).
+        "ALTER TABLE items ADD COLUMN repeat_rate REAL;",
     ],
 };

@@ -64,6 +64,8 @@ pub struct CatalogItem {
     pub price_band: i32,
     pub in_stock: bool,
     pub margin: Option<f32>,
+    /// Share of buyers who bought it again (merchant data), when known.
+    pub repeat_rate: Option<f32>,
     /// L2-normalized, so a dot product is a cosine similarity.
     pub embedding: Option<Box<[f32]>>,
     pub popularity: f32,
@@ -191,6 +193,7 @@ impl CatalogSnapshot {
                 price_band: price_band(r.price),
                 in_stock: r.in_stock,
                 margin: r.margin.map(|m| m as f32),
+                repeat_rate: r.repeat_rate.map(|v| v as f32),
                 embedding: r
                     .embedding
                     .as_deref()
@@ -331,6 +334,7 @@ impl CatalogSnapshot {
             item.price_band = price_band(new.price);
             item.in_stock = new.in_stock;
             item.margin = new.margin.map(|m| m as f32);
+            item.repeat_rate = new.repeat_rate.map(|v| v as f32);
             item.popularity = new.popularity as f32;
             item.ln_popularity = item.popularity.max(0.0).ln_1p();
             item.ln_price = item.price.max(0.0).ln_1p();
@@ -367,6 +371,7 @@ mod tests {
             margin: None,
             embedding: None,
             popularity: pop,
+            repeat_rate: None,
             related: vec![],
         }
     }

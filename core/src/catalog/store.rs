@@ -101,7 +101,7 @@ impl CatalogStore {
     pub fn load_all(&self) -> Result<Vec<Item>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, title, category, brand, price, tags, in_stock, margin, embedding,
-                    popularity, related FROM items ORDER BY id",
+                    popularity, related, repeat_rate FROM items ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
             // JSON columns are parsed straight from SQLite's buffer, without a String copy.
@@ -127,6 +127,7 @@ impl CatalogStore {
                 margin: r.get(7)?,
                 embedding,
                 popularity: r.get(9)?,
+                repeat_rate: r.get(11)?,
                 related: parse_related(text(10)?),
             })
         })?;
@@ -140,8 +141,8 @@ impl CatalogStore {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR REPLACE INTO items
                    (id, title, category, brand, price, tags, in_stock, margin, embedding,
-                    popularity, related, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    popularity, related, updated_at, repeat_rate)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
             for (row, it) in items.iter().enumerate() {
                 cancel.check_row(row)?;
@@ -164,7 +165,8 @@ impl CatalogStore {
                     it.embedding.as_deref().map(embedding_to_blob),
                     it.popularity,
                     related,
-                    now
+                    now,
+                    it.repeat_rate
                 ])?;
             }
         }
@@ -227,6 +229,7 @@ mod tests {
             margin: Some(0.3),
             embedding: Some(vec![0.5, -1.0, 2.0]),
             popularity: 7.0,
+            repeat_rate: None,
             related: vec![RelatedItem {
                 item_id: "z".into(),
                 weight: 0.5,

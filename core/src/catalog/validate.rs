@@ -51,6 +51,13 @@ pub fn item(item: &Item) -> Result<()> {
             )));
         }
     }
+    if let Some(r) = item.repeat_rate {
+        if !r.is_finite() || !(0.0..=1.0).contains(&r) {
+            return Err(Error::invalid(format!(
+                "item {i}: repeat_rate {r} must be a share of buyers between 0 and 1"
+            )));
+        }
+    }
     if !item.popularity.is_finite() || item.popularity < 0.0 {
         return Err(Error::invalid(format!(
             "item {i}: popularity {} must be a finite number >= 0",

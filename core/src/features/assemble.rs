@@ -127,6 +127,8 @@ fn value_of(
             view.repeat_purchases as f32 / view.total_purchases as f32
         }
         Feature::ShopperRepeatShare => 0.0,
+        Feature::ItemRepeatRate => item.repeat_rate.unwrap_or(0.0),
+        Feature::ItemRepeatKnown => item.repeat_rate.is_some() as u8 as f32,
         Feature::ContextCopurchase => ctx.copurchase(catalog, c.idx).ln_1p(),
         Feature::ContextEmbeddingSimilarity => ctx.embedding_similarity(catalog, c.idx),
         Feature::ContextSameCategory => ctx.same_category(catalog, c.idx),
@@ -213,6 +215,7 @@ mod tests {
             margin: None,
             embedding: Some(emb),
             popularity: pop,
+            repeat_rate: None,
             related: vec![],
         }
     }

@@ -237,6 +237,7 @@ mod tests {
             margin: None,
             embedding: Some(emb),
             popularity: 1.0,
+            repeat_rate: None,
             related: related
                 .iter()
                 .map(|(i, w)| RelatedItem {

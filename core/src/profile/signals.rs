@@ -484,6 +484,7 @@ mod tests {
             margin: None,
             embedding: None,
             popularity: 0.0,
+            repeat_rate: None,
             related: vec![],
         }
     }

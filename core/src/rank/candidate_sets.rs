@@ -165,6 +165,7 @@ mod tests {
                     margin: None,
                     embedding: None,
                     popularity: 1.0,
+                    repeat_rate: None,
                     related: vec![],
                 })
                 .collect(),

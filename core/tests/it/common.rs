@@ -33,6 +33,7 @@ pub fn item(id: &str, category: &str, brand: &str, price: f64, popularity: f64) 
         margin: None,
         embedding: None,
         popularity,
+        repeat_rate: None,
         related: vec![],
     }
 }

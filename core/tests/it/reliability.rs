@@ -354,6 +354,7 @@ fn fixture_items() -> Vec<Item> {
             margin: Some(0.25),
             embedding: Some(vec![1.0, 2.0]),
             popularity: 7.0,
+            repeat_rate: None,
             related: vec![RelatedItem {
                 item_id: "fx-viewed".into(),
                 weight: 0.5,
@@ -370,6 +371,7 @@ fn fixture_items() -> Vec<Item> {
             margin: None,
             embedding: Some(vec![-0.5, 0.25]),
             popularity: 3.0,
+            repeat_rate: None,
             related: vec![],
         },
         Item {
@@ -383,6 +385,7 @@ fn fixture_items() -> Vec<Item> {
             margin: Some(-0.1),
             embedding: Some(vec![0.0, 0.0]),
             popularity: 0.0,
+            repeat_rate: None,
             related: vec![],
         },
     ]
@@ -401,6 +404,11 @@ fn catalog_rows(version: i64) -> String {
                 X'0000000000000000', 0.0, '[]', {NOW});
              INSERT INTO meta (key, value) VALUES ('fixture', 'catalog v1');"
         ),
+        // v2 adds `repeat_rate` (NULL = unknown).
+        2 => {
+            catalog_rows(1).replace("catalog v1", "catalog v2")
+                + "UPDATE items SET repeat_rate = 0.4 WHERE id = 'fx-bought';"
+        }
         v => panic!("add the rows of catalog.db v{v} to catalog_rows()"),
     }
 }
@@ -577,11 +585,15 @@ fn check_upgraded_catalog(t: &Tailor) {
     t.remove_items(vec!["fx-new".into()]).unwrap();
 }
 
-fn check_upgraded_catalog_rows(path: &Path) {
+fn check_upgraded_catalog_rows(path: &Path, version: i64) {
     let (store, moved) = tailor::engine::catalog::CatalogStore::open(path, false).unwrap();
     assert!(moved.is_none());
     let mut expected = fixture_items();
     expected.sort_by(|a, b| a.id.cmp(&b.id));
+    if version >= 2 {
+        // v2 stores the repeat rate; earlier versions upgrade with it unknown.
+        expected[0].repeat_rate = Some(0.4);
+    }
     assert_eq!(
         store.load_all().unwrap(),
         expected,
@@ -643,7 +655,7 @@ fn every_fixture_database_upgrades_and_keeps_its_data() {
         );
         match store.as_str() {
             "profile" => check_upgraded_profile_rows(&db),
-            _ => check_upgraded_catalog_rows(&db),
+            _ => check_upgraded_catalog_rows(&db, version),
         }
         // Opening again is a no-op migration.
         let t = open(&work);

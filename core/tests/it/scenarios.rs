@@ -204,6 +204,7 @@ fn item(v: &Value) -> R<Item> {
             .map(|v| float(v, "item.popularity"))
             .transpose()?
             .unwrap_or(0.0),
+        repeat_rate: None,
         related: opt(o, "related")
             .map(|v| {
                 v.as_array()
