@@ -134,12 +134,13 @@ fn refuse(problem: ModelProblem, msg: String) -> Error {
     Error::model(problem, msg)
 }
 
-/// Check the graph contract; `Ok` means tract may translate it.
-pub fn check(proto: &ModelProto, manifest: &Manifest) -> Result<()> {
+/// What every graph Tailor runs must satisfy (versions, operators, constant sizes); returns the
+/// graph for the checks specific to its role.
+fn check_graph<'a>(proto: &'a ModelProto, what: &str) -> Result<&'a pb::GraphProto> {
     let Some(graph) = &proto.graph else {
         return Err(refuse(
             ModelProblem::NotOnnx,
-            "the ONNX file has no graph".into(),
+            format!("{what} has no graph"),
         ));
     };
     check_versions(proto)?;
@@ -147,6 +148,12 @@ pub fn check(proto: &ModelProto, manifest: &Manifest) -> Result<()> {
         check_operator(node)?;
     }
     check_const_shapes(graph)?;
+    Ok(graph)
+}
+
+/// Check the graph contract; `Ok` means tract may translate it.
+pub fn check(proto: &ModelProto, manifest: &Manifest) -> Result<()> {
+    let graph = check_graph(proto, "the ONNX file")?;
     check_input(graph, manifest)?;
     check_output(graph, manifest)
 }
@@ -387,17 +394,7 @@ const INT64: i32 = 7;
 /// ranker, one int64 `[1, max_len]` input, the named output, and the item table as a float32
 /// `[rows, d]` initializer (its contents are checked when it is read, see `model/sequence`).
 pub fn check_sequence(proto: &ModelProto, spec: &SequenceSpec) -> Result<()> {
-    let Some(graph) = &proto.graph else {
-        return Err(refuse(
-            ModelProblem::NotOnnx,
-            "the sequence graph has no graph".into(),
-        ));
-    };
-    check_versions(proto)?;
-    for node in &graph.node {
-        check_operator(node)?;
-    }
-    check_const_shapes(graph)?;
+    let graph = check_graph(proto, "the sequence graph")?;
     let len = spec.max_len;
     let mismatch = |what: String| {
         refuse(

@@ -122,13 +122,8 @@ impl Runtime {
         super::contract::check(&proto, manifest)?;
         let model = onnx.model_for_proto_model(&proto).map_err(|e| {
             let msg = chain(&e);
-            let problem = if msg.contains("nimplemented") || msg.contains("not supported") {
-                ModelProblem::UnsupportedOperator
-            } else {
-                ModelProblem::NotOnnx
-            };
             rejected(
-                problem,
+                tract_problem(&msg, ModelProblem::NotOnnx),
                 format!("tract cannot translate the graph: {}", tidy(&msg)),
             )
         })?;
@@ -348,6 +343,15 @@ impl Runtime {
 
     fn feature_row<'a>(&self, batch: &'a [f32], row: usize) -> &'a [f32] {
         &batch[row * self.width..(row + 1) * self.width]
+    }
+}
+
+/// What tract's message says went wrong: an operator it cannot run, else `otherwise`.
+pub(super) fn tract_problem(msg: &str, otherwise: ModelProblem) -> ModelProblem {
+    if msg.contains("nimplemented") || msg.contains("not supported") {
+        ModelProblem::UnsupportedOperator
+    } else {
+        otherwise
     }
 }
 

@@ -202,13 +202,8 @@ impl SequenceModel {
             })()
             .map_err(|e| {
                 let msg = chain(&e);
-                let problem = if msg.contains("nimplemented") || msg.contains("not supported") {
-                    ModelProblem::UnsupportedOperator
-                } else {
-                    ModelProblem::ShapeMismatch
-                };
                 refused(
-                    problem,
+                    super::runtime::tract_problem(&msg, ModelProblem::ShapeMismatch),
                     format!(
                         "tract cannot build the graph for an int64 [1, {len}] input: {}",
                         super::contract::short_long(&msg)
