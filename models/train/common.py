@@ -24,7 +24,10 @@ EMB_DIM = 16
 ITEM_EMB = [f"item_embedding_{i}" for i in range(EMB_DIM)]
 PROFILE_EMB = [f"profile_embedding_{i}" for i in range(EMB_DIM)]
 ALL_FEATURES = SCALAR_FEATURES + ITEM_EMB + PROFILE_EMB
-FEATURE_SET = set(ALL_FEATURES)
+# Computed from a model directory's sequence model (sequence.py; 0 without one), so it is not a
+# column of `tailor features` matrices and not in ALL_FEATURES.
+SEQUENCE_FEATURE = "sequence_score"
+FEATURE_SET = set(ALL_FEATURES) | {SEQUENCE_FEATURE}
 
 # Contract constants (the Rust side relies on these).
 INPUT_NAME = "features"

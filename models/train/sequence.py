@@ -37,8 +37,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (linear_graph, reference_rows, save_model_dir, sha256_file,  # noqa: E402
-                    write_json)
+from common import (SEQUENCE_FEATURE, linear_graph, reference_rows, save_model_dir,  # noqa: E402
+                    sha256_file, write_json)
 
 PAD, UNKNOWN, FIRST = 0, 1, 2        # vocabulary indices: padding, unknown item, line 0 of vocab.txt
 OPSET = 17                           # LayerNormalization is a default-domain op from opset 17
@@ -46,7 +46,7 @@ IR_VERSION = 8                       # IR 8 covers opset 17; the loader accepts 
 MASK = -1e9                          # finite attention mask (never -inf: no NaN on all-pad rows)
 LN_EPS = 1e-5
 TOLERANCE = 1e-5                     # parity of the user vector, JAX vs onnxruntime vs tract
-FEATURE = "sequence_score"
+FEATURE = SEQUENCE_FEATURE
 INPUT, OUTPUT, TABLE = "items", "user", "item_embedding"
 
 
@@ -182,10 +182,15 @@ def forward(p, items, blocks, train=False, rate=0.0, key=None):
     return ln(x, p["final_g"], p["final_b"])
 
 
+_FORWARD = {}
+
+
 def user_vectors(p, rows, blocks, batch=512):
     """User vectors [N, d] (last position) for int64 rows [N, max_len]."""
     jax, jnp = _jax()
-    f = jax.jit(lambda p, x: forward(p, x, blocks)[:, -1, :])
+    f = _FORWARD.get(blocks)
+    if f is None:   # compiled once per shape, not once per validation
+        f = _FORWARD[blocks] = jax.jit(lambda p, x: forward(p, x, blocks)[:, -1, :])
     out = []
     for a in range(0, len(rows), batch):
         chunk = rows[a:a + batch]
@@ -323,6 +328,9 @@ def make_step(cfg, n_rows, sample_p):
     return step
 
 
+_STEPS = {}
+
+
 def train(train_seqs, vocab, cfg, valid=None, epochs=None, progress=log):
     """Train SASRec on `train_seqs` (lists of item ids). valid = (input sequences, target ids):
     early stopping on NDCG@10 over the vocabulary; without it, exactly `epochs` epochs.
@@ -336,7 +344,10 @@ def train(train_seqs, vocab, cfg, valid=None, epochs=None, progress=log):
     groups = buckets(X, Y, cfg.max_len, cfg.tokens)
     p = {k: jnp.asarray(v) for k, v in init_params(n_rows, cfg.dim, cfg.max_len, cfg.blocks, cfg.seed).items()}
     opt = adam_init(p)
-    step = make_step(cfg, n_rows, None)
+    cache_key = (tuple(sorted(cfg.as_dict().items())), n_rows)
+    step = _STEPS.get(cache_key)
+    if step is None:   # a refit reuses the compiled steps
+        step = _STEPS[cache_key] = make_step(cfg, n_rows, None)
     rng = np.random.default_rng(cfg.seed)
     key = jax.random.PRNGKey(cfg.seed)
     if valid is not None:
@@ -627,7 +638,7 @@ def cmd_train(a):
                 seconds=seconds, epoch_seconds=float(np.median([e["seconds"] for e in epochs])))
     name = a.name
     manifest, parity = write_model_dir(
-        a.out, p, vocab, cfg, name, sample_rows=sample, seed=a.seed,
+        a.out, p, vocab, cfg, name, description=a.description, sample_rows=sample, seed=a.seed,
         card=lambda m, par: card_text(name, cfg, info, par, m, a.out))
     write_json(os.path.join(a.out, "metrics.json"), {
         "kind": "sequence", "hyperparameters": cfg.as_dict(), "training": info, "history": epochs,
@@ -707,6 +718,7 @@ def main():
     t.add_argument("--out", required=True)
     t.add_argument("--before", type=int, help="use only purchases before this unix time")
     t.add_argument("--name", default="sequence-ranker")
+    t.add_argument("--description")
     d = Config()
     for k in ("dim", "max_len", "blocks", "negatives", "epochs", "patience", "tokens", "seed"):
         t.add_argument("--" + k.replace("_", "-"), type=int, default=getattr(d, k))

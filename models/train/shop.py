@@ -2,7 +2,8 @@
 """Train a ranker for one shop from its own catalog and events (`pipeline.sh --catalog ...`).
 
     shop.py --catalog C --events E --out DIR [--test-cutoff T] [--tailor target/release/tailor]
-            [--name shop-ranker] [--kinds linear,mlp,gbt,embedding,lightgbm,xgboost,sklearn-pipeline] [--max-users 4000]
+            [--name shop-ranker] [--kinds linear,mlp,gbt,embedding,lightgbm,xgboost,sklearn-pipeline,sequence]
+            [--max-users 4000] [--sequence-args "--dim 64 ..."]
             [--valid-users 5000] [--mode auto|time|sequence]
 
 Nothing at or after T is ever read for training or model choice: the events before T are copied
@@ -18,7 +19,8 @@ Validation split, chosen from the data (the rule, also in models/README.md):
 - otherwise **time**: horizon H = min(30 days, span / 8); V = end - H (end = T, or the last event
   + 1 s); training cutoffs V - k*H (k = 1..6 while they leave H of history), labels = purchases
   in the H after each cutoff.
-Every kind is trained on the matrices before V, replayed at V (`tailor replay`, at most
+Every kind is trained on the matrices before V (the `sequence` kind, SASRec by sequence.py: on the
+purchases before V, with its own early stopping on each shopper's last purchase before V), replayed at V (`tailor replay`, at most
 --valid-users shoppers), and the best validation NDCG@10 wins; the winner is retrained with the
 matrix at V added and written to DIR/model
 (manifest, model.onnx, metrics, card, parity fixture). DIR/report.md and report.json hold the
@@ -121,7 +123,8 @@ def main():
     ap.add_argument("--test-cutoff", type=int)
     ap.add_argument("--tailor", default=os.path.join(repo, "target", "release", "tailor"))
     ap.add_argument("--name", default="shop-ranker")
-    ap.add_argument("--kinds", default="linear,mlp,gbt,embedding,lightgbm,xgboost,sklearn-pipeline")
+    ap.add_argument("--kinds", default="linear,mlp,gbt,embedding,lightgbm,xgboost,sklearn-pipeline,sequence")
+    ap.add_argument("--sequence-args", default="", help="extra sequence.py train options, e.g. \"--epochs 50\"")
     ap.add_argument("--max-users", type=int, default=4000, help="users per training matrix")
     ap.add_argument("--valid-users", type=int, default=5000, help="users in the validation replay")
     ap.add_argument("--random", type=int, default=100, help="random negatives per user")
@@ -167,6 +170,12 @@ def main():
             cmd += ["--max-users", max_users]
         return json.loads(run(cmd, stdout=subprocess.PIPE, text=True).stdout)
 
+    def train_sequence(out_dir, before, name, description=None):
+        """The sequence kind: SASRec on the purchases before `before` (sequence.py)."""
+        cmd = [py, os.path.join(here, "sequence.py"), "train", "--events", train_events, "--out", out_dir,
+               "--name", name] + (["--before", before] if before is not None else []) + a.sequence_args.split()
+        run(cmd + (["--description", description] if description else []))
+
     log("training matrices")
     valid_matrix = matrix(plan["valid"])
     train_valid = concat(os.path.join(work, "train-valid.csv"), plan["train_valid"])
@@ -175,8 +184,11 @@ def main():
         d = os.path.join(out, "candidates", kind)
         log(f"validation: training {kind}")
         try:
-            run([py, os.path.join(here, "train.py"), "--train", train_valid, "--valid", valid_matrix,
-                 "--kind", kind, "--name", f"{a.name}-{kind}", "--out", d])
+            if kind == "sequence":
+                train_sequence(d, plan["valid"], f"{a.name}-{kind}")
+            else:
+                run([py, os.path.join(here, "train.py"), "--train", train_valid, "--valid", valid_matrix,
+                     "--kind", kind, "--name", f"{a.name}-{kind}", "--out", d])
         except subprocess.CalledProcessError:
             # e.g. an export check beyond tolerance: the kind is left out, the others compete.
             log(f"validation: {kind} failed to train or export; left out")
@@ -195,13 +207,18 @@ def main():
     best = max(validation, key=lambda k: validation[k]["methods"]["tailor"]["ndcg"])
     log(f"chosen: {best}")
 
-    train_final = concat(os.path.join(work, "train-final.csv"), plan["train_final"])
     model_dir = os.path.join(out, "model")
-    window = (f"{plan['mode']} split: matrices at cutoffs {plan['train_final']} (labels = purchases in the "
-              f"{plan['horizon']} s after each), all before {a.test_cutoff if a.test_cutoff else 'the end'}")
-    run([py, os.path.join(here, "train.py"), "--train", train_final, "--valid", valid_matrix, "--kind", best,
-         "--name", a.name, "--out", model_dir, "--window", window,
-         "--description", f"{a.name}: the {best} kind, chosen by validation NDCG@10 ({plan['mode']} split)"])
+    description = f"{a.name}: the {best} kind, chosen by validation NDCG@10 ({plan['mode']} split)"
+    if best == "sequence":
+        # Retrained on every purchase before T (the copy holds nothing at or after T).
+        shutil.rmtree(model_dir, ignore_errors=True)
+        train_sequence(model_dir, None, a.name, description)
+    else:
+        train_final = concat(os.path.join(work, "train-final.csv"), plan["train_final"])
+        window = (f"{plan['mode']} split: matrices at cutoffs {plan['train_final']} (labels = purchases in the "
+                  f"{plan['horizon']} s after each), all before {a.test_cutoff if a.test_cutoff else 'the end'}")
+        run([py, os.path.join(here, "train.py"), "--train", train_final, "--valid", valid_matrix, "--kind", best,
+             "--name", a.name, "--out", model_dir, "--window", window, "--description", description])
     log("parity fixture")
     run([py, os.path.join(here, "parity.py"), "--models", out])
     run([py, os.path.join(here, "parity.py"), "--check", "--models", out])
