@@ -33,7 +33,7 @@ models() {
   shop="$(mktemp -d)"
   models/train/.venv/bin/python models/train/synth_shop.py --out "$shop/data" --users 300
   models/train/pipeline.sh --catalog "$shop/data/catalog.csv" --events "$shop/data/events.csv" \
-    --out "$shop/out" --test-cutoff 1600000000 --random 30
+    --out "$shop/out" --test-cutoff 1600000000 --random 30 --sequence-args "--epochs 15"
   test -s "$shop/out/model/parity.json" && test -s "$shop/out/report.md"
   target/release/tailor validate-model "$shop/out/model/manifest.json"
   rm -rf "$shop"

@@ -3,15 +3,15 @@
 2018), trained with JAX on the CPU and written to ONNX by hand (models/README.md "Sequence model";
 the contract: `sequence_parity.json`, `vocab.txt` and the manifest's `sequence` block).
 
-    sequence.py train --events E --out DIR [--before T] [--catalog C] [--name N] [--epochs 200]
-                      [--patience 5] [--dim 64] [--max-len 50] [--negatives 1024] [--dropout 0.3]
-                      [--refit] [--seed 0]
+    sequence.py train --events E --out DIR [--before T] [--name N] [--epochs 200]
+                      [--patience 5] [--dim 64] [--max-len 50] [--negatives 1024] [--dropout 0.3] [--lr 0.004]
+                      [--valid-users 5000] [--refit] [--seed 0]
     sequence.py evaluate --model DIR --catalog C --events E --cutoff T [--json]
 
 `train` reads the purchases before T (all of them without --before), builds each shopper's
 sequence exactly as Tailor does on the device (distinct items by latest purchase time, ties by
-item id), holds out each shopper's last item for validation (early stopping on its NDCG@10 over
-the whole vocabulary) and trains a next-item objective at every position with a sampled softmax
+item id), holds out the last item of --valid-users random shoppers for validation (early stopping
+on its NDCG@10 over the whole vocabulary) and trains a next-item objective at every position with a sampled softmax
 (`--negatives 0`: the full softmax). With `--refit` the chosen number of epochs is retrained on
 the whole sequences. It writes `sequence.onnx`, `vocab.txt`, `sequence_parity.json`, a ranker
 `model.onnx` (weight 1 on `sequence_score`), `manifest.json` (format_version 2) and `README.md`.
@@ -230,12 +230,12 @@ class Config:
         self.blocks = 1
         self.dropout = 0.3
         self.negatives = 1024      # shared uniform negatives per step; 0 = full softmax
-        self.lr = 1e-3
+        self.lr = 4e-3
         self.l2 = 0.0              # L2 on the item embeddings actually used in a step
         self.epochs = 200
         self.patience = 5          # epochs without a better validation NDCG@10
         self.eval_every = 1
-        self.tokens = 4096         # batch size in positions (batch rows = tokens // length)
+        self.tokens = 2048         # batch size in positions (batch rows = tokens // length)
         self.seed = 0
         self.__dict__.update(kw)
 
@@ -587,8 +587,8 @@ def card_text(name, cfg, info, parity, manifest, out):
          f"{parity['max_abs_tract_vs_onnxruntime'] if parity['max_abs_tract_vs_onnxruntime'] is None else format(parity['max_abs_tract_vs_onnxruntime'], '.2g')})",
          "", "## Training", "",
          f"- data: {info['data']}",
-         f"- {info['shoppers']} shoppers, {info['training_rows']} training sequences; validation: each "
-         "shopper's last item (NDCG@10 over the whole vocabulary)",
+         f"- {info['shoppers']} shoppers, {info['training_rows']} training sequences; validation: the last "
+         f"item of {info['valid_users']} random shoppers, kept out of training (NDCG@10 over the whole vocabulary)",
          f"- objective: next item at every position, "
          + ("full softmax" if cfg.negatives == 0 else f"sampled softmax ({cfg.negatives} shared uniform negatives + the unknown row)"),
          f"- hyperparameters: `{json.dumps(cfg.as_dict())}`",
@@ -607,12 +607,16 @@ def cmd_train(a):
     seqs = sequences(purchases, a.before)
     log(f"{len(seqs)} shoppers with purchases before {a.before or 'the end'}")
     users = sorted(seqs)
-    # Validation: each shopper's last item (shoppers with >= 2 items); training: the rest.
-    train_seqs = [seqs[u][:-1] if len(seqs[u]) >= 2 else seqs[u] for u in users]
-    valid_users = [u for u in users if len(seqs[u]) >= 2]
-    if a.max_valid and len(valid_users) > a.max_valid:
-        valid_users = [valid_users[i] for i in np.random.default_rng(a.seed).choice(
-            len(valid_users), a.max_valid, replace=False)]
+    # Validation: the last item of --valid-users shoppers (with >= 2 items), drawn at random;
+    # training: their earlier items and every other shopper's whole sequence. Only the validation
+    # shoppers' last items are kept from training, so no refit is needed for the items that
+    # appear mostly at the ends of sequences (the newest) to be trained as targets.
+    candidates = [u for u in users if len(seqs[u]) >= 2]
+    n_valid = len(candidates) if not a.valid_users else min(a.valid_users, len(candidates))
+    valid_users = sorted(candidates[i] for i in np.random.default_rng(a.seed).choice(
+        len(candidates), n_valid, replace=False))
+    held = set(valid_users)
+    train_seqs = [seqs[u][:-1] if u in held else seqs[u] for u in users]
     valid = ([seqs[u][:-1] for u in valid_users], [seqs[u][-1] for u in valid_users])
     counts = {}
     for s in seqs.values():
@@ -631,7 +635,7 @@ def cmd_train(a):
     index = {item: FIRST + k for k, item in enumerate(vocab)}
     sample = np.stack([encode(seqs[u], index, cfg.max_len) for u in users[:4]])
     seconds = time.time() - t_start
-    info.update(vocabulary=len(vocab), shoppers=len(seqs),
+    info.update(vocabulary=len(vocab), shoppers=len(seqs), valid_users=len(valid_users),
                 training_rows=int(sum(1 for s in train_seqs if len(s) >= 2)),
                 data=f"purchases in `{os.path.basename(a.events)}`"
                      + (f" before {a.before}" if a.before else ""),
@@ -724,7 +728,8 @@ def main():
         t.add_argument("--" + k.replace("_", "-"), type=int, default=getattr(d, k))
     for k in ("dropout", "lr", "l2"):
         t.add_argument("--" + k, type=float, default=getattr(d, k))
-    t.add_argument("--max-valid", type=int, default=0, help="validation shoppers (0 = all)")
+    t.add_argument("--valid-users", type=int, default=5000,
+                   help="shoppers whose last item is held out for early stopping (0 = all)")
     t.add_argument("--refit", action="store_true", help="retrain on the whole sequences for the best epoch count")
     e = sub.add_parser("evaluate")
     e.add_argument("--model", required=True)
