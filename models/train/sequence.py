@@ -261,7 +261,7 @@ def buckets(X, Y, max_len, tokens):
     """Rows grouped by length into a few fixed shapes (length, rows per batch): left-padded
     rows keep their last `length` positions, exactly the same computation with less padding."""
     lengths = (X != PAD).sum(1)
-    sizes = [max_len] if max_len <= 16 else [6, 16, max_len]   # each size is one compilation
+    sizes = sorted({min(max_len, s) for s in (6, 16)} | {max_len})   # each size is one compilation
     out = []
     lo = 0
     for size in sizes:
