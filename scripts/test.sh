@@ -27,7 +27,7 @@ models() {
   models/train/.venv/bin/python models/train/test_export.py --tailor target/debug/tailor
   models/train/.venv/bin/python models/train/test_tree2gemm.py
   echo "== Models: the sequence model (SASRec in JAX, its hand-written ONNX graph) on synthetic shoppers"
-  models/train/.venv/bin/python models/train/test_sequence.py
+  models/train/.venv/bin/python models/train/test_sequence.py --tailor target/debug/tailor
   echo "== Models: the one-command shop pipeline, end to end on a synthetic shop"
   local shop
   shop="$(mktemp -d)"
