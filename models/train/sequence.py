@@ -279,11 +279,10 @@ def adam_init(p):
     return {"m": z, "v": jax.tree_util.tree_map(jnp.zeros_like, p), "t": jnp.zeros((), jnp.float32)}
 
 
-def make_step(cfg, n_rows, sample_p):
+def make_step(cfg, n_rows):
     """One jitted Adam step on a batch (inputs, targets) [B, L]."""
     jax, jnp = _jax()
     b1, b2, eps = 0.9, 0.98, 1e-9
-    log_q = None if sample_p is None else jnp.log(jnp.asarray(sample_p))
 
     def loss_fn(p, X, Y, key):
         k_drop, k_neg = jax.random.split(key)
@@ -295,18 +294,12 @@ def make_step(cfg, n_rows, sample_p):
             logits = logits.at[..., PAD].set(MASK)
             ce = jax.nn.logsumexp(logits, -1) - jnp.take_along_axis(logits, Y[..., None], -1)[..., 0]
         else:
-            # Shared negatives (plus the unknown row, so unknown items learn to score low),
-            # drawn by sample_p with the log-q correction; a negative equal to the target is masked.
-            if sample_p is None:
-                neg = jax.random.randint(k_neg, (cfg.negatives,), FIRST, n_rows)
-            else:
-                neg = jax.random.choice(k_neg, n_rows, (cfg.negatives,), p=jnp.asarray(sample_p))
+            # Shared uniform negatives (a constant log-q, so no correction) plus the unknown row,
+            # so unknown items learn to score low; a negative equal to the target is masked.
+            neg = jax.random.randint(k_neg, (cfg.negatives,), FIRST, n_rows)
             neg = jnp.concatenate([jnp.array([UNKNOWN]), neg])
             pos = jnp.einsum("bld,bld->bl", H, E[Y])
             lneg = H @ E[neg].T                                                   # [B, L, N+1]
-            if log_q is not None:
-                lneg = lneg - log_q[neg]
-                pos = pos - log_q[Y]
             lneg = jnp.where(neg[None, None, :] == Y[..., None], MASK, lneg)
             ce = jnp.logaddexp(pos, jax.nn.logsumexp(lneg, -1)) - pos
         loss = (ce * valid).sum() / jnp.maximum(valid.sum(), 1.0)
@@ -348,7 +341,7 @@ def train(train_seqs, vocab, cfg, valid=None, epochs=None, progress=log):
     cache_key = (tuple(sorted(cfg.as_dict().items())), n_rows)
     step = _STEPS.get(cache_key)
     if step is None:   # a refit reuses the compiled steps
-        step = _STEPS[cache_key] = make_step(cfg, n_rows, None)
+        step = _STEPS[cache_key] = make_step(cfg, n_rows)
     rng = np.random.default_rng(cfg.seed)
     key = jax.random.PRNGKey(cfg.seed)
     if valid is not None:
