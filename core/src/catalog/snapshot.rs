@@ -6,7 +6,7 @@
 use crate::types::{Item, RelatedItem};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Interned strings; id 0 is the empty string ("no value").
 #[derive(Debug, Default, Clone)]
@@ -92,6 +92,78 @@ pub struct CatalogSnapshot {
     /// Indices of in-stock items, most popular first (the non-personalized order).
     pub in_stock_by_popularity: Vec<u32>,
     pub embedding_dim: Option<usize>,
+    /// Who lists each item as a co-purchase neighbour: built on first use (a context rank), since
+    /// only surfaces with context items read it, and kept by attribute patches (which never
+    /// change neighbours).
+    listed_by: OnceLock<Arc<ListedBy>>,
+}
+
+/// The co-purchase neighbour lists turned around: for each item, the items whose `related`
+/// list names it, with the position in that list and the weight. A context rank reads the
+/// context items' entries instead of scanning every candidate's neighbour list.
+#[derive(Debug, Default)]
+pub struct ListedBy {
+    /// `entries[starts[i]..starts[i + 1]]` list item `i`; one more start than items.
+    starts: Vec<u32>,
+    entries: Vec<Listing>,
+}
+
+/// One place where an item is named as a neighbour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Listing {
+    /// The item whose neighbour list names it.
+    pub by: u32,
+    /// Position in that item's `related` list.
+    pub position: u32,
+    pub weight: f32,
+}
+
+impl ListedBy {
+    fn build(items: &[CatalogItem]) -> ListedBy {
+        let mut starts = vec![0u32; items.len() + 1];
+        for item in items {
+            for &(j, _) in item.related.iter() {
+                if let Some(s) = starts.get_mut(j as usize + 1) {
+                    *s += 1;
+                }
+            }
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        let mut next = starts.clone();
+        let total = starts.last().copied().unwrap_or(0) as usize;
+        let mut entries = vec![
+            Listing {
+                by: 0,
+                position: 0,
+                weight: 0.0
+            };
+            total
+        ];
+        for (by, item) in items.iter().enumerate() {
+            for (position, &(j, weight)) in item.related.iter().enumerate() {
+                if let Some(at) = next.get_mut(j as usize) {
+                    entries[*at as usize] = Listing {
+                        by: by as u32,
+                        position: position as u32,
+                        weight,
+                    };
+                    *at += 1;
+                }
+            }
+        }
+        ListedBy { starts, entries }
+    }
+
+    /// The items that list `idx` as a neighbour, by ascending index.
+    pub fn of(&self, idx: u32) -> &[Listing] {
+        let i = idx as usize;
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.entries.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
 }
 
 /// Catalogs at least this large resolve their neighbours on several threads.
@@ -258,7 +330,14 @@ impl CatalogSnapshot {
             popularity_percentile,
             in_stock_by_popularity,
             embedding_dim,
+            listed_by: OnceLock::new(),
         }
+    }
+
+    /// Who lists each item as a neighbour (built on the first call for this snapshot).
+    pub fn listed_by(&self) -> &ListedBy {
+        self.listed_by
+            .get_or_init(|| Arc::new(ListedBy::build(&self.items)))
     }
 
     pub fn len(&self) -> usize {
@@ -350,6 +429,7 @@ impl CatalogSnapshot {
             popularity_percentile,
             in_stock_by_popularity,
             embedding_dim: self.embedding_dim,
+            listed_by: self.listed_by.clone(),
         })
     }
 }
@@ -484,6 +564,56 @@ mod tests {
             // Weights relative to the strongest (5.0, the self-reference that was dropped).
             assert_eq!(s.item(i as u32).related[0].1, 0.2);
         }
+    }
+
+    /// The turned-around lists hold exactly the neighbour lists' entries, by lister.
+    #[test]
+    fn listed_by_turns_every_neighbour_list_around() {
+        let n = 50;
+        let id = |i: usize| format!("p{:03}", i % n);
+        let items: Vec<Item> = (0..n)
+            .map(|i| {
+                let mut it = item(&id(i), "c", 1.0);
+                it.related = [(i * 7 + 3, 2.0), (i * 3 + 1, 1.0), (i * 7 + 3, 0.5)]
+                    .iter()
+                    .map(|&(j, w)| RelatedItem {
+                        item_id: id(j),
+                        weight: w,
+                    })
+                    .collect();
+                it
+            })
+            .collect();
+        let s = CatalogSnapshot::build(items);
+        let listed = s.listed_by();
+        for target in 0..n as u32 {
+            let want: Vec<Listing> = (0..n as u32)
+                .flat_map(|by| {
+                    s.item(by)
+                        .related
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.0 == target)
+                        .map(move |(position, r)| Listing {
+                            by,
+                            position: position as u32,
+                            weight: r.1,
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            assert_eq!(listed.of(target), &want[..], "item {target}");
+        }
+        assert!(listed.of(n as u32).is_empty(), "beyond the catalog");
+        // A new neighbour list (item 3 lists nothing now) rebuilds the snapshot and its lists.
+        let emptied = s.with_changes(&[item(&id(3), "c", 9.0)], &[]);
+        assert!(emptied.listed_by().of(24).iter().all(|l| l.by != 3));
+        assert!(listed.of(24).iter().any(|l| l.by == 3));
+        // A price change patches the snapshot and keeps the lists.
+        let mut repriced = s.record(5).clone();
+        repriced.price = 99.0;
+        let patched = s.with_changes(&[repriced], &[]);
+        assert_eq!(patched.listed_by().of(24), listed.of(24));
     }
 
     #[test]

@@ -129,7 +129,7 @@ fn value_of(
         Feature::ShopperRepeatShare => 0.0,
         Feature::ItemRepeatRate => item.repeat_rate.unwrap_or(0.0),
         Feature::ItemRepeatKnown => item.repeat_rate.is_some() as u8 as f32,
-        Feature::ContextCopurchase => ctx.copurchase(catalog, c.idx).ln_1p(),
+        Feature::ContextCopurchase => ctx.copurchase(c.idx).ln_1p(),
         Feature::ContextEmbeddingSimilarity => ctx.embedding_similarity(catalog, c.idx),
         Feature::ContextSameCategory => ctx.same_category(catalog, c.idx),
         Feature::ContextSameBrand => ctx.same_brand(catalog, c.idx),

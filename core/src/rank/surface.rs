@@ -148,7 +148,7 @@ pub fn blend(
             };
             let z = standardize(base);
             for ((s, &i), z) in base.iter_mut().zip(cands).zip(z) {
-                *s = w.copurchase * ctx.copurchase(catalog, i).ln_1p()
+                *s = w.copurchase * ctx.copurchase(i).ln_1p()
                     + w.embedding * ctx.embedding_similarity(catalog, i)
                     + w.category * ctx.same_category(catalog, i)
                     + w.base * z;
