@@ -4,6 +4,7 @@
 pub mod assemble;
 pub mod context;
 pub mod definitions;
+pub mod resolved;
 pub mod sequence;
 pub mod view;
 

@@ -3,6 +3,7 @@
 //! embeddings. Built once per rank call in O(profile + vocabulary), so per-candidate work is
 //! array lookups and its cost does not grow with the shopper's history.
 
+use super::resolved::{AffinityTarget, ResolvedProfile, Source};
 use crate::catalog::CatalogSnapshot;
 use crate::profile::signals::{
     decay_factor, Dim, ItemStats, Params, ProfileState, PREFERENCE_SCORE,
@@ -56,8 +57,10 @@ pub struct ProfileView {
     pub preferred_categories: Vec<u32>,
     pub preferred_brands: Vec<u32>,
     pub preferred_tags: Vec<u32>,
-    /// The profile this view was built from (item history is read from it by id).
+    /// The profile this view was built from.
     pub profile: Arc<ProfileState>,
+    /// Its time-free part, resolved against the catalog (shared by views of the same pair).
+    pub resolved: Arc<ResolvedProfile>,
     pub copurchase: FxHashMap<u32, Copurchase>,
     pub profile_embedding: Option<Vec<f32>>,
     pub session_embedding: Option<Vec<f32>>,
@@ -70,9 +73,9 @@ pub struct ProfileView {
 }
 
 impl ProfileView {
-    /// The shopper's history of a catalog item, if any.
-    pub fn stats(&self, item: &crate::catalog::CatalogItem) -> Option<&ItemStats> {
-        self.profile.items.get(&item.id)
+    /// The shopper's history of catalog item `idx`, if any.
+    pub fn stats(&self, idx: u32) -> Option<&ItemStats> {
+        self.resolved.stats(idx)
     }
 }
 
@@ -145,6 +148,20 @@ impl ProfileView {
         session_key: Option<&str>,
         params: &Params,
     ) -> ProfileView {
+        let resolved = Arc::new(ResolvedProfile::build(profile, catalog));
+        Self::build_with(profile, resolved, catalog, now, session_key, params)
+    }
+
+    /// `build` with the time-free part already resolved for this profile and catalog (a view
+    /// at another time of the same pair: see `ResolvedProfile`).
+    pub fn build_with(
+        profile: &Arc<ProfileState>,
+        resolved: Arc<ResolvedProfile>,
+        catalog: &CatalogSnapshot,
+        now: i64,
+        session_key: Option<&str>,
+        params: &Params,
+    ) -> ProfileView {
         let hl = params.half_life_secs;
         let session_active = profile.session_active(now, session_key, params);
         let mut raw: HashMap<Dim, Vec<f64>> = HashMap::new();
@@ -155,15 +172,16 @@ impl ProfileView {
             raw.insert(dim, vec![0.0; n]);
             raw_session.insert(dim, vec![0.0; n]);
         }
-        for ((dim, key), d) in &profile.affinity {
+        for (target, d) in &resolved.affinity {
             let value = d.at(now, hl);
-            if *dim == Dim::PriceBand {
-                if let Ok(b) = key.parse::<i32>() {
+            match *target {
+                AffinityTarget::PriceBand(b) => {
                     bands.insert(b, value);
                 }
-            } else if let (Some(vocab), Some(arr)) = (vocab_of(catalog, *dim), raw.get_mut(dim)) {
-                if let Some(id) = vocab.get(key) {
-                    arr[id as usize] += value;
+                AffinityTarget::Vocab(dim, id) => {
+                    if let Some(a) = raw.get_mut(&dim).and_then(|arr| arr.get_mut(id as usize)) {
+                        *a += value;
+                    }
                 }
             }
         }
@@ -180,9 +198,12 @@ impl ProfileView {
         }
         let mut view = ProfileView {
             profile: profile.clone(),
+            resolved: resolved.clone(),
             now,
             session_active,
             event_count: profile.event_count,
+            total_purchases: resolved.total_purchases,
+            repeat_purchases: resolved.repeat_purchases,
             ..Default::default()
         };
         for pref in &profile.preferences {
@@ -218,22 +239,14 @@ impl ProfileView {
         // The strongest recent items are the sources of co-purchase scores and the profile
         // embedding. Selecting the top ones is linear; only they are sorted and resolved.
         // An item the shopper is not interested in explains nothing ("because you viewed").
-        let unwanted: rustc_hash::FxHashSet<&str> = profile.not_interested_items().collect();
-        let mut weighted: Vec<(f32, &Arc<str>)> = Vec::with_capacity(profile.items.len());
-        for (id, stats) in &profile.items {
-            if unwanted.contains(&**id) {
-                continue;
-            }
-            view.total_purchases += stats.purchases as u64;
-            view.repeat_purchases += stats.purchases.saturating_sub(1) as u64;
-            if stats.purchases + stats.carts + stats.clicks + stats.views > 0 {
-                let w = stats.strength() * decay_factor(now - stats.last_seen, hl);
-                weighted.push((w as f32, id));
-            }
-        }
-        let by_weight = |a: &(f32, &Arc<str>), b: &(f32, &Arc<str>)| {
+        let mut weighted: Vec<(f32, &Source)> = resolved
+            .sources
+            .iter()
+            .map(|s| ((s.strength * decay_factor(now - s.last_seen, hl)) as f32, s))
+            .collect();
+        let by_weight = |a: &(f32, &Source), b: &(f32, &Source)| {
             // Ids are compared only on equal weights (`then` would compare them every time).
-            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+            b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id))
         };
         if weighted.len() > MAX_SOURCE_ITEMS {
             weighted.select_nth_unstable_by(MAX_SOURCE_ITEMS, by_weight);
@@ -242,7 +255,7 @@ impl ProfileView {
         weighted.sort_unstable_by(by_weight);
         let sources: Vec<(f32, u32)> = weighted
             .iter()
-            .filter_map(|&(w, id)| Some((w, catalog.get(id)?)))
+            .filter_map(|&(w, s)| Some((w, s.idx?)))
             .collect();
         view.copurchase = copurchase_of(catalog, &sources);
         if let Some(dim) = catalog.embedding_dim {

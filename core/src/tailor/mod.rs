@@ -18,6 +18,7 @@ mod writes;
 use crate::cancel::Interrupts;
 use crate::catalog::{CatalogSnapshot, CatalogStore};
 use crate::error::{Error, Result, TailorError};
+use crate::features::resolved::ResolvedProfile;
 use crate::features::ProfileView;
 use crate::model::{LoadedModel, ModelRegistry};
 use crate::profile::signals::Params;
@@ -335,17 +336,21 @@ impl Tailor {
         now: i64,
         session_key: Option<&str>,
     ) -> Arc<ProfileView> {
+        let mut resolved = None;
         if let Some(c) = self.view_cache.load().as_ref() {
-            if Arc::ptr_eq(&c.catalog, catalog)
-                && Arc::ptr_eq(&c.profile, profile)
-                && c.now == now
-                && c.session_key.as_deref() == session_key
-            {
-                return c.view.clone();
+            if Arc::ptr_eq(&c.catalog, catalog) && Arc::ptr_eq(&c.profile, profile) {
+                if c.now == now && c.session_key.as_deref() == session_key {
+                    return c.view.clone();
+                }
+                // Same shopper state, another time: only the decays are redone.
+                resolved = Some(c.view.resolved.clone());
             }
         }
-        let view = Arc::new(ProfileView::build(
+        let resolved =
+            resolved.unwrap_or_else(|| Arc::new(ResolvedProfile::build(profile, catalog)));
+        let view = Arc::new(ProfileView::build_with(
             profile,
+            resolved,
             catalog,
             now,
             session_key,
