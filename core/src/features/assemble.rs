@@ -37,7 +37,7 @@ fn cell<'a>(idx: u32, catalog: &'a CatalogSnapshot, view: &'a ProfileView) -> Ce
     Cell {
         idx,
         item: catalog.item(idx),
-        stats: view.stats(idx),
+        stats: view.stats(catalog, idx),
         copurchase: view.copurchase.get(&idx),
     }
 }

@@ -2,7 +2,12 @@
 //! item history resolved against one catalog snapshot (vocabulary ids, catalog indices) and the
 //! time-free weights of each history item. Built once per (profile, catalog) pair and shared by
 //! every view built from that pair, so a rank at a new time (the clock moves on every second)
-//! only decays values, and a candidate's history is an array lookup instead of hashing its id.
+//! only decays values.
+//!
+//! The history by catalog index costs a catalog lookup per history item (thousands for an
+//! active shopper, more than the candidates of one rank), so it is built only for a pair
+//! ranked a second time: the first view after a profile change reads a candidate's history by
+//! its id, the later ones (the same profile at other times) by index.
 
 use crate::catalog::CatalogSnapshot;
 use crate::profile::signals::{Decayed, Dim, ItemStats, ProfileState};
@@ -24,8 +29,6 @@ pub enum AffinityTarget {
 #[derive(Debug)]
 pub struct Source {
     pub id: Arc<str>,
-    /// Catalog index (`None`: the catalog does not hold it).
-    pub idx: Option<u32>,
     /// `ItemStats::strength`, before decay.
     pub strength: f64,
     pub last_seen: i64,
@@ -41,13 +44,19 @@ pub struct ResolvedProfile {
     pub total_purchases: u64,
     /// Purchases of an item bought before (each item's purchases beyond its first).
     pub repeat_purchases: u64,
-    /// Per catalog item, its slot in `stats` (`NO_HISTORY` if the shopper has none).
+    /// Per catalog item, its slot in `stats` (`NO_HISTORY` if the shopper has none); empty when
+    /// not built (see the module's note).
     slot: Vec<u32>,
     stats: Vec<ItemStats>,
 }
 
 impl ResolvedProfile {
-    pub fn build(profile: &ProfileState, catalog: &CatalogSnapshot) -> ResolvedProfile {
+    /// `indexed`: also key the item history by catalog index.
+    pub fn build(
+        profile: &ProfileState,
+        catalog: &CatalogSnapshot,
+        indexed: bool,
+    ) -> ResolvedProfile {
         let mut affinity = Vec::with_capacity(profile.affinity.len());
         for ((dim, key), d) in &profile.affinity {
             let target = match dim {
@@ -72,13 +81,16 @@ impl ResolvedProfile {
         let unwanted: FxHashSet<&str> = profile.not_interested_items().collect();
         let mut out = ResolvedProfile {
             affinity,
-            slot: vec![NO_HISTORY; catalog.len()],
+            slot: if indexed {
+                vec![NO_HISTORY; catalog.len()]
+            } else {
+                Vec::new()
+            },
             ..Default::default()
         };
         for (id, stats) in &profile.items {
-            let idx = catalog.get(id);
-            if let Some(i) = idx {
-                if let Some(s) = out.slot.get_mut(i as usize) {
+            if indexed {
+                if let Some(s) = catalog.get(id).and_then(|i| out.slot.get_mut(i as usize)) {
                     *s = out.stats.len() as u32;
                     out.stats.push(*stats);
                 }
@@ -91,7 +103,6 @@ impl ResolvedProfile {
             if stats.purchases + stats.carts + stats.clicks + stats.views > 0 {
                 out.sources.push(Source {
                     id: id.clone(),
-                    idx,
                     strength: stats.strength(),
                     last_seen: stats.last_seen,
                 });
@@ -100,7 +111,12 @@ impl ResolvedProfile {
         out
     }
 
-    /// The shopper's history of catalog item `idx`, if any.
+    /// Whether the item history is keyed by catalog index (`stats` answers).
+    pub fn indexed(&self) -> bool {
+        !self.slot.is_empty()
+    }
+
+    /// The shopper's history of catalog item `idx`, if any (when `indexed`).
     pub fn stats(&self, idx: u32) -> Option<&ItemStats> {
         let slot = *self.slot.get(idx as usize)?;
         self.stats.get(slot as usize)

@@ -74,8 +74,12 @@ pub struct ProfileView {
 
 impl ProfileView {
     /// The shopper's history of catalog item `idx`, if any.
-    pub fn stats(&self, idx: u32) -> Option<&ItemStats> {
-        self.resolved.stats(idx)
+    pub fn stats(&self, catalog: &CatalogSnapshot, idx: u32) -> Option<&ItemStats> {
+        if self.resolved.indexed() {
+            self.resolved.stats(idx)
+        } else {
+            self.profile.items.get(&catalog.item(idx).id)
+        }
     }
 }
 
@@ -148,7 +152,7 @@ impl ProfileView {
         session_key: Option<&str>,
         params: &Params,
     ) -> ProfileView {
-        let resolved = Arc::new(ResolvedProfile::build(profile, catalog));
+        let resolved = Arc::new(ResolvedProfile::build(profile, catalog, false));
         Self::build_with(profile, resolved, catalog, now, session_key, params)
     }
 
@@ -255,7 +259,7 @@ impl ProfileView {
         weighted.sort_unstable_by(by_weight);
         let sources: Vec<(f32, u32)> = weighted
             .iter()
-            .filter_map(|&(w, s)| Some((w, s.idx?)))
+            .filter_map(|&(w, s)| Some((w, catalog.get(&s.id)?)))
             .collect();
         view.copurchase = copurchase_of(catalog, &sources);
         if let Some(dim) = catalog.embedding_dim {

@@ -105,7 +105,7 @@ pub fn reasons(
     surface_reasons(idx, catalog, marks, &mut out);
     if marks.personalized {
         let now = view.now;
-        if let Some(s) = view.stats(idx) {
+        if let Some(s) = view.stats(catalog, idx) {
             if s.purchases > 0 {
                 let r = decay_factor(now - s.last_purchase, BOUGHT_HALF_LIFE_DAYS * DAY) as f32;
                 out.push((

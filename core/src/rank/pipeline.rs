@@ -157,7 +157,7 @@ fn candidates(
     let catalog = ctx.catalog;
     // "Buy again" lists what the shopper bought before, and nothing else.
     let buy_again = req.kind == Some(SurfaceKind::BuyAgain);
-    let bought = |i: u32| view.stats(i).is_some_and(|s| s.purchases > 0);
+    let bought = |i: u32| view.stats(catalog, i).is_some_and(|s| s.purchases > 0);
     let admit =
         |i: &u32| rules::admits(catalog, *i, &req.rules, excluded) && (!buy_again || bought(*i));
     if let Some(set) = ctx.candidate_set {

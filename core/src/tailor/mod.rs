@@ -342,12 +342,17 @@ impl Tailor {
                 if c.now == now && c.session_key.as_deref() == session_key {
                     return c.view.clone();
                 }
-                // Same shopper state, another time: only the decays are redone.
-                resolved = Some(c.view.resolved.clone());
+                // Same shopper state, another time: only the decays are redone, and the item
+                // history is keyed by catalog index now that the pair is ranked again.
+                resolved = Some(if c.view.resolved.indexed() {
+                    c.view.resolved.clone()
+                } else {
+                    Arc::new(ResolvedProfile::build(profile, catalog, true))
+                });
             }
         }
         let resolved =
-            resolved.unwrap_or_else(|| Arc::new(ResolvedProfile::build(profile, catalog)));
+            resolved.unwrap_or_else(|| Arc::new(ResolvedProfile::build(profile, catalog, false)));
         let view = Arc::new(ProfileView::build_with(
             profile,
             resolved,
