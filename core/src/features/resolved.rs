@@ -38,7 +38,8 @@ pub struct Source {
 pub struct ResolvedProfile {
     /// The profile's affinities the catalog can use, in the profile's iteration order.
     pub affinity: Vec<(AffinityTarget, Decayed)>,
-    /// History items with any activity, not marked "not interested".
+    /// History items with any activity, not marked "not interested" (when `indexed`: holding
+    /// each id is a cache miss per history item, which a first view does without).
     pub sources: Vec<Source>,
     /// Purchases over all items in the history (items marked "not interested" left out).
     pub total_purchases: u64,
@@ -100,7 +101,7 @@ impl ResolvedProfile {
             }
             out.total_purchases += stats.purchases as u64;
             out.repeat_purchases += stats.purchases.saturating_sub(1) as u64;
-            if stats.purchases + stats.carts + stats.clicks + stats.views > 0 {
+            if indexed && stats.purchases + stats.carts + stats.clicks + stats.views > 0 {
                 out.sources.push(Source {
                     id: id.clone(),
                     strength: stats.strength(),

@@ -3,7 +3,7 @@
 //! embeddings. Built once per rank call in O(profile + vocabulary), so per-candidate work is
 //! array lookups and its cost does not grow with the shopper's history.
 
-use super::resolved::{AffinityTarget, ResolvedProfile, Source};
+use super::resolved::{AffinityTarget, ResolvedProfile};
 use crate::catalog::CatalogSnapshot;
 use crate::profile::signals::{
     decay_factor, Dim, ItemStats, Params, ProfileState, PREFERENCE_SCORE,
@@ -243,14 +243,35 @@ impl ProfileView {
         // The strongest recent items are the sources of co-purchase scores and the profile
         // embedding. Selecting the top ones is linear; only they are sorted and resolved.
         // An item the shopper is not interested in explains nothing ("because you viewed").
-        let mut weighted: Vec<(f32, &Source)> = resolved
-            .sources
-            .iter()
-            .map(|s| ((s.strength * decay_factor(now - s.last_seen, hl)) as f32, s))
-            .collect();
-        let by_weight = |a: &(f32, &Source), b: &(f32, &Source)| {
+        let mut weighted: Vec<(f32, &Arc<str>)> = if resolved.indexed() {
+            resolved
+                .sources
+                .iter()
+                .map(|s| {
+                    (
+                        (s.strength * decay_factor(now - s.last_seen, hl)) as f32,
+                        &s.id,
+                    )
+                })
+                .collect()
+        } else {
+            // A first view of this profile: read the history directly (see `ResolvedProfile`).
+            let unwanted: rustc_hash::FxHashSet<&str> = profile.not_interested_items().collect();
+            profile
+                .items
+                .iter()
+                .filter(|(id, s)| {
+                    !unwanted.contains(&***id) && s.purchases + s.carts + s.clicks + s.views > 0
+                })
+                .map(|(id, s)| {
+                    let w = s.strength() * decay_factor(now - s.last_seen, hl);
+                    (w as f32, id)
+                })
+                .collect()
+        };
+        let by_weight = |a: &(f32, &Arc<str>), b: &(f32, &Arc<str>)| {
             // Ids are compared only on equal weights (`then` would compare them every time).
-            b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id))
+            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
         };
         if weighted.len() > MAX_SOURCE_ITEMS {
             weighted.select_nth_unstable_by(MAX_SOURCE_ITEMS, by_weight);
@@ -259,7 +280,7 @@ impl ProfileView {
         weighted.sort_unstable_by(by_weight);
         let sources: Vec<(f32, u32)> = weighted
             .iter()
-            .filter_map(|&(w, s)| Some((w, catalog.get(&s.id)?)))
+            .filter_map(|&(w, id)| Some((w, catalog.get(id)?)))
             .collect();
         view.copurchase = copurchase_of(catalog, &sources);
         if let Some(dim) = catalog.embedding_dim {
