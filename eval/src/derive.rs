@@ -83,7 +83,11 @@ pub fn derive(items: &mut [Item], events: &[UserEvent], cutoff: i64, opts: &Deri
     // 1/ln(2 + items) so that wholesalers with thousands of items do not dominate.
     let mut buyers = vec![0.0f64; n];
     let mut co: Vec<HashMap<u32, f32>> = vec![HashMap::new(); n];
-    for basket in baskets.values() {
+    // In user order: float sums depend on the order of their terms, and a HashMap's order changes
+    // from run to run, so the same files would give slightly different catalogs (and matrices).
+    let mut users: Vec<&&str> = baskets.keys().collect();
+    users.sort_unstable();
+    for basket in users.iter().filter_map(|u| baskets.get(**u)) {
         let mut list: Vec<(i64, usize)> = basket.iter().map(|(&i, &t)| (t, i)).collect();
         list.sort_unstable_by(|a, b| b.cmp(a));
         list.truncate(opts.max_items_per_user);
