@@ -45,7 +45,15 @@ struct CachedView {
     now: i64,
     session_key: Option<String>,
     view: Arc<ProfileView>,
+    /// Views built from this (catalog, profile) pair so far.
+    views: u32,
 }
+
+/// Keying the item history by catalog index costs a catalog lookup per history item (about one
+/// rank call for a long history) and then saves most of the view in every later call: worth it
+/// from the third view of the same shopper state, not the second (an app often ranks a page or
+/// two between events).
+const INDEX_FROM_VIEW: u32 = 3;
 
 /// The stores, behind the single writer lock. `None` once closed.
 pub(crate) struct Writer {
@@ -337,14 +345,16 @@ impl Tailor {
         session_key: Option<&str>,
     ) -> Arc<ProfileView> {
         let mut resolved = None;
+        let mut views = 1;
         if let Some(c) = self.view_cache.load().as_ref() {
             if Arc::ptr_eq(&c.catalog, catalog) && Arc::ptr_eq(&c.profile, profile) {
                 if c.now == now && c.session_key.as_deref() == session_key {
                     return c.view.clone();
                 }
-                // Same shopper state, another time: only the decays are redone, and the item
-                // history is keyed by catalog index now that the pair is ranked again.
-                resolved = Some(if c.view.resolved.indexed() {
+                // Same shopper state, another time: only the decays are redone, and from the
+                // third view on the item history is keyed by catalog index.
+                views = c.views.saturating_add(1);
+                resolved = Some(if c.view.resolved.indexed() || views < INDEX_FROM_VIEW {
                     c.view.resolved.clone()
                 } else {
                     Arc::new(ResolvedProfile::build(profile, catalog, true))
@@ -367,6 +377,7 @@ impl Tailor {
             now,
             session_key: session_key.map(String::from),
             view: view.clone(),
+            views,
         })));
         view
     }
