@@ -28,7 +28,7 @@ fn rejected(problem: ModelProblem, msg: impl Into<String>) -> Error {
     Error::model(problem, msg)
 }
 
-fn chain(e: &TractError) -> String {
+pub(super) fn chain(e: &TractError) -> String {
     e.chain()
         .map(|c| c.to_string())
         .collect::<Vec<_>>()

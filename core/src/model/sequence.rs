@@ -9,6 +9,7 @@
 
 use super::batch_plans::Plan;
 use super::manifest::{sha256_hex, SequenceSpec};
+use super::runtime::chain;
 use crate::error::{Error, ModelProblem, Result};
 use crate::features::sequence::{FIRST_ITEM, PADDING, UNKNOWN};
 use crate::features::{ItemTable, SequenceInput};
@@ -47,13 +48,6 @@ pub struct SequenceModel {
 
 fn refused(problem: ModelProblem, msg: impl Into<String>) -> Error {
     Error::model(problem, format!("sequence model: {}", msg.into()))
-}
-
-fn chain(e: &TractError) -> String {
-    e.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
 }
 
 /// One item id per line (a final newline is allowed); no empty line, no duplicate, ids within
