@@ -38,6 +38,11 @@ pub struct Args {
     /// Random negatives per user (besides history, co-purchase and popular candidates).
     #[arg(long, default_value_t = 200)]
     random: usize,
+    /// Also write row sets from up to this many baskets in the horizon (a seeded sample): the
+    /// basket's first items are the cart (the request's context, read by the `context_*`
+    /// features), the rest of the basket are the positives. Each is one group, `user#cartK`.
+    #[arg(long, default_value_t = 0)]
+    baskets: usize,
     /// Leave the catalog's `repeat_rate` unknown (as for a merchant that does not ship it), so a
     /// model can be trained for both kinds of catalog.
     #[arg(long)]
@@ -101,6 +106,7 @@ pub fn run(args: Args) -> CliResult {
         horizon_secs: args.horizon_secs,
         max_users: args.max_users,
         random: args.random,
+        baskets: args.baskets,
         ..Default::default()
     };
     let mut sink: Box<dyn Write> = if out.as_os_str() == "-" {
@@ -112,9 +118,10 @@ pub fn run(args: Args) -> CliResult {
         write_matrix(&world, &features, &opts, &mut sink).map_err(tailor::TailorError::from)?;
     sink.flush()?;
     eprintln!(
-        "wrote {} rows for {} users ({} positives, {} features) to {}",
+        "wrote {} rows for {} users and {} baskets ({} positives, {} features) to {}",
         summary.rows,
         summary.users,
+        summary.baskets,
         summary.positives,
         features.len(),
         out.display()

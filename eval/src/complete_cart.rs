@@ -20,7 +20,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tailor::engine::model::LoadedModel;
-use tailor::engine::profile::{ProfileEvent, ProfileState, Touched, UserEvent};
+use tailor::engine::profile::{Params, ProfileEvent, ProfileState, Touched, UserEvent};
 use tailor::engine::rank::{rank, RankContext};
 use tailor::engine::Result;
 use tailor::{EventKind, ExplorationOptions, Item, RankRequest, SurfaceKind};
@@ -30,15 +30,15 @@ use tailor::{EventKind, ExplorationOptions, Item, RankRequest, SurfaceKind};
 pub const HISTORY_WEIGHT: f32 = 0.02;
 
 /// One basket to complete.
-struct Basket {
-    user: String,
-    at: i64,
-    cart: Vec<String>,
-    held_out: String,
+pub(crate) struct Basket {
+    pub user: String,
+    pub at: i64,
+    pub cart: Vec<String>,
+    pub held_out: String,
 }
 
 /// Baskets of the protocol, in the order their first line appears in the file.
-fn baskets(
+pub(crate) fn baskets(
     events: &[UserEvent],
     known: &dyn Fn(&str) -> bool,
     from: i64,
@@ -172,27 +172,29 @@ impl CartCooccurrence {
     }
 }
 
-/// The shopper's history before the cutoff, plus the cart as add-to-cart events at `at`.
-fn profile_with_cart(
+/// The shopper's history before `cutoff`, plus `cart` as add-to-cart events at `at`.
+pub(crate) fn profile_with_cart(
     world: &World,
     history: &[UserEvent],
-    basket: &Basket,
-    opts: &ReplayOptions,
+    cutoff: i64,
+    at: i64,
+    cart: &[String],
+    params: &Params,
 ) -> ProfileState {
-    let mut state = world.profile_before(history, opts.cutoff, &opts.params);
+    let mut state = world.profile_before(history, cutoff, params);
     let mut touched = Touched::default();
-    let session = format!("replay-{}", basket.at);
-    for id in &basket.cart {
+    let session = format!("replay-{at}");
+    for id in cart {
         let ev = ProfileEvent {
             kind: EventKind::AddToCart,
             item_id: Arc::from(id.as_str()),
-            ts: basket.at,
+            ts: at,
             session: Some(session.clone()),
             quantity: 1,
         };
-        state.apply_history(&ev, &opts.params, &mut touched);
+        state.apply_history(&ev, params, &mut touched);
         if let Some(idx) = world.catalog.get(id) {
-            state.apply_attributes(&ev, world.catalog.record(idx), &opts.params, &mut touched);
+            state.apply_attributes(&ev, world.catalog.record(idx), params, &mut touched);
         }
     }
     state.prune_items();
@@ -261,7 +263,14 @@ pub fn replay_complete_cart(
                             .take(k)
                             .copied()
                             .collect();
-                        let profile = Arc::new(profile_with_cart(world, history, b, opts));
+                        let profile = Arc::new(profile_with_cart(
+                            world,
+                            history,
+                            opts.cutoff,
+                            b.at,
+                            &b.cart,
+                            &opts.params,
+                        ));
                         let ctx =
                             RankContext::offline(&world.catalog, &profile, model, &opts.params);
                         let req = RankRequest {

@@ -4,6 +4,7 @@
 //! neighbours, embeddings) from purchases before a cutoff. Used by the `tailor` CLI; it reaches
 //! the engine through `tailor::engine`, the same code paths an app's `Tailor` ranks with.
 
+mod basket_rows;
 pub mod complete_cart;
 pub mod derive;
 pub mod knn;

@@ -19,7 +19,8 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
 use std::io::Write;
-use tailor::engine::features::{assemble, Feature, ProfileView};
+use tailor::engine::catalog::CatalogSnapshot;
+use tailor::engine::features::{assemble_in, Feature, ProfileView, RequestContext};
 use tailor::engine::profile::UserEvent;
 use tailor::engine::profile::{Params, ProfileState};
 use tailor::engine::profile::{ProfileEvent, Touched};
@@ -40,6 +41,9 @@ pub struct MatrixOptions {
     pub max_users: Option<usize>,
     /// Share of users (0..1) given a live session revealed from their next basket.
     pub session_share: f64,
+    /// Row sets from carts (see `basket_rows`): at most this many baskets in the horizon, a
+    /// seeded uniform sample; 0 writes none.
+    pub baskets: usize,
     pub params: Params,
 }
 
@@ -56,6 +60,7 @@ impl Default for MatrixOptions {
             horizon_secs: None,
             max_users: None,
             session_share: 0.5,
+            baskets: 0,
             params: Params::default(),
         }
     }
@@ -64,6 +69,8 @@ impl Default for MatrixOptions {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct MatrixSummary {
     pub users: usize,
+    /// Row sets made from baskets (a cart as the request's context).
+    pub baskets: usize,
     pub rows: usize,
     pub positives: usize,
 }
@@ -113,58 +120,122 @@ pub fn write_matrix(
         }
         let profile = std::sync::Arc::new(profile);
         let view = ProfileView::build(&profile, catalog, now, None, &opts.params);
-        let mut cands: Vec<u32> = Vec::new();
-        let mut add = |i: u32, cands: &mut Vec<u32>| {
-            if catalog.item(i).in_stock && seen.insert(i) {
-                cands.push(i);
-            }
-        };
-        let mut history: Vec<(i64, u32)> = profile
-            .items
+        let none = RequestContext::default();
+        let cands = candidates(world, &profile, &view, &none, seen, opts, &mut rng);
+        let labels: Vec<bool> = cands
             .iter()
-            .filter_map(|(id, s)| Some((s.last_seen, catalog.get(id)?)))
+            .map(|&i| bought.contains(&*catalog.item(i).id))
             .collect();
-        history.sort_unstable_by(|a, b| b.cmp(a));
-        history
-            .iter()
-            .take(opts.history)
-            .for_each(|&(_, i)| add(i, &mut cands));
-        let mut co: Vec<(f32, u32)> = view.copurchase.iter().map(|(&i, c)| (c.score, i)).collect();
+        let rows = Rows {
+            group: user,
+            cands: &cands,
+            labels: &labels,
+        };
+        rows.write(
+            features,
+            catalog,
+            &view,
+            &none,
+            &mut matrix,
+            out,
+            &mut summary,
+        )?;
+        summary.users += 1;
+    }
+    if opts.baskets > 0 {
+        crate::basket_rows::write(world, features, opts, &mut rng, out, &mut summary)?;
+    }
+    Ok(summary)
+}
+
+/// What a ranker must sort out for one row set: the shopper's own history, co-purchase
+/// neighbours of the profile and of the context, popular items and a uniform random sample of
+/// the catalog, in stock and not in `seen` (items already on the page: a session's revealed
+/// views, a cart).
+pub(crate) fn candidates(
+    world: &World,
+    profile: &ProfileState,
+    view: &ProfileView,
+    ctx: &RequestContext,
+    mut seen: HashSet<u32>,
+    opts: &MatrixOptions,
+    rng: &mut SmallRng,
+) -> Vec<u32> {
+    let catalog = &world.catalog;
+    let mut cands: Vec<u32> = Vec::new();
+    let mut add = |i: u32, cands: &mut Vec<u32>| {
+        if catalog.item(i).in_stock && seen.insert(i) {
+            cands.push(i);
+        }
+    };
+    let mut history: Vec<(i64, u32)> = profile
+        .items
+        .iter()
+        .filter_map(|(id, s)| Some((s.last_seen, catalog.get(id)?)))
+        .collect();
+    history.sort_unstable_by(|a, b| b.cmp(a));
+    history
+        .iter()
+        .take(opts.history)
+        .for_each(|&(_, i)| add(i, &mut cands));
+    for links in [&view.copurchase, &ctx.links] {
+        let mut co: Vec<(f32, u32)> = links.iter().map(|(&i, c)| (c.score, i)).collect();
         co.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         co.iter()
             .take(opts.copurchase)
             .for_each(|&(_, i)| add(i, &mut cands));
-        catalog
-            .in_stock_by_popularity
-            .iter()
-            .take(opts.popular)
-            .for_each(|&i| add(i, &mut cands));
-        for _ in 0..opts.random {
-            if !catalog.is_empty() {
-                add(rng.random_range(0..catalog.len() as u32), &mut cands);
-            }
+    }
+    catalog
+        .in_stock_by_popularity
+        .iter()
+        .take(opts.popular)
+        .for_each(|&i| add(i, &mut cands));
+    for _ in 0..opts.random {
+        if !catalog.is_empty() {
+            add(rng.random_range(0..catalog.len() as u32), &mut cands);
         }
-        assemble(features, &cands, catalog, &view, &mut matrix);
+    }
+    cands
+}
+
+/// One group of rows: a shopper (or a cart) and its labelled candidates.
+pub(crate) struct Rows<'a> {
+    pub group: &'a str,
+    pub cands: &'a [u32],
+    pub labels: &'a [bool],
+}
+
+impl Rows<'_> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write(
+        &self,
+        features: &[Feature],
+        catalog: &CatalogSnapshot,
+        view: &ProfileView,
+        ctx: &RequestContext,
+        matrix: &mut Vec<f32>,
+        out: &mut dyn Write,
+        summary: &mut MatrixSummary,
+    ) -> Result<()> {
+        assemble_in(features, self.cands, catalog, view, ctx, matrix);
         let width = features.len();
-        for (r, &idx) in cands.iter().enumerate() {
-            let label = bought.contains(&*catalog.item(idx).id) as u8;
+        for (r, (&idx, &label)) in self.cands.iter().zip(self.labels).enumerate() {
             summary.positives += label as usize;
             write!(
                 out,
                 "{},{},{}",
-                csv_field(user),
+                csv_field(self.group),
                 csv_field(&catalog.item(idx).id),
-                label
+                label as u8
             )?;
             for v in &matrix[r * width..(r + 1) * width] {
                 write!(out, ",{}", format_value(*v))?;
             }
             writeln!(out)?;
         }
-        summary.rows += cands.len();
-        summary.users += 1;
+        summary.rows += self.cands.len();
+        Ok(())
     }
-    Ok(summary)
 }
 
 /// Reveal the first third of the user's next basket (at least 3 items) as session views at the

@@ -20,6 +20,12 @@ SCALAR_FEATURES = [
     "session_embedding_similarity", "explicit_preference", "in_stock", "price_log",
     "profile_event_count", "shopper_repeat_share", "item_repeat_rate", "item_repeat_known",
 ]
+# Set only on rows with a context (a product page, a cart: `tailor features --baskets N`); 0 on
+# "for you" rows, so a model trained on both serves every surface.
+CONTEXT_FEATURES = [
+    "context_copurchase", "context_embedding_similarity", "context_same_category",
+    "context_same_brand", "context_price_vs", "context_size",
+]
 EMB_DIM = 16
 ITEM_EMB = [f"item_embedding_{i}" for i in range(EMB_DIM)]
 PROFILE_EMB = [f"profile_embedding_{i}" for i in range(EMB_DIM)]
@@ -27,7 +33,7 @@ ALL_FEATURES = SCALAR_FEATURES + ITEM_EMB + PROFILE_EMB
 # Computed from a model directory's sequence model (sequence.py; 0 without one), so it is not a
 # column of `tailor features` matrices and not in ALL_FEATURES.
 SEQUENCE_FEATURE = "sequence_score"
-FEATURE_SET = set(ALL_FEATURES) | {SEQUENCE_FEATURE}
+FEATURE_SET = set(ALL_FEATURES) | set(CONTEXT_FEATURES) | {SEQUENCE_FEATURE}
 
 # Contract constants (the Rust side relies on these).
 INPUT_NAME = "features"
@@ -169,8 +175,8 @@ def load_matrix(path, features=None):
     if missing:
         raise SystemExit(f"{path}: missing feature columns {missing}")
     idx = [3 + cols.index(c) for c in features]
-    users = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[0], dtype=str, ndmin=1)
-    data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[2] + idx,
+    users = np.loadtxt(path, delimiter=",", skiprows=1, comments=None, usecols=[0], dtype=str, ndmin=1)
+    data = np.loadtxt(path, delimiter=",", skiprows=1, comments=None, usecols=[2] + idx,
                       dtype=np.float64, ndmin=2)
     return users, data[:, 0].astype(int), data[:, 1:].astype(np.float32), list(features)
 

@@ -9,7 +9,9 @@
 #
 # Nothing at or after the test cutoff 2011-10-01 (1317427200) is used for training:
 #  1. `tailor features` writes one matrix per monthly cutoff 2011-03-01 .. 2011-09-01, each with
-#     the purchases of the 30 days after its cutoff as labels (the last ends 2011-10-01).
+#     the purchases of the 30 days after its cutoff as labels (the last ends 2011-10-01), and
+#     row sets from up to 1,000 of those days' baskets (the first items of a basket are the cart,
+#     the request's context; the rest are the positives), so one model serves every surface.
 #  2. Validation: every kind is trained on the cutoffs up to 2011-08-01 (labels end 2011-08-31)
 #     and evaluated with `tailor replay` at 2011-09-01 over 30 days. The kind with the best
 #     validation NDCG@10 becomes the default model.
@@ -38,7 +40,7 @@ test_cutoff=1317427200
 
 for c in "${train_cutoffs[@]}" "$valid_cutoff"; do
   "$tailor" features --catalog "$data/catalog.csv.gz" --events "$data/events.csv.gz" \
-    --cutoff "$c" --horizon-days 30 --out "$work/m-$c.csv"
+    --cutoff "$c" --horizon-days 30 --baskets 1000 --out "$work/m-$c.csv"
 done
 concat() { # concat OUT CUTOFF... : one header, then every matrix's rows
   local out="$1"; shift

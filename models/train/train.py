@@ -24,7 +24,7 @@ from sklearn.neural_network import MLPClassifier
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model_card  # noqa: E402
 import tree2gemm  # noqa: E402
-from common import (INPUT_NAME, ITEM_EMB, OUTPUT_NAME, PROFILE_EMB, SCALAR_FEATURES,  # noqa: E402
+from common import (CONTEXT_FEATURES, INPUT_NAME, ITEM_EMB, OUTPUT_NAME, PROFILE_EMB, SCALAR_FEATURES,  # noqa: E402
                     auc, check_features, const, data_meta, display_path, linear_graph, load_matrix,
                     make_model, op_list, ort_scores, ranking_metrics, save_model_dir,
                     write_json)
@@ -212,8 +212,21 @@ def main():
     check_features(feats)
     out = a.out or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), a.name)
 
+    # A matrix with cart rows (`tailor features --baskets N`) teaches the context features too,
+    # so the model serves the cart surfaces with its own score (core/src/rank/surface.rs); a
+    # matrix without them leaves them out (a model that reads them would skip the surfaces'
+    # hand-set blends without having learned the context).
+    auto_context = not a.features and DEFAULT_FEATURES[a.kind] is SCALAR_FEATURES
+    if auto_context:
+        with open(a.train) as f:
+            auto_context = set(CONTEXT_FEATURES) <= set(f.readline().strip().split(","))
+    if auto_context:
+        feats += CONTEXT_FEATURES
     tu, ty, tX, _ = load_matrix(a.train, feats)
     vu, vy, vX, _ = load_matrix(a.valid, feats)
+    if auto_context and not tX[:, feats.index("context_size")].any():
+        keep = [i for i, f in enumerate(feats) if f not in CONTEXT_FEATURES]
+        feats, tX, vX = [feats[i] for i in keep], tX[:, keep], vX[:, keep]
     print(f"[{a.name}] {a.kind}: {len(feats)} features, train {tX.shape[0]} rows, valid {vX.shape[0]} rows")
     if a.kind == "embedding":
         model, ref, hp = train_embedding(tX, ty, a.seed, feats)

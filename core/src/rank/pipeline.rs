@@ -3,7 +3,7 @@
 use super::{diversity, explain, fallback, not_interested, rules, surface};
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
-use crate::features::{assemble_in, ProfileView, RequestContext};
+use crate::features::{assemble_in, Feature, ProfileView, RequestContext};
 use crate::learn::bandit as explore;
 use crate::model::LoadedModel;
 use crate::profile::{Params, ProfileState};
@@ -388,7 +388,14 @@ pub fn rank_with_view(
     if !personalized {
         scores = fallback::scores(&cands, catalog);
     }
-    surface::blend(kind, catalog, &context, &cands, &mut scores, personalized);
+    let base = if !personalized {
+        surface::Base::Popularity
+    } else if ctx.model.features.contains(&Feature::ContextCopurchase) {
+        surface::Base::ContextModel
+    } else {
+        surface::Base::Model
+    };
+    surface::blend(kind, catalog, &context, &cands, &mut scores, base);
 
     // Final score = model (or popularity) + boosts; ties broken by popularity, then catalog order.
     let mut boosted_by: Vec<Option<usize>> = vec![None; cands.len()];

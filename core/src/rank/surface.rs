@@ -1,9 +1,12 @@
 //! Surfaces other than "for you": checking a request's context, and blending the model's (or
 //! the popularity fallback's) score with what the page is about.
 //!
-//! The blends work with any model, the bundled one included: the base score is standardized
-//! within the request (so a model's scale does not matter) and added to the surface's own
-//! signal. A model that reads the `context_*` features sees the same context through them.
+//! The blends work with any model: the base score is standardized within the request (so a
+//! model's scale does not matter) and added to the surface's own signal. A model that reads
+//! `context_copurchase` was trained on rows with a context (`tailor features --baskets`, the
+//! bundled default included): it has learned how much the cart says against the shopper's
+//! taste, so "goes with" and "complete the cart" take its score as it is. Without a model
+//! score (cold start, opted out) the blend is over popularity, as for any model.
 
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
@@ -128,18 +131,31 @@ const SEARCH_TASTE: f32 = 0.5;
 /// Trending: standardized popularity against the shopper's taste.
 const TRENDING_TASTE: f32 = 0.3;
 
+/// What the base scores of a request are.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Base {
+    /// The popularity fallback (cold start, opted out, no model time): search keeps the app's
+    /// order.
+    Popularity,
+    /// A model's scores.
+    Model,
+    /// A model's scores, from a model that reads the request's context itself.
+    ContextModel,
+}
+
 /// Turn `base` (the model's or the fallback's scores of `cands`) into the surface's scores.
-/// `personalized`: the base is the model's (else popularity, and search keeps the app's order).
 pub fn blend(
     kind: SurfaceKind,
     catalog: &CatalogSnapshot,
     ctx: &RequestContext,
     cands: &[u32],
     base: &mut [f32],
-    personalized: bool,
+    of: Base,
 ) {
+    let personalized = of != Base::Popularity;
     match kind {
         SurfaceKind::ForYou | SurfaceKind::BuyAgain => {}
+        SurfaceKind::GoesWith | SurfaceKind::CompleteCart if of == Base::ContextModel => {}
         SurfaceKind::Similar | SurfaceKind::GoesWith | SurfaceKind::CompleteCart => {
             let w = if kind == SurfaceKind::Similar {
                 &SIMILAR

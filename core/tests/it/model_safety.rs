@@ -94,6 +94,11 @@ pub(crate) struct Graph {
 impl Graph {
     /// score = Reshape(features @ w + b, [-1])
     pub(crate) fn linear() -> Graph {
+        Graph::linear_with([0.5, 1.0, 0.8])
+    }
+
+    /// `linear` with the weights `w` of the three features.
+    pub(crate) fn linear_with(w: [f32; 3]) -> Graph {
         Graph {
             nodes: vec![
                 node("MatMul", &["features", "w"], &["mm"]),
@@ -101,7 +106,7 @@ impl Graph {
                 node("Reshape", &["lin", "shape_n"], &["score"]),
             ],
             inits: vec![
-                f32_init("w", &[3, 1], &[0.5, 1.0, 0.8]),
+                f32_init("w", &[3, 1], &w),
                 f32_init("b", &[1], &[-0.1]),
                 i64_init("shape_n", &[-1]),
             ],

@@ -108,6 +108,45 @@ fn complete_cart_sums_over_the_cart() {
     }
 }
 
+/// A model trained with carts as its context (it reads `context_copurchase`: the bundled
+/// default, or a shop's model trained with `tailor features --baskets`) orders the cart surfaces
+/// by its own score; the hand-set blend is for models that never saw a context.
+#[test]
+fn a_model_that_reads_the_context_orders_the_cart_by_its_own_score() {
+    let (_d, t) = store();
+    shopper(&t);
+    // A model that learned the opposite of the blend: bought with the cart = added less often.
+    let bytes = crate::model_safety::Graph::linear_with([-1.0, 0.0, 0.01]).bytes();
+    let manifest = format!(
+        r#"{{"name":"cart-aware","version":"1","sha256":"{}",
+            "features":["context_copurchase","affinity_category","item_popularity"]}}"#,
+        tailor::engine::model::sha256_hex(&bytes)
+    );
+    t.load_model_bytes(bytes, manifest).unwrap();
+    let all = |kind| {
+        let req = RankRequest {
+            limit: 100,
+            ..request(kind, &["tent"])
+        };
+        ids(&t.rank(req).unwrap())
+    };
+    let got = all(SurfaceKind::CompleteCart);
+    // Last: the weakest link (books-3), then mat, then pegs, bought with the tent most.
+    assert_eq!(got[got.len() - 3..], ["books-3", "mat", "pegs"], "{got:?}");
+    assert_eq!(all(SurfaceKind::GoesWith), got);
+    // "Similar" keeps its blend (substitutes, whatever the model learned about carts).
+    assert_eq!(all(SurfaceKind::Similar)[0], "tent2");
+    // A model without context features gets the blend: bought with the tent comes first.
+    let bytes = crate::model_safety::Graph::linear_with([0.0, 0.0, 0.01]).bytes();
+    let manifest = format!(
+        r#"{{"name":"cart-blind","version":"1","sha256":"{}",
+            "features":["bought_count","affinity_category","item_popularity"]}}"#,
+        tailor::engine::model::sha256_hex(&bytes)
+    );
+    t.load_model_bytes(bytes, manifest).unwrap();
+    assert_eq!(all(SurfaceKind::CompleteCart)[..2], ["pegs", "mat"]);
+}
+
 #[test]
 fn similar_ranks_look_alikes_with_a_reason() {
     let (_d, t) = store();
