@@ -35,6 +35,10 @@ pub struct Args {
     /// events) instead of the standard benchmark.
     #[arg(long)]
     scaling: bool,
+    /// Rank with this model (its manifest.json) instead of the built-in one, e.g. to compare a
+    /// retrained model with the shipped one on the same machine.
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
 }
 
 #[derive(serde::Serialize, Default)]
@@ -216,7 +220,15 @@ pub fn run(args: Args) -> CliResult {
     opens.sort_by(f64::total_cmp);
     report.open_ms = percentile(&opens, 0.5);
     let t = reopened.ok_or("no open")?;
-    let active = tailor::engine::model::builtin().map_err(tailor::TailorError::from)?;
+    let active = match &args.model {
+        Some(manifest) => {
+            let dir = manifest.parent().ok_or("--model: the path of a manifest.json")?;
+            t.load_model(dir.display().to_string(), None)?;
+            tailor::engine::model::load_from_manifest(manifest, &[])
+        }
+        None => tailor::engine::model::builtin(),
+    }
+    .map_err(tailor::TailorError::from)?;
     report.model = format!("{} v{}", active.manifest.name, active.manifest.version);
     // Rank with the fixed-batch plans a running app has (built in the background after open).
     let wait = Instant::now();

@@ -6,8 +6,11 @@
 //! id, at least 2 distinct items, in the horizon after the cutoff, a shopper with purchases
 //! before it) the first `m` distinct items (m uniform in 1..n-1, seeded) are the cart, tracked as
 //! add-to-cart at the basket's time on top of the history before the cutoff, exactly as
-//! `tailor replay --task complete-cart` does; the rest of the basket is what the shopper went on
-//! to add (label 1). Candidates are found as for the "for you" rows plus the context's own
+//! `tailor replay --task complete-cart` does; the item that came next is the positive. The
+//! basket's later items are left out of the candidates: they were bought too, but not next, so
+//! they are neither right nor wrong answers (as positives they taught a model to weigh the
+//! shopper's history far above the cart: the last items put in a basket say most about the
+//! next one). Candidates are found as for the "for you" rows plus the context's own
 //! co-purchase neighbours, without the cart's items. Each basket is one group (`user#cartK`).
 
 use crate::complete_cart::{baskets, profile_with_cart};
@@ -68,13 +71,17 @@ pub(crate) fn write(
         let view = ProfileView::build(&profile, catalog, basket.at, None, &opts.params);
         let cart_idx: Vec<u32> = cart.iter().filter_map(|id| catalog.get(id)).collect();
         let ctx = RequestContext::build(catalog, &cart_idx, &[]);
-        let seen: HashSet<u32> = cart_idx.iter().copied().collect();
-        let cands = candidates(world, &profile, &view, &ctx, seen, opts, rng);
-        let wanted: HashSet<&str> = rest.iter().map(String::as_str).collect();
-        let labels: Vec<bool> = cands
+        let Some((next, later)) = rest.split_first() else {
+            continue;
+        };
+        let next = catalog.get(next);
+        let seen: HashSet<u32> = cart
             .iter()
-            .map(|&i| wanted.contains(&*catalog.item(i).id))
+            .chain(later)
+            .filter_map(|id| catalog.get(id))
             .collect();
+        let cands = candidates(world, &profile, &view, &ctx, seen, opts, rng);
+        let labels: Vec<bool> = cands.iter().map(|&i| Some(i) == next).collect();
         let rows = Rows {
             group: &group,
             cands: &cands,

@@ -135,10 +135,14 @@ def reference_rows(X):
     return np.asarray(X[::step][:REFERENCE_ROWS], np.float32)
 
 
-def save_model_dir(out_dir, model, name, version, features, description, X=None):
+def save_model_dir(out_dir, model, name, version, features, description, X=None, reference_X=None,
+                   with_reference=True):
     """Write model.onnx + manifest.json (the contract) into out_dir; with the training
     matrix X, the manifest records each feature's range and the model's score distribution
-    on those rows (`score_reference`, for the on-device model guard)."""
+    on those rows (`score_reference`, for the on-device model guard) — or on `reference_X`
+    when given (a model with a context head: the "for you" rows, the scores most rank calls
+    see). `with_reference=False` writes no reference (the built-in model: any shop's scores
+    differ from those of the shop it was trained on, and it has no earlier model to fall back to)."""
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "model.onnx")
     onnx.save(model, path)
@@ -149,7 +153,8 @@ def save_model_dir(out_dir, model, name, version, features, description, X=None)
     }
     if X is not None and len(X):
         manifest["ranges"] = feature_ranges(features, X)
-        reference = score_reference(ort_scores(model, reference_rows(X)))
+        reference = with_reference and score_reference(
+            ort_scores(model, reference_rows(X if reference_X is None else reference_X)))
         if reference:
             manifest["score_reference"] = reference
     write_json(os.path.join(out_dir, "manifest.json"), manifest)

@@ -68,6 +68,19 @@ def write_card(model_dir):
         if met.get("export_check"):
             L += ["- export check (max abs diff of ONNX scores): "
                   + ", ".join(f"{k} = {v:.2e}" for k, v in met["export_check"].items())]
+    head = met.get("context_head")
+    if head:
+        L += ["", "## Context head (learned from baskets)", "",
+              "Cart surfaces (`GoesWith`, `CompleteCart`) take this model's score as it is: "
+              "score = a × base + Σ w × context feature + b, fitted by logistic regression on "
+              f"{head['train_cart_rows']} cart rows (`models/train/context_head.py`); with no context "
+              "the order is the base model's.", "",
+              f"- a (base score) = {head['a']:.4f}, b = {head['b']:.4f}",
+              "- w: " + ", ".join(f"`{k}` {v:+.4f}" for k, v in head["w"].items())]
+        if head.get("valid_cart"):
+            L += [f"- validation cart rows NDCG@10: {_fmt(head['valid_cart']['ndcg@10'])} with the head, "
+                  f"{_fmt(head['valid_cart_base_only']['ndcg@10'])} base only "
+                  f"({head['valid_cart']['users_evaluated']} carts)"]
     L += ["", "## Validation metrics (offline, per-user ranking groups)", ""]
     if met.get("validation"):
         L += ["| model | NDCG@10 | HR@10 | AUC | users |", "| --- | --- | --- | --- | --- |"]

@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import context_head  # noqa: E402
 import model_card  # noqa: E402
 import tree2gemm  # noqa: E402
 from common import (CONTEXT_FEATURES, INPUT_NAME, ITEM_EMB, OUTPUT_NAME, PROFILE_EMB, SCALAR_FEATURES,  # noqa: E402
@@ -212,28 +213,53 @@ def main():
     check_features(feats)
     out = a.out or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), a.name)
 
-    # A matrix with cart rows (`tailor features --baskets N`) teaches the context features too,
-    # so the model serves the cart surfaces with its own score (core/src/rank/surface.rs); a
-    # matrix without them leaves them out (a model that reads them would skip the surfaces'
-    # hand-set blends without having learned the context).
-    auto_context = not a.features and DEFAULT_FEATURES[a.kind] is SCALAR_FEATURES
-    if auto_context:
+    # A matrix with cart rows (`tailor features --baskets N`) also teaches the model the request's
+    # context: the base model is trained on the "for you" rows, and a context head on the cart
+    # rows (context_head.py); the model then serves the cart surfaces with its own score
+    # (core/src/rank/surface.rs). Without cart rows the context features are left out (a model
+    # that reads them would skip the surfaces' hand-set blends without having learned them).
+    # Asked for by name (any context feature in --features: all of them, last), or by default for
+    # the scalar kinds when the matrix has the columns.
+    asked = bool(set(feats) & set(CONTEXT_FEATURES))
+    auto_context = asked or (not a.features and DEFAULT_FEATURES[a.kind] is SCALAR_FEATURES)
+    if auto_context and not asked:
         with open(a.train) as f:
             auto_context = set(CONTEXT_FEATURES) <= set(f.readline().strip().split(","))
     if auto_context:
-        feats += CONTEXT_FEATURES
+        feats = [f for f in feats if f not in CONTEXT_FEATURES] + CONTEXT_FEATURES
     tu, ty, tX, _ = load_matrix(a.train, feats)
     vu, vy, vX, _ = load_matrix(a.valid, feats)
-    if auto_context and not tX[:, feats.index("context_size")].any():
-        keep = [i for i, f in enumerate(feats) if f not in CONTEXT_FEATURES]
-        feats, tX, vX = [feats[i] for i in keep], tX[:, keep], vX[:, keep]
-    print(f"[{a.name}] {a.kind}: {len(feats)} features, train {tX.shape[0]} rows, valid {vX.shape[0]} rows")
+    t_cart, v_cart = context_head.cart_rows(tu), context_head.cart_rows(vu)
+    n_base = len(feats) - (len(CONTEXT_FEATURES) if auto_context else 0)
+    with_head = auto_context and bool(t_cart.any()) and bool(tX[t_cart, n_base:].any())
+    if asked and not with_head:
+        raise SystemExit(f"[{a.name}] context features need cart rows: write the training matrix "
+                         "with `tailor features --baskets N`")
+    if auto_context and not with_head:
+        feats, tX, vX = feats[:n_base], tX[:, :n_base], vX[:, :n_base]
+    # The base model learns from the "for you" rows only (all rows without a head).
+    bX, by = (tX[~t_cart, :n_base], ty[~t_cart]) if with_head else (tX, ty)
+    print(f"[{a.name}] {a.kind}: {len(feats)} features, train {tX.shape[0]} rows"
+          f" ({int(t_cart.sum())} of them cart rows), valid {vX.shape[0]} rows")
     if a.kind == "embedding":
-        model, ref, hp = train_embedding(tX, ty, a.seed, feats)
+        model, ref, hp = train_embedding(bX, by, a.seed, feats)
     else:
         trainers = {"linear": train_linear, "mlp": train_mlp, "gbt": train_gbt,
                     **{k: train_library(k) for k in ("lightgbm", "xgboost", "sklearn-pipeline")}}
-        model, ref, hp = trainers[a.kind](tX, ty, a.seed)
+        model, ref, hp = trainers[a.kind](bX, by, a.seed)
+    head_metrics, base_graph = None, model
+    if with_head:
+        base_ref = ref
+        cart_base = np.asarray(base_ref(tX[t_cart, :n_base]), np.float64).ravel()
+        a_, w_, b_ = context_head.fit(cart_base, tX[t_cart, n_base:], ty[t_cart], a.seed)
+        model = context_head.compose(base_graph, n_base, a_, w_, b_)
+        ref = context_head.reference(base_ref, n_base, a_, w_, b_)
+        head_metrics = {"a": a_, "w": dict(zip(CONTEXT_FEATURES, map(float, w_))), "b": b_,
+                        "train_cart_rows": int(t_cart.sum())}
+        if v_cart.any():
+            vc = v_cart
+            head_metrics["valid_cart_base_only"] = ranking_metrics(
+                vu[vc], vy[vc], ort_scores(base_graph, vX[vc, :n_base]))
     ml_model, gemm_check = hp.pop("ml_model", None), hp.pop("gemm_check", None)
 
     scores = ort_scores(model, vX)           # evaluate the exported artifact itself
@@ -244,8 +270,9 @@ def main():
         raise SystemExit(f"[{a.name}] export check failed: ONNX vs sklearn max diff {export_diff}")
     export = {"max_rel_diff_onnx_vs_trained_valid": export_diff}
     if gemm_check:
-        ml_valid = ort_scores(ml_model, vX)
-        export.update(gemm_check, max_abs_diff_gemm_vs_ort_ml_valid=float(np.abs(scores - ml_valid).max()))
+        ml_valid = ort_scores(ml_model, vX[:, :n_base])
+        gemm_valid = ort_scores(base_graph, vX[:, :n_base])
+        export.update(gemm_check, max_abs_diff_gemm_vs_ort_ml_valid=float(np.abs(gemm_valid - ml_valid).max()))
         bad = {k: v for k, v in export.items() if v > 1e-5}
         if bad:
             raise SystemExit(f"[{a.name}] GEMM trees disagree beyond 1e-5: {bad}")
@@ -253,20 +280,26 @@ def main():
     desc = a.description or (f"{a.kind} ranker; score = log-odds of purchase"
                              + (" [SYNTHETIC training data: placeholder until retrained]"
                                 if data_meta(a.train).get("synthetic") else ""))
-    manifest = save_model_dir(out, model, a.name, a.version, feats, desc, X=np.vstack([tX, vX]))
+    manifest = save_model_dir(out, model, a.name, a.version, feats, desc, X=np.vstack([tX, vX]),
+                              reference_X=np.vstack([tX[~t_cart], vX[~v_cart]]) if with_head else None)
     metrics = {
         "name": a.name, "version": a.version, "kind": a.kind, "features": feats,
         "train": summarize(a.train, tu, ty), "valid": summarize(a.valid, vu, vy),
         "training_window": a.window or data_meta(a.train).get("training_window", "unknown"),
-        "validation": {**ranking_metrics(vu, vy, scores), "auc": auc(vy, scores)},
+        "validation": {**ranking_metrics(vu[~v_cart], vy[~v_cart], scores[~v_cart]),
+                       "auc": auc(vy[~v_cart], scores[~v_cart])},
         "hyperparameters": hp, "export_check": export,
         "onnx": {"ops": op_list(model), "opset": 13, "input": INPUT_NAME, "output": OUTPUT_NAME,
                  "output_shape": ["N"], "file_bytes": os.path.getsize(os.path.join(out, "model.onnx")),
                  "sha256": manifest["sha256"]},
     }
     if "item_popularity" in feats:   # a no-personalization baseline on the same groups
-        pop = vX[:, feats.index("item_popularity")]
-        metrics["baseline_item_popularity"] = ranking_metrics(vu, vy, pop)
+        pop = vX[~v_cart, feats.index("item_popularity")]
+        metrics["baseline_item_popularity"] = ranking_metrics(vu[~v_cart], vy[~v_cart], pop)
+    if head_metrics:
+        if v_cart.any():
+            head_metrics["valid_cart"] = ranking_metrics(vu[v_cart], vy[v_cart], scores[v_cart])
+        metrics["context_head"] = head_metrics
     write_json(os.path.join(out, "metrics.json"), metrics)
     model_card.write_card(out)
     v = metrics["validation"]

@@ -362,7 +362,14 @@ pub fn rank_with_view(
     let mut outcome = ScoringOutcome::default();
     let mut scores: Vec<f32> = Vec::new();
     if fallback_reason.is_none() && !cands.is_empty() {
-        match score_within(ctx, &cands, view, &context, started, deadline, &mut outcome) {
+        let taste_only;
+        let shown = if surface::model_sees_context(kind) {
+            &context
+        } else {
+            taste_only = RequestContext::of_sequence(context.sequence.clone());
+            &taste_only
+        };
+        match score_within(ctx, &cands, view, shown, started, deadline, &mut outcome) {
             Ok(s) => scores = s,
             Err(f) => fallback_reason = Some(f),
         }

@@ -3,10 +3,13 @@
 //!
 //! The blends work with any model: the base score is standardized within the request (so a
 //! model's scale does not matter) and added to the surface's own signal. A model that reads
-//! `context_copurchase` was trained on rows with a context (`tailor features --baskets`, the
-//! bundled default included): it has learned how much the cart says against the shopper's
-//! taste, so "goes with" and "complete the cart" take its score as it is. Without a model
-//! score (cold start, opted out) the blend is over popularity, as for any model.
+//! `context_copurchase` was trained on carts as its context (`tailor features --baskets`, the
+//! bundled default included): it has learned how much a cart says about the next item against
+//! the shopper's taste, so "complete the cart" takes its score as it is. The product page's
+//! surfaces ("similar", "goes with") keep their blends over the model's score *without* the
+//! context: what is added to a cart next is not what looks like, or is bought with, one item,
+//! and showing the model the context there would count it twice. Without a model score (cold
+//! start, opted out) every surface blends over popularity.
 
 use crate::catalog::CatalogSnapshot;
 use crate::error::{Error, Result};
@@ -143,6 +146,11 @@ pub enum Base {
     ContextModel,
 }
 
+/// Whether the model is shown the request's context items (else only the shopper's taste).
+pub fn model_sees_context(kind: SurfaceKind) -> bool {
+    !matches!(kind, SurfaceKind::Similar | SurfaceKind::GoesWith)
+}
+
 /// Turn `base` (the model's or the fallback's scores of `cands`) into the surface's scores.
 pub fn blend(
     kind: SurfaceKind,
@@ -155,7 +163,7 @@ pub fn blend(
     let personalized = of != Base::Popularity;
     match kind {
         SurfaceKind::ForYou | SurfaceKind::BuyAgain => {}
-        SurfaceKind::GoesWith | SurfaceKind::CompleteCart if of == Base::ContextModel => {}
+        SurfaceKind::CompleteCart if of == Base::ContextModel => {}
         SurfaceKind::Similar | SurfaceKind::GoesWith | SurfaceKind::CompleteCart => {
             let w = if kind == SurfaceKind::Similar {
                 &SIMILAR
