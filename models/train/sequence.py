@@ -273,44 +273,69 @@ def buckets(X, Y, max_len, tokens):
     return out
 
 
+def targets_at(targets, multiple=256):
+    """For each target batch [B, L], the flat indices of its non-padding positions, padded with
+    -1 to one length per batch shape: the largest count among the batches of that shape rounded
+    up to `multiple` (a few compiled shapes, little filler)."""
+    flat = [np.flatnonzero(y.ravel() != PAD).astype(np.int32) for y in targets]
+    size = {}
+    for y, f in zip(targets, flat):
+        size[y.shape] = max(size.get(y.shape, 1), -(-len(f) // multiple) * multiple)
+    return [np.concatenate([f, np.full(size[y.shape] - len(f), -1, np.int32)]) for y, f in zip(targets, flat)]
+
+
 def adam_init(p):
     jax, jnp = _jax()
     z = jax.tree_util.tree_map(jnp.zeros_like, p)
     return {"m": z, "v": jax.tree_util.tree_map(jnp.zeros_like, p), "t": jnp.zeros((), jnp.float32)}
 
 
-def make_step(cfg, n_rows):
-    """One jitted Adam step on a batch (inputs, targets) [B, L]."""
+def make_loss(cfg, n_rows):
+    """The training loss of a batch (inputs, targets) [B, L] and its target positions `at` (see
+    `targets_at`): the mean over the targets of the softmax cross-entropy of the next item."""
     jax, jnp = _jax()
-    b1, b2, eps = 0.9, 0.98, 1e-9
 
-    def loss_fn(p, X, Y, key):
+    def loss_fn(p, X, Y, at, key):
         k_drop, k_neg = jax.random.split(key)
         H = forward(p, X, cfg.blocks, train=True, rate=cfg.dropout, key=k_drop)   # [B, L, d]
         E = p["item_embedding"]
-        valid = (Y != PAD).astype(jnp.float32)
+        # Only the target positions (`at`: flat indices, -1 = filler) are scored: about 40% of a
+        # batch's positions are padding, and the scores against the item table are most of the work.
+        w = (at >= 0).astype(jnp.float32)
+        h = H.reshape(-1, H.shape[-1])[jnp.maximum(at, 0)]                       # [K, d]
+        y = Y.reshape(-1)[jnp.maximum(at, 0)]                                     # [K]
+        pos = jnp.einsum("kd,kd->k", h, E[y])
         if cfg.negatives == 0:
-            logits = H @ E.T                                                       # [B, L, V+2]
-            logits = logits.at[..., PAD].set(MASK)
-            ce = jax.nn.logsumexp(logits, -1) - jnp.take_along_axis(logits, Y[..., None], -1)[..., 0]
+            # Full softmax: every item (and the unknown row) is a negative; padding is never a class.
+            logits = (h @ E.T).at[:, PAD].set(MASK)                               # [K, V+2]
+            ce = jax.nn.logsumexp(logits, -1) - pos
         else:
             # Shared uniform negatives (a constant log-q, so no correction) plus the unknown row,
             # so unknown items learn to score low; a negative equal to the target is masked.
             neg = jax.random.randint(k_neg, (cfg.negatives,), FIRST, n_rows)
             neg = jnp.concatenate([jnp.array([UNKNOWN]), neg])
-            pos = jnp.einsum("bld,bld->bl", H, E[Y])
-            lneg = H @ E[neg].T                                                   # [B, L, N+1]
-            lneg = jnp.where(neg[None, None, :] == Y[..., None], MASK, lneg)
+            lneg = h @ E[neg].T                                                   # [K, N+1]
+            lneg = jnp.where(neg[None, :] == y[:, None], MASK, lneg)
             ce = jnp.logaddexp(pos, jax.nn.logsumexp(lneg, -1)) - pos
-        loss = (ce * valid).sum() / jnp.maximum(valid.sum(), 1.0)
+        n = jnp.maximum(w.sum(), 1.0)
+        loss = (ce * w).sum() / n
         if cfg.l2:
             used = E[jnp.concatenate([X.ravel(), Y.ravel()])]
-            loss = loss + cfg.l2 * (used ** 2).sum() / jnp.maximum(valid.sum(), 1.0)
+            loss = loss + cfg.l2 * (used ** 2).sum() / n
         return loss
 
+    return loss_fn
+
+
+def make_step(cfg, n_rows):
+    """One jitted Adam step on a batch (inputs, targets) [B, L] and its target positions `at`."""
+    jax, jnp = _jax()
+    b1, b2, eps = 0.9, 0.98, 1e-9
+    loss_fn = make_loss(cfg, n_rows)
+
     @jax.jit
-    def step(p, opt, X, Y, key):
-        loss, g = jax.value_and_grad(loss_fn)(p, X, Y, key)
+    def step(p, opt, X, Y, at, key):
+        loss, g = jax.value_and_grad(loss_fn)(p, X, Y, at, key)
         t = opt["t"] + 1.0
         m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, opt["m"], g)
         v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, opt["v"], g)
@@ -363,10 +388,12 @@ def train(train_seqs, vocab, cfg, valid=None, epochs=None, progress=log):
                     fill = np.zeros((rows - len(sel), gx.shape[1]), np.int64)
                     bx, by = np.concatenate([bx, fill]), np.concatenate([by, fill])
                 batches.append((bx, by))
+        ats = targets_at([b[1] for b in batches])
         losses = []
         for j in rng.permutation(len(batches)):
             key, sub = jax.random.split(key)
-            p, opt, loss = step(p, opt, jnp.asarray(batches[j][0]), jnp.asarray(batches[j][1]), sub)
+            p, opt, loss = step(p, opt, jnp.asarray(batches[j][0]), jnp.asarray(batches[j][1]),
+                                jnp.asarray(ats[j]), sub)
             losses.append(loss)
         loss = float(np.mean([float(x) for x in losses]))
         entry = {"epoch": epoch, "loss": round(loss, 4), "seconds": round(time.time() - t0, 2)}

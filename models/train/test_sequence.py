@@ -89,6 +89,30 @@ def _vocab():
         raise AssertionError(f"vocabulary {bad!r} accepted")
 
 
+@check("full softmax loss: mean cross-entropy of the next item over every non-padding position, "
+       "every item (and the unknown row) a class, padding never")
+def _full_softmax_loss():
+    import jax
+    n_rows, L = 9, 5
+    cfg = S.Config(dim=8, max_len=L, dropout=0.0, negatives=0)
+    p = S.init_params(n_rows, cfg.dim, L, cfg.blocks, seed=4)
+    p["item_embedding"][S.UNKNOWN] = 0.3          # a nonzero unknown row: it must count as a class
+    X = np.array([[0, 0, 2, 3, 4], [5, 6, 7, 8, 2], [0, 0, 0, 0, 3]], np.int64)
+    Y = np.array([[0, 0, 3, 4, 5], [6, 7, 8, 2, 1], [0, 0, 0, 0, 0]], np.int64)
+    ats = S.targets_at([Y], multiple=3)     # 8 targets -> 9 slots
+    flat = Y.ravel()
+    assert sorted(a for a in ats[0] if a >= 0) == list(np.flatnonzero(flat)), ats
+    assert len(ats[0]) == 9 and ats[0][-1] == -1      # filler rows carry no weight
+    loss = float(S.make_loss(cfg, n_rows)(p, X, Y, ats[0], jax.random.PRNGKey(0)))
+    H = np.asarray(S.forward(p, X, cfg.blocks)).reshape(-1, cfg.dim)
+    E = p["item_embedding"]
+    ref = []
+    for k in np.flatnonzero(flat):
+        z = H[k] @ E[1:].T                                   # rows 1.. : unknown + items, no padding
+        ref.append(np.log(np.exp(z - z.max()).sum()) + z.max() - H[k] @ E[flat[k]])
+    assert abs(loss - float(np.mean(ref))) < 1e-4, (loss, np.mean(ref))
+
+
 def trained(cache={}):
     """A tiny SASRec trained on shoppers walking p01 -> p02 -> ... (p29, p30 never bought)."""
     if not cache:
