@@ -5,7 +5,7 @@ the contract: `sequence_parity.json`, `vocab.txt` and the manifest's `sequence` 
 
     sequence.py train --events E --out DIR [--before T] [--name N] [--epochs 200]
                       [--patience 5] [--dim 64] [--max-len 50] [--negatives 1024] [--dropout 0.3] [--lr 0.004]
-                      [--valid-users 5000] [--max-seconds 0] [--refit] [--seed 0]
+                      [--valid-users 5000] [--max-seconds 0] [--repeat-weight auto] [--refit] [--seed 0]
     sequence.py evaluate --model DIR --catalog C --events E --cutoff T [--json]
 
 `train` reads the purchases before T (all of them without --before), builds each shopper's
@@ -14,14 +14,16 @@ item id), holds out the last item of --valid-users random shoppers for validatio
 on its NDCG@10 over the whole vocabulary) and trains a next-item objective at every position with a sampled softmax
 (`--negatives 0`: the full softmax). With `--refit` the chosen number of epochs is retrained on
 the whole sequences. It writes `sequence.onnx`, `vocab.txt`, `sequence_parity.json`, a ranker
-`model.onnx` (weight 1 on `sequence_score`), `manifest.json` (format_version 2) and `README.md`.
+`model.onnx` (weight 1 on `sequence_score`, plus a weight on `bought_count` chosen on the validation
+shoppers: how this shop's shoppers buy an item again), `manifest.json` (format_version 2) and `README.md`.
 Nothing is written unless the graph matches the JAX model in onnxruntime (and tract, when the
 `tract` package is installed) within 1e-5 on the user vector.
 
 `evaluate` is the leave-one-out protocol of `tailor replay --cutoff T`, in Python from the model
 directory's files alone: every shopper with a purchase at or after T, the first such purchase is the
 target, the graph (onnxruntime) reads the purchases before T, the whole catalog is ranked by
-dot(user, item_embedding[index]) with already-bought items kept; NDCG@10 and HR@10.
+dot(user, item_embedding[index]) (+ the ranker's weight x bought_count) with already-bought items
+kept; NDCG@10 and HR@10.
 """
 import argparse
 import csv
@@ -201,16 +203,20 @@ def user_vectors(p, rows, blocks, batch=512):
     return np.concatenate(out) if out else np.zeros((0, p["item_embedding"].shape[1]), np.float32)
 
 
-def rank_of_targets(U, table, targets, candidates):
+def rank_of_targets(U, table, targets, candidates, bonus=None):
     """0-based rank of each target among `candidates` (table rows, one per catalog item) by
     dot(user, row); ties count against the target (catalog items outside the vocabulary share
-    the unknown row, so they tie)."""
+    the unknown row, so they tie). `bonus`: per user (candidate positions, values, the target's
+    value) added to those scores (the ranker's bought_count term), or None."""
     ranks = np.empty(len(U), np.int64)
     in_catalog = np.isin(targets, candidates)
     for a in range(0, len(U), 1024):
         s = U[a:a + 1024] @ table.T                                   # [n, V+2]
         t = s[np.arange(len(s)), targets[a:a + 1024]]                 # the same float32 values
         c = s[:, candidates]
+        for k, (pos, val, tv) in enumerate(bonus[a:a + 1024] if bonus is not None else ()):
+            c[k, pos] += val
+            t[k] += tv
         ranks[a:a + 1024] = (c >= t[:, None]).sum(1) - in_catalog[a:a + 1024]
     return ranks
 
@@ -220,6 +226,47 @@ def metrics_from_ranks(ranks, k=10):
     hit = ranks < k
     return {"ndcg@10": float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean()),
             "hr@10": float(hit.mean()), "users": int(len(ranks))}
+
+
+# Weights of `bought_count` (ln(1 + times bought)) tried next to sequence_score in the ranker. The
+# graph only sees the order of distinct items, so how often a shop's shoppers buy the same item
+# again is learned here, on validation: Amazon-like shops never do (a strongly negative weight
+# keeps the shopper's own items, which the user vector resembles most, out of the top), grocery
+# shops often (a positive weight).
+REPEAT_WEIGHTS = (2.0, 1.0, 0.5, 0.0, -0.5, -1.0, -2.0, -4.0, -8.0, -16.0, -32.0, -64.0, -128.0)
+
+
+def bought_before(times_by_item, t, index):
+    """(table rows, ln(1 + purchases before t)) of a shopper's items: Tailor's `bought_count`."""
+    rows, vals = [], []
+    for item, times in times_by_item.items():
+        n = sum(1 for x in times if x < t)
+        if n:
+            rows.append(index.get(item, UNKNOWN))
+            vals.append(math.log1p(n))
+    return np.array(rows, np.int64), np.array(vals, np.float32)
+
+
+def repeat_weight_ndcg(U, table, targets, bought, weights=REPEAT_WEIGHTS):
+    """NDCG@10 over the vocabulary (and the unknown row) of score = sequence_score + w *
+    bought_count, for each w; `bought` = bought_before() of each user."""
+    cands = np.arange(UNKNOWN, len(table))
+    ranks = {w: [] for w in weights}
+    for a in range(0, len(U), 1024):
+        s = U[a:a + 1024] @ table.T
+        b = np.zeros_like(s)
+        for k, (rows, vals) in enumerate(bought[a:a + 1024]):
+            b[k, rows] = vals
+        at = (np.arange(len(s)), targets[a:a + 1024])
+        for w in weights:
+            sw = s + np.float32(w) * b
+            ranks[w].append((sw[:, cands] >= sw[at][:, None]).sum(1) - 1)
+    return {w: metrics_from_ranks(np.concatenate(r))["ndcg@10"] for w, r in ranks.items()}
+
+
+def choose_repeat_weight(ndcg):
+    """The best weight; ties go to 0, then to the smaller magnitude."""
+    return max(ndcg, key=lambda w: (ndcg[w], w == 0, -abs(w)))
 
 
 # ------------------------------------------------------------------ training
@@ -551,9 +598,10 @@ def check_parity(p, cfg, path, rows):
 
 # ------------------------------------------------------------------ the model directory
 def write_model_dir(out, p, vocab, cfg, name, version="1", description=None, sample_rows=None,
-                    card=None, seed=0):
+                    card=None, seed=0, repeat_weight=0.0):
     """Write the sequence graph, vocabulary, parity fixture, the ranker (weight 1 on
-    sequence_score), manifest (format_version 2) and card into `out`, after the parity check."""
+    sequence_score, plus `repeat_weight` on bought_count when nonzero), manifest (format_version 2)
+    and card into `out`, after the parity check."""
     os.makedirs(out, exist_ok=True)
     model = sequence_graph(p, cfg.max_len, cfg.blocks, doc=f"{name}: SASRec user vector")
     tmp = os.path.join(out, "sequence.onnx.tmp")
@@ -581,9 +629,22 @@ def write_model_dir(out, p, vocab, cfg, name, version="1", description=None, sam
     E = np.asarray(p["item_embedding"], np.float32)
     probe = users[:max(1, len(users) - 1)]                                  # not the all-pad row
     scores = (probe @ E[UNKNOWN:].T).reshape(-1, 1)
-    ranker = linear_graph([1.0], 0.0, f"{name}: score = {FEATURE}")
     description = description or f"{name}: ranks by the SASRec sequence model's {FEATURE}"
-    manifest = save_model_dir(out, ranker, name, version, [FEATURE], description, X=reference_rows(scores))
+    if repeat_weight:
+        # The reference rows: each probe row's own items bought once (ln 2), the others never.
+        own = np.zeros((len(probe), len(E) - UNKNOWN), np.float32)
+        for k, r in enumerate(rows[:len(probe)]):
+            own[k, r[r >= UNKNOWN] - UNKNOWN] = math.log(2.0)
+        X = np.hstack([scores, own.reshape(-1, 1)])
+        ranker = linear_graph([1.0, repeat_weight], 0.0,
+                              f"{name}: score = {FEATURE} + {repeat_weight:g} * bought_count")
+        description += f" and bought_count (weight {repeat_weight:g}, chosen on validation)"
+        features = [FEATURE, "bought_count"]
+    else:
+        X = scores
+        ranker = linear_graph([1.0], 0.0, f"{name}: score = {FEATURE}")
+        features = [FEATURE]
+    manifest = save_model_dir(out, ranker, name, version, features, description, X=reference_rows(X))
     manifest["format_version"] = 2
     manifest["sequence"] = {
         "graph": "sequence.onnx", "sha256": graph_sha,
@@ -606,7 +667,8 @@ def card_text(name, cfg, info, parity, manifest, out):
          f"{size} bytes; opset {OPSET}, IR {IR_VERSION}; input `items` int64 [1, {cfg.max_len}], output "
          f"`user` float32 [1, {cfg.dim}]; item table `item_embedding` [{info['vocabulary'] + 2}, {cfg.dim}]",
          f"- `vocab.txt`: {info['vocabulary']} items (line k = index k + 2; 0 padding, 1 unknown)",
-         "- `model.onnx`: the ranker, score = `sequence_score` (linear, weight 1)",
+         "- `model.onnx`: the ranker, linear over `sequence_score` (weight 1) and, when the weight "
+         "is not 0, `bought_count` (see Training)",
          "- `sequence_parity.json`: onnxruntime's user vectors for a few input rows "
          f"(JAX vs onnxruntime {parity['max_abs_jax_vs_onnxruntime']:.2g}, tract vs onnxruntime "
          f"{parity['max_abs_tract_vs_onnxruntime'] if parity['max_abs_tract_vs_onnxruntime'] is None else format(parity['max_abs_tract_vs_onnxruntime'], '.2g')})",
@@ -619,6 +681,11 @@ def card_text(name, cfg, info, parity, manifest, out):
          f"- hyperparameters: `{json.dumps(cfg.as_dict())}`",
          f"- best validation NDCG@10 {info['best_valid_ndcg@10']} at epoch {info['best_epoch']}"
          + (f"; refit on the whole sequences for {info['best_epoch']} epochs" if info.get("refit") else ""),
+         f"- ranker: score = `sequence_score`"
+         + (f" + {info['bought_count_weight']:g} × `bought_count`" if info["bought_count_weight"] else "")
+         + (f" (weight chosen on the validation shoppers; NDCG@10 by weight: "
+            f"`{json.dumps(info['valid_ndcg@10_by_bought_count_weight'])}`)"
+            if "valid_ndcg@10_by_bought_count_weight" in info else ""),
          f"- training time {info['seconds']:.0f} s wall, {info['cpu_seconds']:.0f} s CPU "
          f"(median epoch {info['epoch_seconds']:.1f} s wall)",
          ""]
@@ -654,12 +721,29 @@ def cmd_train(a):
     p, hist = train(train_seqs, vocab, cfg, valid=valid)
     info = {"best_epoch": hist["best_epoch"], "best_valid_ndcg@10": round(hist["best_valid_ndcg@10"], 4)}
     epochs = hist["epochs"]
+    index = {item: FIRST + k for k, item in enumerate(vocab)}
+    if a.repeat_weight == "auto":
+        # Each validation shopper's purchases before the held-out item's (latest) purchase.
+        bought = []
+        for u in valid_users:
+            last = seqs[u][-1]
+            t = max(x for x in purchases[u][last] if a.before is None or x < a.before)
+            bought.append(bought_before(purchases[u], t, index))
+        U = user_vectors(p, np.stack([encode(s, index, cfg.max_len) for s in valid[0]]), cfg.blocks)
+        targets = np.array([index[t] for t in valid[1]], np.int64)
+        by_weight = repeat_weight_ndcg(U, np.asarray(p["item_embedding"]), targets, bought)
+        repeat_weight = choose_repeat_weight(by_weight)
+        info["valid_ndcg@10_by_bought_count_weight"] = {str(w): round(v, 4) for w, v in by_weight.items()}
+        log(f"bought_count weight {repeat_weight:g}: validation NDCG@10 {by_weight[repeat_weight]:.4f} "
+            f"(without it {by_weight[0.0]:.4f})")
+    else:
+        repeat_weight = float(a.repeat_weight)
+    info["bought_count_weight"] = repeat_weight
     if a.refit:
         log(f"refit on the whole sequences for {hist['best_epoch']} epochs")
         p, h2 = train([seqs[u] for u in users], vocab, cfg, epochs=hist["best_epoch"])
         epochs = epochs + h2["epochs"]
         info["refit"] = True
-    index = {item: FIRST + k for k, item in enumerate(vocab)}
     sample = np.stack([encode(seqs[u], index, cfg.max_len) for u in users[:4]])
     seconds = time.time() - t_start
     cpu_seconds = time.process_time() - cpu_start
@@ -671,7 +755,7 @@ def cmd_train(a):
     name = a.name
     manifest, parity = write_model_dir(
         a.out, p, vocab, cfg, name, description=a.description, sample_rows=sample, seed=a.seed,
-        card=lambda m, par: card_text(name, cfg, info, par, m, a.out))
+        repeat_weight=repeat_weight, card=lambda m, par: card_text(name, cfg, info, par, m, a.out))
     write_json(os.path.join(a.out, "metrics.json"), {
         "kind": "sequence", "hyperparameters": cfg.as_dict(), "training": info, "history": epochs,
         "parity": parity})
@@ -705,8 +789,14 @@ def evaluate(model_dir, catalog, events, cutoff):
     sess = ort_session(os.path.join(model_dir, seq["graph"]))
     items = read_catalog(catalog)
     cand = np.array([index.get(i, UNKNOWN) for i in items], np.int64)
+    position = {item: k for k, item in enumerate(items)}
+    # The ranker's weight on bought_count (write_model_dir: linear, weight 1 on sequence_score).
+    weight = 0.0
+    if "bought_count" in man["features"]:
+        w = {i.name: numpy_helper.to_array(i) for i in onnx.load(os.path.join(model_dir, "model.onnx")).graph.initializer}["w"]
+        weight = np.float32(w.ravel()[man["features"].index("bought_count")])
     purchases = read_purchases(events)
-    users, rows, targets, empty = [], [], [], 0
+    users, rows, targets, bonus, empty = [], [], [], [], 0
     for user in sorted(purchases):
         p = purchases[user]
         after = [(t, i) for i, ts in p.items() for t in ts if t >= cutoff]
@@ -717,6 +807,10 @@ def evaluate(model_dir, catalog, events, cutoff):
         users.append(user)
         targets.append(index.get(target, UNKNOWN))
         rows.append(encode(hist, index, seq["max_len"]) if hist else None)
+        n = {i: sum(1 for t in ts if t < cutoff) for i, ts in p.items()}
+        bought = [(position[i], np.float32(weight * math.log1p(c))) for i, c in n.items() if c and i in position]
+        bonus.append((np.array([b[0] for b in bought], np.int64), np.array([b[1] for b in bought], np.float32),
+                      np.float32(weight * math.log1p(n.get(target, 0)))))
     U = np.zeros((len(users), table.shape[1]), np.float32)
     t0 = time.time()
     for k, r in enumerate(rows):
@@ -725,7 +819,7 @@ def evaluate(model_dir, catalog, events, cutoff):
         else:
             U[k] = sess.run([OUTPUT], {INPUT: r[None, :]})[0][0]
     graph_us = (time.time() - t0) / max(1, len(rows) - empty) * 1e6
-    ranks = rank_of_targets(U, table, np.array(targets, np.int64), cand)
+    ranks = rank_of_targets(U, table, np.array(targets, np.int64), cand, bonus if weight else None)
     m = metrics_from_ranks(ranks)
     m.update(catalog_items=len(items), unknown_catalog_items=int((cand == UNKNOWN).sum()),
              unknown_targets=int(sum(t == UNKNOWN for t in targets)), shoppers_without_history=empty,
@@ -758,6 +852,8 @@ def main():
         t.add_argument("--" + k, type=float, default=getattr(d, k))
     t.add_argument("--valid-users", type=int, default=5000,
                    help="shoppers whose last item is held out for early stopping (0 = all)")
+    t.add_argument("--repeat-weight", default="auto",
+                   help="weight of bought_count in the ranker: auto = the best on validation, or a number (0 = none)")
     t.add_argument("--refit", action="store_true", help="retrain on the whole sequences for the best epoch count")
     e = sub.add_parser("evaluate")
     e.add_argument("--model", required=True)

@@ -252,6 +252,35 @@ def _evaluate():
     assert m["hr@10"] >= 0.9 and m["ndcg@10"] >= 0.6, m
 
 
+@check("bought_count weight: chosen on validation by how the shop repeats; the ranker and evaluate() apply it")
+def _repeat_weight():
+    # The user vector resembles the shopper's own item (row 2) most; the next item is row 3.
+    table = np.array([[0, 0], [0, 0], [3, 0], [2, 0], [1, 0]], np.float32)
+    U = np.array([[1, 0]] * 4, np.float32)
+    bought = [S.bought_before({"a": [1], "b": [2]}, 5, {"a": 2, "b": 4})] * 4      # rows 2 and 4
+    assert bought[0][0].tolist() == [2, 4] and np.allclose(bought[0][1], np.log(2))
+    never = S.repeat_weight_ndcg(U, table, np.array([3] * 4), bought)
+    assert S.choose_repeat_weight(never) < 0 and never[0.0] < max(never.values())
+    again = S.repeat_weight_ndcg(U, table, np.array([4] * 4), bought)     # a re-buy of row 4
+    assert S.choose_repeat_weight(again) > 0
+    assert S.choose_repeat_weight({0.0: 0.5, -1.0: 0.5, 1.0: 0.5}) == 0.0   # ties: no weight
+
+    t = trained()
+    out = tempfile.mkdtemp()
+    man, _ = S.write_model_dir(out, t["p"], t["vocab"], t["cfg"], "test-repeat", repeat_weight=-128.0)
+    assert man["features"] == ["sequence_score", "bought_count"] and man["ranges"]["bought_count"][1] > 0
+    X = np.array([[1.5, 0.0], [1.5, np.log(2)]], np.float32)
+    score = ort_session(os.path.join(out, "model.onnx")).run(None, {"features": X})[0].ravel()
+    assert np.allclose(score, [1.5, 1.5 - 128 * np.log(2)], atol=1e-4), score
+    # Every held-out purchase re-buys the shopper's first item: weight -128 pushes it out of the top 10.
+    d = tempfile.mkdtemp()
+    write_shop(d, {u: t["shop"][u] + [t["shop"][u][0]] for u in t["test_users"]}, 30, t0=1000)
+    m = S.evaluate(out, os.path.join(d, "catalog.csv"), os.path.join(d, "events.csv"), 1000 - 60)
+    assert m["hr@10"] == 0.0, m
+    plain = S.evaluate(t["out"], os.path.join(d, "catalog.csv"), os.path.join(d, "events.csv"), 1000 - 60)
+    assert plain["hr@10"] > 0.0, plain
+
+
 @check("ranks: ties count against the target (items sharing the unknown row)")
 def _rank_ties():
     table = np.array([[0, 0], [1, 0], [2, 0], [0, 1]], np.float32)
