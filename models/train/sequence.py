@@ -4,7 +4,7 @@
 the contract: `sequence_parity.json`, `vocab.txt` and the manifest's `sequence` block).
 
     sequence.py train --events E --out DIR [--before T] [--name N] [--epochs 200]
-                      [--patience 5] [--dim 64] [--max-len 50] [--negatives 1024] [--dropout 0.3] [--lr 0.004]
+                      [--patience 5] [--dim 64] [--max-len 50] [--negatives 0] [--dropout 0.5] [--lr 0.004]
                       [--valid-users 5000] [--max-seconds 0] [--repeat-weight auto] [--refit] [--seed 0]
     sequence.py evaluate --model DIR --catalog C --events E --cutoff T [--json]
 
@@ -275,8 +275,8 @@ class Config:
         self.dim = 64
         self.max_len = 50
         self.blocks = 1
-        self.dropout = 0.3
-        self.negatives = 1024      # shared uniform negatives per step; 0 = full softmax
+        self.dropout = 0.5
+        self.negatives = 0         # 0 = full softmax over every item; N = N shared uniform negatives per step
         self.lr = 4e-3
         self.l2 = 0.0              # L2 on the item embeddings actually used in a step
         self.epochs = 200
