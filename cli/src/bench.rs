@@ -222,7 +222,9 @@ pub fn run(args: Args) -> CliResult {
     let t = reopened.ok_or("no open")?;
     let active = match &args.model {
         Some(manifest) => {
-            let dir = manifest.parent().ok_or("--model: the path of a manifest.json")?;
+            let dir = manifest
+                .parent()
+                .ok_or("--model: the path of a manifest.json")?;
             t.load_model(dir.display().to_string(), None)?;
             tailor::engine::model::load_from_manifest(manifest, &[])
         }

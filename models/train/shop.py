@@ -128,6 +128,9 @@ def main():
     ap.add_argument("--max-users", type=int, default=4000, help="users per training matrix")
     ap.add_argument("--valid-users", type=int, default=5000, help="users in the validation replay")
     ap.add_argument("--random", type=int, default=100, help="random negatives per user")
+    ap.add_argument("--baskets", type=int, default=1000,
+                    help="cart row sets per matrix (baskets with session ids; 0 = none): the model "
+                         "learns a context head for the cart surfaces (models/README.md)")
     ap.add_argument("--mode", choices=["auto", "time", "sequence"], default="auto")
     a = ap.parse_args()
     out = os.path.abspath(a.out)
@@ -149,7 +152,7 @@ def main():
         if not os.path.exists(path):
             run([tailor, "features", "--catalog", a.catalog, "--events", train_events, "--cutoff", cutoff,
                  "--horizon-secs", plan["horizon"], "--max-users", a.max_users, "--random", a.random,
-                 "--out", path])
+                 "--baskets", a.baskets, "--out", path])
         return path
 
     def concat(path, cutoffs):

@@ -237,8 +237,8 @@ def main():
                          "with `tailor features --baskets N`")
     if auto_context and not with_head:
         feats, tX, vX = feats[:n_base], tX[:, :n_base], vX[:, :n_base]
-    # The base model learns from the "for you" rows only (all rows without a head).
-    bX, by = (tX[~t_cart, :n_base], ty[~t_cart]) if with_head else (tX, ty)
+    # The base model learns from the "for you" rows only: cart rows are for the head.
+    bX, by = tX[~t_cart, :n_base], ty[~t_cart]
     print(f"[{a.name}] {a.kind}: {len(feats)} features, train {tX.shape[0]} rows"
           f" ({int(t_cart.sum())} of them cart rows), valid {vX.shape[0]} rows")
     if a.kind == "embedding":
