@@ -96,33 +96,10 @@ pub(crate) fn write(
 #[cfg(test)]
 mod tests {
     use crate::matrix::{write_matrix, MatrixOptions};
+    use crate::test_support::{item, line};
     use crate::world::World;
     use tailor::engine::features::Feature;
-    use tailor::engine::profile::UserEvent;
     use tailor::Item;
-
-    fn item(id: &str) -> Item {
-        Item {
-            id: id.into(),
-            title: id.into(),
-            category: "c".into(),
-            brand: String::new(),
-            price: 1.0,
-            tags: vec![],
-            in_stock: true,
-            margin: None,
-            embedding: None,
-            popularity: 0.0,
-            repeat_rate: None,
-            related: vec![],
-        }
-    }
-
-    fn line(user: &str, id: &str, ts: i64, session: &str) -> UserEvent {
-        let mut line = UserEvent::purchase(user, id, ts);
-        line.event.session_id = Some(session.into());
-        line
-    }
 
     /// Rows of a matrix by group: (item, label, context_size, context_copurchase).
     fn rows(csv: &str, group: &str) -> Vec<(String, u8, f32, f32)> {
@@ -139,7 +116,13 @@ mod tests {
 
     #[test]
     fn a_cart_is_the_context_and_the_rest_of_its_basket_the_positives() {
-        let items: Vec<Item> = ["a", "b", "c", "d", "x"].iter().map(|i| item(i)).collect();
+        let items: Vec<Item> = ["a", "b", "c", "d", "x"]
+            .iter()
+            .map(|i| Item {
+                category: "c".into(),
+                ..item(i)
+            })
+            .collect();
         let events = vec![
             // Before the cutoff: a and b go together, u1 and u2 are known shoppers.
             line("u1", "a", 10, "o1"),

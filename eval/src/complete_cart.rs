@@ -363,12 +363,7 @@ pub fn replay_complete_cart(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn line(user: &str, item: &str, ts: i64, session: &str) -> UserEvent {
-        let mut line = UserEvent::purchase(user, item, ts);
-        line.event.session_id = Some(session.into());
-        line
-    }
+    use crate::test_support::line;
 
     #[test]
     fn baskets_follow_the_protocol() {

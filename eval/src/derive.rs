@@ -235,23 +235,7 @@ fn orthonormalize(q: &mut [Vec<f64>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn item(id: &str) -> Item {
-        Item {
-            id: id.into(),
-            title: id.into(),
-            category: String::new(),
-            brand: String::new(),
-            price: 1.0,
-            tags: vec![],
-            in_stock: true,
-            margin: None,
-            embedding: None,
-            popularity: 0.0,
-            repeat_rate: None,
-            related: vec![],
-        }
-    }
+    use crate::test_support::item;
 
     fn buy(user: &str, id: &str, ts: i64) -> UserEvent {
         UserEvent::purchase(user, id, ts)

@@ -140,6 +140,7 @@ impl ItemKnn {
 mod tests {
     use super::*;
     use crate::derive::DeriveOptions;
+    use crate::test_support::item;
     use tailor::Item;
 
     fn ev(user: &str, item: &str, ts: i64) -> UserEvent {
@@ -148,23 +149,7 @@ mod tests {
 
     #[test]
     fn co_occurring_items_by_similarity_without_the_shopper_then_popular() {
-        let items: Vec<Item> = ["a", "b", "c", "d", "e"]
-            .iter()
-            .map(|id| Item {
-                id: id.to_string(),
-                title: String::new(),
-                category: String::new(),
-                brand: String::new(),
-                price: 0.0,
-                tags: vec![],
-                in_stock: true,
-                margin: None,
-                embedding: None,
-                popularity: 0.0,
-                repeat_rate: None,
-                related: vec![],
-            })
-            .collect();
+        let items: Vec<Item> = ["a", "b", "c", "d", "e"].iter().map(|i| item(i)).collect();
         // b always comes with a; c once; d is popular and unrelated; e only after the cutoff.
         let events = vec![
             ev("u1", "a", 1),

@@ -11,6 +11,8 @@ pub mod knn;
 pub mod matrix;
 pub mod replay;
 pub mod simulated_learning;
+#[cfg(test)]
+mod test_support;
 pub mod top_k;
 pub mod world;
 
