@@ -40,7 +40,8 @@ pub struct Args {
     random: usize,
     /// Also write row sets from up to this many baskets in the horizon (a seeded sample): the
     /// basket's first items are the cart (the request's context, read by the `context_*`
-    /// features), the rest of the basket are the positives. Each is one group, `user#cartK`.
+    /// features) and the item added next is the positive; the basket's later items are left
+    /// out. Each is one group, `user#cartK` (train.py then fits a context head on them).
     #[arg(long, default_value_t = 0)]
     baskets: usize,
     /// Leave the catalog's `repeat_rate` unknown (as for a merchant that does not ship it), so a

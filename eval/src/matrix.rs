@@ -13,6 +13,9 @@
 //! items of their next basket are revealed as views in a live session (and left out of the
 //! candidates). The model then sees session features that predict the rest of the basket, and
 //! learns to weigh session intent against long-term taste.
+//!
+//! Cart rows (`baskets` > 0, `basket_rows`): row sets whose context is a cart, for the cart
+//! surfaces; they follow the "for you" rows, which stay exactly as without them.
 
 use crate::world::{purchased_between, World};
 use rand::rngs::SmallRng;
