@@ -13,6 +13,8 @@ With no context (every "for you" row) the score is `a * base + b`: the same orde
 model, so one graph serves every surface. Tailor's cart surfaces take the score of a model that
 reads `context_copurchase` as it is, instead of the hand-set blend (core/src/rank/surface.rs).
 """
+import copy
+
 import numpy as np
 from onnx import helper
 from sklearn.linear_model import LogisticRegression
@@ -48,10 +50,10 @@ def compose(base_model, n_base, a, w, b):
     g = base_model.graph
     rename = {INPUT_NAME: "ctxhead_base_in", OUTPUT_NAME: "ctxhead_base_out"}
     nodes = []
-    for n in g.node:
-        n = helper.make_node(n.op_type, [rename.get(i, i) for i in n.input],
-                             [rename.get(o, o) for o in n.output], name=n.name, domain=n.domain,
-                             **{att.name: helper.get_attribute_value(att) for att in n.attribute})
+    for n in g.node:   # the base graph's nodes as they are, reading and writing renamed tensors
+        n = copy.deepcopy(n)
+        n.input[:] = [rename.get(i, i) for i in n.input]
+        n.output[:] = [rename.get(o, o) for o in n.output]
         nodes.append(n)
     k = len(CONTEXT_FEATURES)
     inits = list(g.initializer) + [
