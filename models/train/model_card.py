@@ -81,6 +81,21 @@ def write_card(model_dir):
             L += [f"- validation cart rows NDCG@10: {_fmt(head['valid_cart']['ndcg@10'])} with the head, "
                   f"{_fmt(head['valid_cart_base_only']['ndcg@10'])} base only "
                   f"({head['valid_cart']['users_evaluated']} carts)"]
+    gate = met.get("repeat_gate")
+    if gate:
+        L += ["", "## Repeat gate (how this shop buys again)", "",
+              "score = model + known × w × (c × `copurchase_score` − penalty × [bought before]), "
+              "w = exp(−(rate_decay × `item_repeat_rate` + share_decay × `shopper_repeat_share`)); "
+              "known = `item_repeat_known` (0 when the catalog gives no repeat rates: the model's own "
+              "score). Items nobody buys twice (w near 1) are ranked by what they are bought with, and "
+              "the shopper's own purchases drop; staples (w near 0) keep the model's score. Fitted "
+              f"(`models/train/repeat_gate.py`) on {gate['fit_rows']} rows at repeat levels "
+              f"{gate['levels']} (repeat purchases kept with that probability).", "",
+              "- " + ", ".join(f"{k} = {gate[k]:.4f}" for k in ("rate_decay", "share_decay", "penalty",
+                                                                  "copurchase")),
+              "- training rows NDCG@10 by repeat level, model alone → gated: "
+              + "; ".join(f"{m}: {_fmt(v['base_ndcg'])} → {_fmt(v['gated_ndcg'])}"
+                          for m, v in gate["train_by_level"].items())]
     L += ["", "## Validation metrics (offline, per-user ranking groups)", ""]
     if met.get("validation"):
         L += ["| model | NDCG@10 | HR@10 | AUC | users |", "| --- | --- | --- | --- | --- |"]
