@@ -28,6 +28,8 @@ models() {
   models/train/.venv/bin/python models/train/test_tree2gemm.py
   echo "== Models: the context head (one model for every surface, learned from cart rows)"
   models/train/.venv/bin/python models/train/test_context_head.py --tailor target/debug/tailor
+  echo "== Models: the repeat gate (the built-in model where nobody buys twice)"
+  models/train/.venv/bin/python models/train/test_repeat_gate.py --tailor target/debug/tailor
   echo "== Models: the sequence model (SASRec in JAX, its hand-written ONNX graph) on synthetic shoppers"
   models/train/.venv/bin/python models/train/test_sequence.py --tailor target/debug/tailor
   echo "== Models: the one-command shop pipeline, end to end on a synthetic shop"

@@ -108,8 +108,8 @@ def compose(base_model, base_features, p):
 def repeat_levels(users, y, X, feats, levels, seed=0):
     """The rows at each repeat level m: repeat purchases kept with probability m, repeat rates and
     shopper repeat shares scaled by m; groups left without a positive are dropped. Returns
-    (groups, labels, bought, known, rr, sr, copurchase, base row index) concatenated over the
-    levels, with group ids distinct per level."""
+    (groups, labels, bought, known, rr, sr, copurchase, base row index, level index) concatenated
+    over the levels, with group ids distinct per level."""
     rng = np.random.default_rng(seed)
     col = {f: i for i, f in enumerate(feats)}
     bought = (X[:, col[BOUGHT]] > 0).astype(np.float64)
@@ -126,13 +126,15 @@ def repeat_levels(users, y, X, feats, levels, seed=0):
         has_pos = np.bincount(gid, weights=yl, minlength=gid.max() + 1) > 0
         idx = np.nonzero(has_pos[gid])[0]
         out.append((gid[idx] + li * (gid.max() + 1), yl[idx], bought[idx], known[idx],
-                    rr[idx] * m, sr[idx] * m, cf[idx], idx))
+                    rr[idx] * m, sr[idx] * m, cf[idx], idx, np.full(len(idx), li)))
     return [np.concatenate(parts) for parts in zip(*out)]
 
 
-def fit(s, groups, labels, bought, known, rr, sr, cf):
+def fit(s, groups, labels, bought, known, rr, sr, cf, level):
     """The parameters by listwise softmax cross-entropy (every positive of a group against all of
-    its rows), with a little L2 so that the rates' weights stay finite where the data separate."""
+    its rows: a ranking loss; the base scores need not be calibrated probabilities). The real rows
+    (level index 0) weigh as much as all the simulated levels together: the gate must not cost the
+    shop it was trained on what it gains on the others."""
     import jax
     import jax.numpy as jnp
     from scipy.optimize import minimize
@@ -144,8 +146,12 @@ def fit(s, groups, labels, bought, known, rr, sr, cf):
     data = tuple(jnp.asarray(v[order], jnp.float64) for v in (s, bought, known, rr, sr, cf, labels))
     g_ = jnp.asarray(g)
     npos = jax.ops.segment_sum(data[-1], g_, ng)
+    n_sim = max(int(level.max()), 1)
+    group_level = np.zeros(ng, np.int64)
+    group_level[g] = level[order]
+    gw = jnp.asarray(np.where(group_level == 0, 1.0, 1.0 / n_sim), jnp.float64)
 
-    def loss(theta, data, npos):   # the data as arguments: XLA would fold closed-over arrays
+    def loss(theta, data, npos, gw):   # the data as arguments: XLA would fold closed-over arrays
         s_, b_, k_, rr_, sr_, cf_, y_ = data
         u1, u2, log_pen, c = theta
         weight = jnp.exp(-(u1 * rr_ + u2 * sr_))
@@ -153,10 +159,10 @@ def fit(s, groups, labels, bought, known, rr, sr, cf):
         zmax = jax.ops.segment_max(z, g_, ng)
         lse = jnp.log(jax.ops.segment_sum(jnp.exp(z - zmax[g_]), g_, ng)) + zmax
         ll = jax.ops.segment_sum(y_ * z, g_, ng) - npos * lse
-        return -jnp.sum(ll) / jnp.sum(npos)
+        return -jnp.sum(gw * ll) / jnp.sum(gw * npos)
 
     vg = jax.jit(jax.value_and_grad(loss))
-    res = minimize(lambda th: tuple(np.asarray(v, np.float64) for v in vg(jnp.asarray(th), data, npos)),
+    res = minimize(lambda th: tuple(np.asarray(v, np.float64) for v in vg(jnp.asarray(th), data, npos, gw)),
                    np.array([10.0, 0.0, np.log(5.0), 0.0]), jac=True, method="L-BFGS-B",
                    bounds=[(0.0, 200.0), (0.0, 200.0), (np.log(0.1), np.log(1000.0)), (0.0, 100.0)])
     if not res.success:
@@ -203,8 +209,10 @@ def main():
     if a.params:
         p = json.loads(a.params)
     else:
-        groups, labels, bought, known, rr, sr, cf, idx = repeat_levels(users, y, X, feats, levels)
-        p = fit(s[idx], groups, labels, bought, known, rr, sr, cf)
+        if levels[0] != 1.0:
+            raise SystemExit("--levels: the first level must be 1 (the real rows)")
+        groups, labels, bought, known, rr, sr, cf, idx, level = repeat_levels(users, y, X, feats, levels)
+        p = fit(s[idx], groups, labels, bought, known, rr, sr, cf, level)
     print("repeat gate: " + ", ".join(f"{k} {v:.4f}" for k, v in p.items()), flush=True)
     model = compose(base, base_feats, p)
     # The graph must compute what was fitted.
@@ -221,7 +229,7 @@ def main():
     gate = dict(p, levels=levels, fit_rows=int(len(X)))
     by_level = {}
     for m in levels:
-        g2, l2, b2, k2, r2, s2, c2, i2 = repeat_levels(users, y, X, feats, [m])
+        g2, l2, b2, k2, r2, s2, c2, i2, _ = repeat_levels(users, y, X, feats, [m])
         base_m = ranking_metrics(g2, l2, s[i2])
         gated_m = ranking_metrics(g2, l2, gate_scores(s[i2], b2, k2, r2, s2, c2, p))
         by_level[str(m)] = {"base_ndcg": base_m["ndcg@10"], "gated_ndcg": gated_m["ndcg@10"]}
@@ -244,7 +252,8 @@ def main():
     metrics["onnx"] = dict(metrics.get("onnx", {}), ops=op_list(model), file_bytes=os.path.getsize(path),
                            sha256=load_manifest(a.out)["sha256"])
     write_json(os.path.join(a.out, "metrics.json"), metrics)
-    model_card.write_card(a.out)
+    if "kind" in metrics:   # a model trained by train.py: its card, with the gate's section
+        model_card.write_card(a.out)
     print(f"wrote {a.out}")
 
 
