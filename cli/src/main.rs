@@ -5,6 +5,7 @@ mod bench_deadline;
 mod bench_install;
 mod bench_model;
 mod bench_sequence;
+mod catalog_signals;
 mod crash_writer;
 mod demo;
 mod features;
@@ -37,6 +38,9 @@ enum Command {
     },
     /// Offline evaluation against popularity and buy-again baselines.
     Replay(replay::Args),
+    /// Fill a catalog's popularity, repeat_rate, related and embedding columns from the shop's
+    /// order history (run where the history is, not on the phone).
+    CatalogSignals(catalog_signals::Args),
     /// Write a training matrix: columns user, item, label, then the features (registry order,
     /// or --features order).
     Features(features::Args),
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { dir } => demo::run(dir),
         Command::Replay(args) => replay::run(args),
+        Command::CatalogSignals(args) => catalog_signals::run(args),
         Command::Features(args) => features::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BenchModel(args) => bench_model::run(args),

@@ -197,3 +197,61 @@ fn demo_runs_offline_and_shows_reasons() {
         "session intent shows: {out}"
     );
 }
+
+#[test]
+fn catalog_signals_fill_the_columns_a_shop_computes_from_its_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.csv");
+    let events = dir.path().join("events.csv");
+    let out = dir.path().join("signals.csv");
+    std::fs::write(
+        &catalog,
+        "item_id,title,price\nmilk,\"Milk, 1 l\",1.2\nsofa,Sofa,900\nlamp,Lamp,40\n",
+    )
+    .unwrap();
+    // Every milk buyer buys it again days later; sofa and lamp are bought together, once.
+    let mut csv = String::from("user_id,item_id,ts\n");
+    for u in 0..6 {
+        let t = 1_600_000_000 + u * 1_000_000;
+        csv.push_str(&format!("u{u},milk,{t}\nu{u},milk,{}\n", t + 5 * 86_400));
+        if u % 2 == 0 {
+            csv.push_str(&format!("u{u},sofa,{t}\nu{u},lamp,{t}\n"));
+        }
+    }
+    std::fs::write(&events, csv).unwrap();
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let (ok, _, err) = tailor(&[
+        "catalog-signals",
+        "--catalog",
+        &path(&catalog),
+        "--events",
+        &path(&events),
+        "--out",
+        &path(&out),
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("3 with a repeat rate"), "{err}");
+    let items = tailor::engine::catalog::read_csv_path(&out).unwrap();
+    let get = |id: &str| items.iter().find(|it| it.id == id).unwrap();
+    assert_eq!(get("milk").title, "Milk, 1 l", "fields with commas survive");
+    let (milk, sofa) = (
+        get("milk").repeat_rate.unwrap(),
+        get("sofa").repeat_rate.unwrap(),
+    );
+    assert!(milk > 0.5 && sofa < 0.5, "milk {milk}, sofa {sofa}");
+    assert_eq!(get("sofa").related[0].item_id, "lamp");
+    assert!(get("milk").popularity > 0.0);
+    // Bad input changes nothing: no output file for an events file that is not there.
+    let missing = dir.path().join("none.csv");
+    let out2 = dir.path().join("other.csv");
+    let (ok, _, err) = tailor(&[
+        "catalog-signals",
+        "--catalog",
+        &path(&catalog),
+        "--events",
+        &path(&missing),
+        "--out",
+        &path(&out2),
+    ]);
+    assert!(!ok && !out2.exists(), "{err}");
+}
