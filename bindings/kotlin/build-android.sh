@@ -55,7 +55,17 @@ mkdir -p "$jni"
 # cargo-ndk adds this flag itself only for NDK <= r27 and 64-bit targets; set it for every ABI so
 # the result does not depend on the NDK version. RUSTFLAGS reaches only the target artifacts
 # (cargo-ndk passes --target), not build scripts.
-export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C link-arg=-Wl,-z,max-page-size=16384"
+#
+# The NDK's clang links with lld, so the two size flags scripts/build-lib.sh gives the host build
+# apply here too (scripts/README.md "Library size"): identical-code folding (--icf=all; generic
+# tract/ndarray code instantiated for types of the same layout, about 1 MB on x86_64 together with
+# packed relocations), and Android's packed relocation format (--pack-dyn-relocs=android: bionic
+# reads it from API 23, below the AAR's minSdk 24; the DT_RELR form the host build uses needs API 28
+# with Android's tags, and the NDK's clang adds it by itself only from API 28).
+export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,--icf=all"
+if ((api >= 23)); then
+  RUSTFLAGS="$RUSTFLAGS -C link-arg=-Wl,--pack-dyn-relocs=android"
+fi
 target_args=()
 for abi in "${abis[@]}"; do
   target_args+=(-t "$abi")
