@@ -161,6 +161,20 @@ def save_model_dir(out_dir, model, name, version, features, description, X=None,
     return manifest
 
 
+def write_layer_metrics(base_dir, out_dir, model, name, features, layer, info):
+    """metrics.json of a model made by composing a layer (`context_head`, `repeat_gate`) onto the
+    model in base_dir: the base's metrics, the layer's own under its key, and the new graph's
+    ops, size and hash. Returns the metrics."""
+    base_path = os.path.join(base_dir, "metrics.json")
+    metrics = json.load(open(base_path)) if os.path.exists(base_path) else {}
+    path = os.path.join(out_dir, "model.onnx")
+    metrics.update(name=name, features=list(features), **{layer: info})
+    metrics["onnx"] = dict(metrics.get("onnx", {}), ops=op_list(model), file_bytes=os.path.getsize(path),
+                           sha256=sha256_file(path))
+    write_json(os.path.join(out_dir, "metrics.json"), metrics)
+    return metrics
+
+
 def load_manifest(model_dir):
     with open(os.path.join(model_dir, "manifest.json")) as f:
         return json.load(f)

@@ -90,12 +90,10 @@ def reference(base_ref, n_base, a, w, b):
 def main():
     """Add a context head to an existing model directory (any kind, e.g. one from export.py)."""
     import argparse
-    import json
     import os
 
     import model_card
-    from common import (load_manifest, load_matrix, op_list, ort_scores, ranking_metrics, save_model_dir,
-                        write_json)
+    from common import load_manifest, load_matrix, ort_scores, ranking_metrics, save_model_dir, write_layer_metrics
     import onnx
 
     ap = argparse.ArgumentParser(description=main.__doc__)
@@ -131,13 +129,7 @@ def main():
     description = a.description or f"{man.get('description', man['name'])}; with a context head learned from baskets"
     save_model_dir(a.out, model, a.name or man["name"], a.version or man["version"], feats, description, X=tX,
                    reference_X=tX[~cart], with_reference="score_reference" in man)
-    metrics_path = os.path.join(a.model, "metrics.json")
-    metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
-    path = os.path.join(a.out, "model.onnx")
-    metrics.update(name=a.name or man["name"], features=feats, context_head=head)
-    metrics["onnx"] = dict(metrics.get("onnx", {}), ops=op_list(model), file_bytes=os.path.getsize(path),
-                           sha256=load_manifest(a.out)["sha256"])
-    write_json(os.path.join(a.out, "metrics.json"), metrics)
+    write_layer_metrics(a.model, a.out, model, a.name or man["name"], feats, "context_head", head)
     model_card.write_card(a.out)
     print(f"context head: a {a_:.4f}, b {b_:.4f}, w {head['w']}; wrote {a.out}")
 

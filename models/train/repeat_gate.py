@@ -176,8 +176,8 @@ def main():
     """Add a repeat gate to an existing model directory (any kind, with or without a context head)."""
     import model_card
     import onnx
-    from common import (load_manifest, load_matrix, op_list, ort_scores, ranking_metrics, save_model_dir,
-                        write_json)
+    from common import (load_manifest, load_matrix, ort_scores, ranking_metrics, save_model_dir, write_json,
+                        write_layer_metrics)
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="model directory (manifest.json, model.onnx)")
@@ -245,13 +245,7 @@ def main():
                        **{f: saved["ranges"][f] for f in base_feats if f not in man.get("ranges", {})},
                        **{f: [0.0, 1.0] for f in GATE_FEATURES}}
     write_json(os.path.join(a.out, "manifest.json"), saved)
-    metrics_path = os.path.join(a.model, "metrics.json")
-    metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
-    path = os.path.join(a.out, "model.onnx")
-    metrics.update(name=a.name or man["name"], features=feats, repeat_gate=gate)
-    metrics["onnx"] = dict(metrics.get("onnx", {}), ops=op_list(model), file_bytes=os.path.getsize(path),
-                           sha256=load_manifest(a.out)["sha256"])
-    write_json(os.path.join(a.out, "metrics.json"), metrics)
+    metrics = write_layer_metrics(a.model, a.out, model, a.name or man["name"], feats, "repeat_gate", gate)
     if "kind" in metrics:   # a model trained by train.py: its card, with the gate's section
         model_card.write_card(a.out)
     print(f"wrote {a.out}")
