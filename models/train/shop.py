@@ -22,11 +22,12 @@ Validation split, chosen from the data (the rule, also in models/README.md):
 Every kind is trained on the matrices before V (the `sequence` kind, SASRec by sequence.py: on the
 purchases before V, with its own early stopping on each shopper's last purchase before V), replayed at V (`tailor replay`, at most
 --valid-users shoppers), and the best validation NDCG@10 wins; the winner is retrained with the
-matrix at V added (the sequence kind on every purchase before T) and written to DIR/model
-(manifest, model.onnx, metrics, card, parity fixture) — except the sequence kind on sequence data,
-which ships as validated (the leave-one-out protocol: retraining would add one item per shopper
-for a second training run). Concatenated training matrices hold at most --max-train-rows rows
-(a seeded share of whole shoppers), so a large shop trains in bounded memory. DIR/report.md and report.json hold the
+matrix at V added (the sequence kind on every purchase before T: on Amazon Toys the validated
+model scored 0.0567 at T, one trained the same way on every purchase before T 0.0675 — the
+latest items teach it most) and written to
+DIR/model (manifest, model.onnx, metrics, card, parity fixture). Concatenated training matrices
+hold at most --max-train-rows rows (a seeded share of whole shoppers), so a large shop trains in
+bounded memory. DIR/report.md and report.json hold the
 validation table and, with --test-cutoff, the replay at T (every shopper, whole catalog) of the
 chosen model, the built-in default and the baselines.
 """
@@ -236,22 +237,7 @@ def main():
 
     model_dir = os.path.join(out, "model")
     description = f"{a.name}: the {best} kind, chosen by validation NDCG@10 ({plan['mode']} split)"
-    if best == "sequence" and plan["mode"] == "sequence":
-        # Aligned sequences: the validated model is the one shipped, as in the leave-one-out
-        # protocol of the SASRec papers (trained on all but the last two items of each shopper,
-        # chosen on the second-to-last, tested on the last). Retraining would add one item per
-        # shopper at the cost of a second training run, the longest step of the pipeline.
-        shutil.rmtree(model_dir, ignore_errors=True)
-        shutil.copytree(os.path.join(out, "candidates", "sequence"), model_dir)
-        manifest_path = os.path.join(model_dir, "manifest.json")
-        with open(manifest_path) as f:
-            manifest = json.load(f)
-        manifest.update(name=a.name, description=description)
-        with open(manifest_path, "w") as f:
-            json.dump(manifest, f, indent=2)
-            f.write("\n")
-        log("final: the validated sequence model (no retraining on sequence data)")
-    elif best == "sequence":
+    if best == "sequence":
         # Retrained on every purchase before T (the copy holds nothing at or after T).
         shutil.rmtree(model_dir, ignore_errors=True)
         train_sequence(model_dir, None, a.name, description)
