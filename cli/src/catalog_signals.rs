@@ -8,6 +8,7 @@ use crate::CliResult;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use tailor::Item;
+use tailor_eval::matrix::csv_field as field;
 use tailor_eval::{derive, DeriveOptions};
 
 #[derive(clap::Args)]
@@ -112,13 +113,4 @@ fn write_catalog(w: &mut impl Write, items: &[Item]) -> std::io::Result<()> {
         writeln!(w, "{}", fields.join(","))?;
     }
     Ok(())
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }

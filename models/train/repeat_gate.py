@@ -25,7 +25,6 @@ the gate nothing but how much a bought item is worth at a given repeat rate.
 """
 import argparse
 import copy
-import json
 import os
 
 import numpy as np
@@ -187,7 +186,6 @@ def main():
     ap.add_argument("--name")
     ap.add_argument("--version")
     ap.add_argument("--description")
-    ap.add_argument("--params", help="JSON of u0,u1,u2,penalty instead of fitting (for probes)")
     a = ap.parse_args()
     man = load_manifest(a.model)
     base_feats = man["features"]
@@ -206,13 +204,10 @@ def main():
     n = len(base_feats)
     s = ort_scores(base, X[:, :n]).astype(np.float64)
     levels = [float(v) for v in a.levels.split(",")]
-    if a.params:
-        p = json.loads(a.params)
-    else:
-        if levels[0] != 1.0:
-            raise SystemExit("--levels: the first level must be 1 (the real rows)")
-        groups, labels, bought, known, rr, sr, cf, idx, level = repeat_levels(users, y, X, feats, levels)
-        p = fit(s[idx], groups, labels, bought, known, rr, sr, cf, level)
+    if levels[0] != 1.0:
+        raise SystemExit("--levels: the first level must be 1 (the real rows)")
+    groups, labels, bought, known, rr, sr, cf, idx, level = repeat_levels(users, y, X, feats, levels)
+    p = fit(s[idx], groups, labels, bought, known, rr, sr, cf, level)
     print("repeat gate: " + ", ".join(f"{k} {v:.4f}" for k, v in p.items()), flush=True)
     model = compose(base, base_feats, p)
     # The graph must compute what was fitted.
