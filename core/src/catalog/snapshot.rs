@@ -53,6 +53,14 @@ pub fn price_band(price: f64) -> i32 {
     price.log2().round().clamp(-20.0, 40.0) as i32
 }
 
+fn log_price(price: f32) -> f32 {
+    if price > 0.0 {
+        price.ln()
+    } else {
+        0.0
+    }
+}
+
 /// One item in ranking-ready form.
 #[derive(Debug, Clone)]
 pub struct CatalogItem {
@@ -73,6 +81,9 @@ pub struct CatalogItem {
     /// computed once per catalog change instead of once per rank call.
     pub ln_popularity: f32,
     pub ln_price: f32,
+    /// `ln(price)` for a positive price (else 0): what the price comparisons with the shopper's
+    /// usual price and the context read. A `logf` per candidate and call was 5% of a rank.
+    pub log_price: f32,
     /// Resolved co-purchase neighbours (catalog index, weight normalized to the item's max).
     pub related: Box<[(u32, f32)]>,
 }
@@ -274,6 +285,7 @@ impl CatalogSnapshot {
                 popularity: r.popularity as f32,
                 ln_popularity: (r.popularity as f32).max(0.0).ln_1p(),
                 ln_price: (r.price as f32).max(0.0).ln_1p(),
+                log_price: log_price(r.price as f32),
                 related: Box::new([]),
             });
         }
@@ -417,6 +429,7 @@ impl CatalogSnapshot {
             item.popularity = new.popularity as f32;
             item.ln_popularity = item.popularity.max(0.0).ln_1p();
             item.ln_price = item.price.max(0.0).ln_1p();
+            item.log_price = log_price(item.price);
         }
         let (popularity_percentile, in_stock_by_popularity) = popularity_order(&items);
         Some(CatalogSnapshot {
@@ -514,8 +527,16 @@ mod tests {
                     (b.price, b.price_band, b.in_stock, b.margin, b.popularity)
                 );
                 assert_eq!(
-                    (a.ln_popularity.to_bits(), a.ln_price.to_bits()),
-                    (b.ln_popularity.to_bits(), b.ln_price.to_bits())
+                    (
+                        a.ln_popularity.to_bits(),
+                        a.ln_price.to_bits(),
+                        a.log_price.to_bits()
+                    ),
+                    (
+                        b.ln_popularity.to_bits(),
+                        b.ln_price.to_bits(),
+                        b.log_price.to_bits()
+                    )
                 );
                 assert_eq!(
                     (&a.id, a.category, &a.tags, &a.related),

@@ -18,6 +18,16 @@ fn recency(now: i64, then: i64, half_life_days: f64) -> f32 {
     }
 }
 
+/// `ln(1 + x)` without the libm call for the common 0 (most candidates have no co-purchase
+/// score and most requests no context); the same value otherwise.
+fn ln_1p(x: f32) -> f32 {
+    if x == 0.0 {
+        0.0
+    } else {
+        x.ln_1p()
+    }
+}
+
 fn cosine(a: Option<&[f32]>, b: Option<&[f32]>) -> f32 {
     match (a, b) {
         (Some(a), Some(b)) => a.iter().zip(b).map(|(x, y)| x * y).sum(),
@@ -102,12 +112,12 @@ fn value_of(
             .map(|s| recency(now, s.last_dismiss, DISMISS_HALF_LIFE_DAYS))
             .unwrap_or(0.0),
         Feature::PriceVsUsual => match view.usual_ln_price {
-            Some(usual) if item.price > 0.0 => (item.price.ln() - usual).clamp(-5.0, 5.0),
+            Some(usual) if item.price > 0.0 => (item.log_price - usual).clamp(-5.0, 5.0),
             _ => 0.0,
         },
         Feature::ItemPopularity => item.ln_popularity,
         Feature::PopularityPercentile => catalog.popularity_percentile[c.idx as usize],
-        Feature::CopurchaseScore => c.copurchase.map(|c| c.score.ln_1p()).unwrap_or(0.0),
+        Feature::CopurchaseScore => c.copurchase.map(|c| ln_1p(c.score)).unwrap_or(0.0),
         Feature::EmbeddingSimilarity => {
             cosine(item.embedding.as_deref(), view.profile_embedding.as_deref())
         }
@@ -122,19 +132,19 @@ fn value_of(
         }
         Feature::InStock => item.in_stock as u8 as f32,
         Feature::PriceLog => item.ln_price,
-        Feature::ProfileEventCount => (view.event_count as f32).ln_1p(),
+        Feature::ProfileEventCount => view.ln_event_count,
         Feature::ShopperRepeatShare if view.total_purchases > 0 => {
             view.repeat_purchases as f32 / view.total_purchases as f32
         }
         Feature::ShopperRepeatShare => 0.0,
         Feature::ItemRepeatRate => item.repeat_rate.unwrap_or(0.0),
         Feature::ItemRepeatKnown => item.repeat_rate.is_some() as u8 as f32,
-        Feature::ContextCopurchase => ctx.copurchase(c.idx).ln_1p(),
+        Feature::ContextCopurchase => ln_1p(ctx.copurchase(c.idx)),
         Feature::ContextEmbeddingSimilarity => ctx.embedding_similarity(catalog, c.idx),
         Feature::ContextSameCategory => ctx.same_category(catalog, c.idx),
         Feature::ContextSameBrand => ctx.same_brand(catalog, c.idx),
         Feature::ContextPriceVs => ctx.price_vs(catalog, c.idx),
-        Feature::ContextSize => (ctx.items.len() as f32).ln_1p(),
+        Feature::ContextSize => ln_1p(ctx.items.len() as f32),
         Feature::RetrievalScore => ctx.retrieval.get(&c.idx).copied().unwrap_or(0.0),
         Feature::SequenceScore => ctx.sequence.as_ref().map_or(0.0, |s| s.score(&item.id)),
         Feature::ItemEmbedding(i) => item

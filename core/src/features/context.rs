@@ -161,9 +161,9 @@ impl RequestContext {
     }
 
     pub fn price_vs(&self, catalog: &CatalogSnapshot, idx: u32) -> f32 {
-        let price = catalog.item(idx).price;
+        let item = catalog.item(idx);
         match self.mean_ln_price {
-            Some(m) if price > 0.0 => (price.ln() - m).clamp(-5.0, 5.0),
+            Some(m) if item.price > 0.0 => (item.log_price - m).clamp(-5.0, 5.0),
             _ => 0.0,
         }
     }

@@ -66,6 +66,8 @@ pub struct ProfileView {
     pub session_embedding: Option<Vec<f32>>,
     pub usual_ln_price: Option<f32>,
     pub event_count: u64,
+    /// `ln(1 + event_count)`, the `profile_event_count` feature: the same for every candidate.
+    pub ln_event_count: f32,
     /// Purchases over all items in the history.
     pub total_purchases: u64,
     /// Purchases of an item bought before (each item's purchases beyond its first).
@@ -206,6 +208,7 @@ impl ProfileView {
             now,
             session_active,
             event_count: profile.event_count,
+            ln_event_count: (profile.event_count as f32).ln_1p(),
             total_purchases: resolved.total_purchases,
             repeat_purchases: resolved.repeat_purchases,
             ..Default::default()
