@@ -3,7 +3,7 @@
 //! embeddings. Built once per rank call in O(profile + vocabulary), so per-candidate work is
 //! array lookups and its cost does not grow with the shopper's history.
 
-use super::resolved::{AffinityTarget, ResolvedProfile};
+use super::resolved::{AffinityTarget, ResolvedProfile, Source};
 use crate::catalog::CatalogSnapshot;
 use crate::profile::signals::{
     decay_factor, Dim, ItemStats, Params, ProfileState, PREFERENCE_SCORE,
@@ -247,16 +247,20 @@ impl ProfileView {
         // embedding. Selecting the top ones is linear; only they are sorted and resolved.
         // An item the shopper is not interested in explains nothing ("because you viewed").
         let mut weighted: Vec<(f32, &Arc<str>)> = if resolved.indexed() {
-            resolved
-                .sources
-                .iter()
-                .map(|s| {
-                    (
-                        (s.strength * decay_factor(now - s.last_seen, hl)) as f32,
-                        &s.id,
-                    )
-                })
-                .collect()
+            fn weigh(s: &Source, now: i64, hl: f64) -> (f32, &Arc<str>) {
+                (
+                    (s.strength * decay_factor(now - s.last_seen, hl)) as f32,
+                    &s.id,
+                )
+            }
+            match resolved.strongest_sources(MAX_SOURCE_ITEMS, now, hl) {
+                Some(ids) => ids
+                    .iter()
+                    .filter_map(|&i| resolved.sources.get(i as usize))
+                    .map(|s| weigh(s, now, hl))
+                    .collect(),
+                None => resolved.sources.iter().map(|s| weigh(s, now, hl)).collect(),
+            }
         } else {
             // A first view of this profile: read the history directly (see `ResolvedProfile`).
             let unwanted: rustc_hash::FxHashSet<&str> = profile.not_interested_items().collect();
