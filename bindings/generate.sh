@@ -11,6 +11,10 @@
 # - fieldless variants of sealed enums (Reason.Pinned, Fallback.ColdStart, ...) are plain
 #   `object`s that print as `Reason$Pinned@5479e3f`; they become `data object`s ("Pinned").
 # Swift:
+# - the generic reader copies every integer and string out of the Foundation `Data` it reads
+#   with `Data.copyBytes(to:from:)`, which on Linux costs about 1 µs a field (a page of 20
+#   ranked items with their reasons: ~0.2 ms); readInt and readBytes become one
+#   `withUnsafeBytes` load each (same checks, same values; about 5 times faster).
 # - error cases keep Rust's UpperCamelCase (`.InvalidInput`) while every other enum is
 #   lowerCamelCase; they become `.invalidInput`, `.notFound`, `.modelRejected`, `.storage`,
 #   `.closed`, `.interrupted`. (`LocalizedError` with a readable text is in the hand-written layer, see
@@ -43,6 +47,44 @@ case "$language" in
     ;;
   swift)
     file="$out/Tailor.swift"
+    # From readInt's signature to the comment that follows readBytes: uniffi 0.32's two readers.
+    readers='fileprivate func readInt<T: FixedWidthInteger>\(_ reader: inout \(data: Data, offset: Data.Index\)\) throws -> T \{.*?\n(?=// Reads a float at the current offset)'
+    expect "$file" 'reader.data.copyBytes\(to: \$0, from: range\)'
+    READERS="$(cat <<'SWIFT'
+fileprivate func readInt<T: FixedWidthInteger>(_ reader: inout (data: Data, offset: Data.Index)) throws -> T {
+    // bindings/generate.sh: one unaligned load instead of Data.copyBytes (slow on Linux).
+    let offset = reader.offset
+    let size = MemoryLayout<T>.size
+    let value: T = try reader.data.withUnsafeBytes { bytes in
+        guard offset >= 0, bytes.count - offset >= size else {
+            throw UniffiInternalError.bufferOverflow
+        }
+        return bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
+    }
+    reader.offset = offset + size
+    return T(bigEndian: value)
+}
+
+// Reads an arbitrary number of bytes, to be used to read
+// raw bytes, this is useful when lifting strings
+fileprivate func readBytes(_ reader: inout (data: Data, offset: Data.Index), count: Int) throws -> Array<UInt8> {
+    let offset = reader.offset
+    let value: [UInt8] = try reader.data.withUnsafeBytes { bytes in
+        guard offset >= 0, count >= 0, bytes.count - offset >= count else {
+            throw UniffiInternalError.bufferOverflow
+        }
+        return Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count]))
+    }
+    reader.offset = offset + count
+    return value
+}
+
+SWIFT
+)" perl -0pi -e "s{$readers}{\$ENV{READERS}\n\n}s or die 'generate.sh: uniffi readers not found\n'" "$file"
+    if grep -q 'reader.data.copyBytes' "$file"; then
+      echo "generate.sh: a Data.copyBytes reader is left in $file" >&2
+      exit 1
+    fi
     cases='InvalidInput|NotFound|ModelRejected|Storage|Closed|Interrupted'
     expect "$file" "case ($cases)\("
     perl -pi -e "s/(case |case let \.|\.)($cases)\b/\$1\l\$2/g" "$file"

@@ -92,6 +92,12 @@ pub mod engine {
     pub mod rank {
         pub use crate::learn::PersonalLayer;
         pub use crate::rank::{rank, RankContext};
+
+        /// The packed page `Tailor::rank_packed` returns (what the Kotlin and Swift SDKs read):
+        /// its layout, writer and the reference reader.
+        pub mod packed {
+            pub use crate::rank::packed::{decode, encode, VERSION};
+        }
     }
 
     /// SQLite helpers the migration tests use to build databases of earlier versions.

@@ -7,6 +7,7 @@ pub mod diversity;
 pub mod explain;
 pub mod fallback;
 pub mod not_interested;
+pub mod packed;
 pub mod pipeline;
 pub mod rules;
 pub mod surface;

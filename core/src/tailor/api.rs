@@ -128,6 +128,16 @@ impl Tailor {
         self.call(|| self.rank_inner(request))
     }
 
+    /// `rank`, with the response packed into one byte buffer (layout in `rank/packed.rs`,
+    /// reader `engine::rank::packed::decode`). For the Kotlin and Swift SDKs, whose
+    /// hand-written layers read it into the same `RankResponse` (`rankPage`) in one pass: uniffi's
+    /// generic reader lifts a page field by field, which costs more than the ranking in Swift.
+    /// Rust callers use `rank`. Fails exactly as `rank` does.
+    pub fn rank_packed(&self, request: RankRequest) -> Result<Vec<u8>, TailorError> {
+        self.call(|| self.rank_inner(request))
+            .map(|response| crate::rank::packed::encode(&response))
+    }
+
     /// Define (or replace) a named list of candidate ids, for `RankRequest::candidate_set`: rank
     /// calls then name the set instead of sending the ids each time. Kept in memory until
     /// `close` (define sets at start, like surfaces); ids the catalog does not have yet are

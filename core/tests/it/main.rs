@@ -15,6 +15,7 @@ mod model_safety;
 mod models;
 mod privacy;
 mod quickstart;
+mod rank_page;
 mod readme;
 mod reliability;
 mod scenarios;

@@ -117,8 +117,9 @@ public final class TailorClient: Sendable {
 
     // MARK: ranking
 
+    /// Ranks `request`; the page comes back packed and is read in one pass (`Tailor.rankPage`).
     public func rank(_ request: RankRequest) async throws -> RankResponse {
-        try await run { try $0.rank(request: request) }
+        try await run { try $0.rankPage(request) }
     }
 
     /// Rank with named arguments; omitted ones take the core's defaults. `limit` is 1...1000;

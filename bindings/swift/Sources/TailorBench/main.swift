@@ -33,19 +33,26 @@ _ = try t.loadModel(modelPath: repo + "/models/bootstrap-ranker", manifestPath: 
 let ids = (0..<candidates).map { "p\(2 * $0)" }
 // The same ids as a named set: the request carries the set's name instead of 1,000 strings.
 _ = try t.defineCandidateSet(name: "bench", itemIds: ids)
-for (limit, named) in [(20, false), (50, false), (1000, false), (20, true)] {
+// The last row: the same named-set request received as the packed page (rankPage).
+for (limit, named, packed) in [(20, false, false), (50, false, false), (1000, false, false), (20, true, false),
+                               (20, true, true)] {
     let request = RankRequest(candidateIds: named ? nil : ids, limit: UInt32(limit),
                               sessionId: "bench", now: now, candidateSet: named ? "bench" : nil)
+    let call: () throws -> RankResponse = packed ? { try t.rankPage(request) } : { try t.rank(request: request) }
     for _ in 0..<20 {
-        let warm = try t.rank(request: request)
+        let warm = try call()
         precondition(warm.personalized)
     }
+    // Reserved up front: the timed loop appends without growing the arrays (as Rust and Kotlin).
     var wall: [UInt64] = []
     var core: [UInt64] = []
     var outside: [UInt64] = []
+    wall.reserveCapacity(iterations)
+    core.reserveCapacity(iterations)
+    outside.reserveCapacity(iterations)
     for _ in 0..<iterations {
         let start = DispatchTime.now().uptimeNanoseconds
-        let r = try t.rank(request: request)
+        let r = try call()
         let us = (DispatchTime.now().uptimeNanoseconds - start) / 1000
         wall.append(us)
         let took = UInt64(max(0, r.tookMicros))
@@ -54,7 +61,8 @@ for (limit, named) in [(20, false), (50, false), (1000, false), (20, true)] {
         precondition(r.items.count == limit)
     }
     func median(_ v: [UInt64]) -> UInt64 { v.sorted()[v.count / 2] }
-    print("swift rank(\(candidates) candidates\(named ? " in a named set" : ""), limit \(limit)): median \(median(wall)) us, "
+    print("swift rank(\(candidates) candidates\(named ? " in a named set" : "")\(packed ? " as a packed page" : ""), "
+        + "limit \(limit)): median \(median(wall)) us, "
         + "core took_micros median \(median(core)) us, "
         + "outside the core (call - took_micros) median \(median(outside)) us, n=\(iterations)")
 }

@@ -118,7 +118,8 @@ class TailorClient(
 
     // ---- ranking ----
 
-    suspend fun rank(request: RankRequest): RankResponse = io { rank(request) }
+    /** Ranks [request]; the page comes back packed and is read by [RankPage] (see [Tailor.rankPage]). */
+    suspend fun rank(request: RankRequest): RankResponse = io { rankPage(request) }
 
     /** Rank with the [RankRequestBuilder] DSL: `rank { limit = 10; sessionId = "s1" }`. */
     suspend fun rank(build: RankRequestBuilder.() -> Unit): RankResponse =

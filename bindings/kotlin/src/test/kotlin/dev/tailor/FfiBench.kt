@@ -42,15 +42,20 @@ object FfiBench {
         t.trackBatch(events())
         t.loadModel(TestSupport.path("models/bootstrap-ranker"), null)
         t.defineCandidateSet("bench", ids)
-        for ((limit, named) in listOf(20 to false, 50 to false, 1000 to false, 20 to true)) {
+        // The last row: the same named-set request received as the packed page (rankPage).
+        for ((limit, named, packed) in listOf(
+            Triple(20, false, false), Triple(50, false, false), Triple(1000, false, false),
+            Triple(20, true, false), Triple(20, true, true),
+        )) {
             val req = request(limit, named)
-            repeat(2000) { check(t.rank(req).personalized) } // let the JIT compile the lowering code
+            val call: () -> RankResponse = if (packed) { { t.rankPage(req) } } else { { t.rank(req) } }
+            repeat(2000) { check(call().personalized) } // let the JIT compile the lowering code
             val wall = LongArray(iterations)
             val core = LongArray(iterations)
             val outside = LongArray(iterations)
             for (i in 0 until iterations) {
                 val start = System.nanoTime()
-                val r = t.rank(req)
+                val r = call()
                 wall[i] = (System.nanoTime() - start) / 1000
                 core[i] = r.tookMicros
                 outside[i] = wall[i] - core[i]
@@ -58,7 +63,8 @@ object FfiBench {
             }
             fun median(v: LongArray) = v.sorted()[v.size / 2]
             println(
-                "kotlin rank($CANDIDATES candidates${if (named) " in a named set" else ""}, limit $limit): median ${median(wall)} us, " +
+                "kotlin rank($CANDIDATES candidates${if (named) " in a named set" else ""}${if (packed) " as a packed page" else ""}, " +
+                    "limit $limit): median ${median(wall)} us, " +
                     "core took_micros median ${median(core)} us, " +
                     "outside the core (call - took_micros) median ${median(outside)} us, n=$iterations",
             )

@@ -1,0 +1,136 @@
+//! The packed page (`rank_packed`, what the Kotlin and Swift SDKs receive): read back with the
+//! reference reader it is the response `rank` gives for the same request, for every kind of
+//! page; only the per-call response id and timing differ.
+
+use super::common::*;
+use tailor::engine::rank::packed;
+use tailor::{
+    Attribute, AttributeKind, Boost, BusinessRules, EventKind, ExplorationOptions, Fallback, Pin,
+    RankRequest, RankResponse, Reason, SurfaceKind, TailorError,
+};
+
+fn comparable(r: RankResponse) -> RankResponse {
+    RankResponse {
+        response_id: String::new(),
+        took_micros: 0,
+        ..r
+    }
+}
+
+#[test]
+fn every_kind_of_page_reads_back_as_rank_gives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    t.upsert_items(catalog()).unwrap();
+    let cold = request(5);
+    let page = packed::decode(&t.rank_packed(cold.clone()).unwrap()).unwrap();
+    assert_eq!(page.fallback, Some(Fallback::ColdStart));
+    assert_eq!(comparable(page), comparable(t.rank(cold).unwrap()));
+
+    let mut in_session = event(EventKind::View, "books-1", NOW - DAY);
+    in_session.session_id = Some("s1".into());
+    t.track_batch(vec![
+        event(EventKind::Purchase, "toys-2", NOW - 3 * DAY),
+        in_session,
+        event(EventKind::AddToCart, "toys-3", NOW - 3_600),
+    ])
+    .unwrap();
+    t.set_preferences(vec![Attribute {
+        kind: AttributeKind::Category,
+        value: "shoes".into(),
+    }])
+    .unwrap();
+    let set: Vec<String> = ["shoes-0", "toys-3", "ghost", "books-1", "toys-2", "books-2"]
+        .map(String::from)
+        .to_vec();
+    t.define_candidate_set("mixed".into(), set).unwrap();
+    let requests = [
+        RankRequest {
+            session_id: Some("s1".into()),
+            ..request(12)
+        },
+        RankRequest {
+            candidate_set: Some("mixed".into()),
+            ..request(4)
+        },
+        RankRequest {
+            exploration: Some(ExplorationOptions {
+                rate: 0.5,
+                seed: Some(7),
+            }),
+            rules: BusinessRules {
+                pinned: vec![Pin {
+                    item_id: "books-3".into(),
+                    position: 0,
+                }],
+                boosts: vec![Boost {
+                    attribute: Attribute {
+                        kind: AttributeKind::Brand,
+                        value: "zeta".into(),
+                    },
+                    weight: 2.0,
+                }],
+                ..Default::default()
+            },
+            ..request(6)
+        },
+        RankRequest {
+            kind: Some(SurfaceKind::Similar),
+            context_item_ids: vec!["toys-1".into()],
+            ..request(3)
+        },
+        RankRequest {
+            kind: Some(SurfaceKind::Trending),
+            ..request(3)
+        },
+        RankRequest {
+            deadline_ms: Some(0),
+            ..request(5)
+        },
+    ];
+    let mut kinds = std::collections::BTreeSet::new();
+    for r in &requests {
+        let full = t.rank(r.clone()).unwrap();
+        let page = packed::decode(&t.rank_packed(r.clone()).unwrap()).unwrap();
+        assert_ne!(page.response_id, full.response_id, "a fresh id per call");
+        kinds.extend(
+            page.items
+                .iter()
+                .flat_map(|i| &i.reasons)
+                .map(|r| std::mem::discriminant(r)),
+        );
+        assert_eq!(comparable(page), comparable(full), "{r:?}");
+    }
+    assert!(
+        kinds.len() >= 5,
+        "several kinds of reasons: {}",
+        kinds.len()
+    );
+    let deadline = packed::decode(&t.rank_packed(requests[5].clone()).unwrap()).unwrap();
+    assert!(matches!(
+        deadline.fallback,
+        Some(Fallback::DeadlineExceeded { .. })
+    ));
+    let similar = packed::decode(&t.rank_packed(requests[3].clone()).unwrap()).unwrap();
+    assert!(matches!(
+        similar.items[0].reasons[0],
+        Reason::LooksLike { .. }
+    ));
+}
+
+#[test]
+fn a_failing_request_fails_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    t.upsert_items(catalog()).unwrap();
+    let unknown_set = RankRequest {
+        candidate_set: Some("nope".into()),
+        ..request(3)
+    };
+    let packed = t.rank_packed(unknown_set.clone()).unwrap_err();
+    assert!(matches!(packed, TailorError::NotFound { .. }), "{packed:?}");
+    assert_eq!(
+        packed.to_string(),
+        t.rank(unknown_set).unwrap_err().to_string()
+    );
+}
