@@ -71,8 +71,9 @@ mkdir -p "$work/headers/TailorFFI" "$work/sim" "$work/mac" "$work/gen"
 
 echo "== iOS: Swift bindings (uniffi-bindgen, library mode)"
 (cd "$repo" && cargo build --quiet -p uniffi-bindgen)
-"$repo/target/debug/uniffi-bindgen" generate --library "$(lib_of "${ios[0]}")" \
-  --language swift --no-format --config "$repo/uniffi.toml" --out-dir "$work/gen"
+# generate.sh: uniffi plus the edits it has no setting for (lowerCamelCase error cases, which
+# Sources/Tailor/Errors.swift matches, and the faster generated reader), as on Linux.
+"$repo/bindings/generate.sh" swift "$work/gen" "$(lib_of "${ios[0]}")"
 mkdir -p "$here/Sources/Tailor/Generated"
 cp "$work/gen/Tailor.swift" "$here/Sources/Tailor/Generated/Tailor.swift"
 cp "$work/gen/TailorFFI.h" "$work/headers/TailorFFI/TailorFFI.h"

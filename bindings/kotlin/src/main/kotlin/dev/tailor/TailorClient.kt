@@ -118,8 +118,7 @@ class TailorClient(
 
     // ---- ranking ----
 
-    /** Ranks [request]; the page comes back packed and is read by [RankPage] (see [Tailor.rankPage]). */
-    suspend fun rank(request: RankRequest): RankResponse = io { rankPage(request) }
+    suspend fun rank(request: RankRequest): RankResponse = io { rank(request) }
 
     /** Rank with the [RankRequestBuilder] DSL: `rank { limit = 10; sessionId = "s1" }`. */
     suspend fun rank(build: RankRequestBuilder.() -> Unit): RankResponse =
