@@ -88,7 +88,7 @@ fn every_kind_of_page_reads_back_as_rank_gives_it() {
             ..request(5)
         },
     ];
-    let mut kinds = std::collections::BTreeSet::new();
+    let mut kinds = std::collections::HashSet::new();
     for r in &requests {
         let full = t.rank(r.clone()).unwrap();
         let page = packed::decode(&t.rank_packed(r.clone()).unwrap()).unwrap();
