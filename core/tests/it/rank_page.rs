@@ -97,7 +97,7 @@ fn every_kind_of_page_reads_back_as_rank_gives_it() {
             page.items
                 .iter()
                 .flat_map(|i| &i.reasons)
-                .map(|r| std::mem::discriminant(r)),
+                .map(std::mem::discriminant),
         );
         assert_eq!(comparable(page), comparable(full), "{r:?}");
     }
