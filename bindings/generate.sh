@@ -7,6 +7,10 @@
 #   LIBRARY defaults to target/debug/libtailor.so (unstripped: uniffi reads its metadata).
 #
 # Kotlin:
+# - every native call allocates a new JNA call-status Structure (native memory registered with
+#   JNA's cleaner: ~3 µs, and a rank makes 3-4 native calls); each thread reuses one instead.
+#   A status that comes back with an error is handed over to the error's lifting and the thread
+#   takes a fresh one, so an error buffer never shares memory with the next call.
 # - an error's `message` is generated as "detail=<text>"; it becomes the plain text.
 # - fieldless variants of sealed enums (Reason.Pinned, Fallback.ColdStart, ...) are plain
 #   `object`s that print as `Reason$Pinned@5479e3f`; they become `data object`s ("Pinned").
@@ -40,6 +44,25 @@ expect() {
 case "$language" in
   kotlin)
     file="$out/dev/tailor/tailor.kt"
+    status_call='    var status = UniffiRustCallStatus()
+    val return_value = callback(status)
+    uniffiCheckCallStatus(errorHandler, status)'
+    grep -qF "$status_call" "$file" || {
+      echo "generate.sh: uniffiRustCallWithError changed in $file; update this script" >&2
+      exit 1
+    }
+    STATUS_CALL="$status_call" perl -0pi -e '
+      my $old = $ENV{STATUS_CALL};
+      my $new = "    // bindings/generate.sh: this thread\x27s status, not a new Structure per call.\n"
+        . "    val status = uniffiThreadCallStatus.get()\n"
+        . "    val return_value = callback(status)\n"
+        . "    // Failed: the error buffer stays in this status while it is lifted and freed.\n"
+        . "    if (status.code != UNIFFI_CALL_SUCCESS) uniffiThreadCallStatus.set(UniffiRustCallStatus())\n"
+        . "    uniffiCheckCallStatus(errorHandler, status)";
+      s/\Q$old\E/$new/ or die "generate.sh: status call not replaced\n";
+      s/^(private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError)/private val uniffiThreadCallStatus: ThreadLocal<UniffiRustCallStatus> =\n    ThreadLocal.withInitial { UniffiRustCallStatus() }\n\n$1/m
+        or die "generate.sh: uniffiRustCallWithError not found\n";
+    ' "$file"
     expect "$file" 'get\(\) = ".*detail=\$\{ *`?detail`? *\}"'
     expect "$file" '^ +object [A-Za-z]+ : (Reason|Fallback)\(\)$'
     perl -0pi -e 's/get\(\) = "[^"\n]*detail=\$\{ *(`?detail`?) *\}"/get() = $1/g;

@@ -59,6 +59,23 @@ class RankPageTest {
         }
     }
 
+    /** Each thread reuses one native call status (bindings/generate.sh); a failed call hands it over. */
+    @Test
+    fun failuresAndSuccessesAlternateOnOneThread(): Unit = runBlocking {
+        openWithLearningCatalog(tmp, "alternate").use { client ->
+            val t = client.native
+            val ok = rankRequest { limit = 3; now = instant(NOW) }
+            val expected = comparable(t.rank(ok))
+            repeat(50) { i ->
+                val e = assertFailsWith<TailorException.NotFound> { t.rankPage(rankRequest { candidateSet = "nope-$i" }) }
+                assertTrue("nope-$i" in e.message.orEmpty(), e.message)
+                assertFailsWith<TailorException.InvalidInput> { t.rank(rankRequest { limit = 0 }) }
+                assertEquals(expected, comparable(t.rankPage(ok)))
+                assertEquals(expected, comparable(t.rank(ok)))
+            }
+        }
+    }
+
     @Test
     fun aDamagedPageIsAnErrorNotACrash(): Unit = runBlocking {
         openWithLearningCatalog(tmp, "damaged").use { client ->
