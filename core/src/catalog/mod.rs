@@ -1,7 +1,6 @@
 //! The merchant's catalog: persisted in `catalog.db`, served from an immutable in-memory snapshot.
 
 pub mod import;
-pub mod record;
 pub mod schema;
 pub mod snapshot;
 pub mod store;

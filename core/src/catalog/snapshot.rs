@@ -3,8 +3,7 @@
 //! Strings are interned into small integer ids once here, so per-candidate feature code works on
 //! integers and dense arrays instead of hashing strings.
 
-use super::record::Record;
-use crate::types::Item;
+use crate::types::{Item, RelatedItem};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -93,7 +92,7 @@ pub struct CatalogItem {
 pub struct CatalogSnapshot {
     /// The records as stored, in the same order as `items`. Shared, so that a catalog change
     /// rebuilds the snapshot without copying every unchanged item.
-    pub records: Vec<Arc<Record>>,
+    pub records: Vec<Arc<Item>>,
     pub items: Vec<CatalogItem>,
     pub index: FxHashMap<Arc<str>, u32>,
     pub categories: Vocab,
@@ -182,23 +181,29 @@ impl ListedBy {
 const PARALLEL_RESOLVE_MIN_ITEMS: usize = 4096;
 
 /// Item `i`'s co-purchase neighbours as catalog indices, weights relative to its strongest.
-fn resolve_related(
-    i: usize,
-    record: &Record,
-    index: &FxHashMap<Arc<str>, u32>,
-) -> Box<[(u32, f32)]> {
-    let neighbours = record.neighbours();
-    let max = neighbours.iter().map(|(_, w)| w).fold(0.0, f64::max);
+fn resolve_related(i: usize, record: &Item, index: &FxHashMap<Arc<str>, u32>) -> Box<[(u32, f32)]> {
+    let max = record.related.iter().map(|n| n.weight).fold(0.0, f64::max);
     if max <= 0.0 {
         return Box::new([]);
     }
-    neighbours
+    record
+        .related
         .iter()
-        .filter_map(|(id, weight)| {
-            let j = *index.get(id)?;
-            (j as usize != i && weight > 0.0).then_some((j, (weight / max) as f32))
+        .filter_map(|n| {
+            let j = *index.get(n.item_id.as_str())?;
+            (j as usize != i && n.weight > 0.0).then_some((j, (n.weight / max) as f32))
         })
         .collect()
+}
+
+/// Equal neighbour lists, weights compared to 1e-9: a catalog read back from SQLite has its
+/// weights through JSON, which may differ from the app's in the last bit.
+fn same_neighbours(a: &[RelatedItem], b: &[RelatedItem]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.item_id == y.item_id
+                && (x.weight - y.weight).abs() <= 1e-9 * x.weight.abs().max(y.weight.abs()).max(1.0)
+        })
 }
 
 /// Popularity percentile per item (1 = most popular; ties share the best rank) and the in-stock
@@ -235,20 +240,10 @@ fn normalized(v: &[f32]) -> Option<Box<[f32]>> {
 impl CatalogSnapshot {
     /// Build from records (validated already). Order is kept; ids are unique.
     pub fn build(records: Vec<Item>) -> CatalogSnapshot {
-        Self::build_shared(
-            records
-                .into_iter()
-                .map(|r| Arc::new(Record::new(r)))
-                .collect(),
-        )
-    }
-
-    /// Build from records read from `catalog.db` (`CatalogStore::load_all`).
-    pub fn build_records(records: Vec<Record>) -> CatalogSnapshot {
         Self::build_shared(records.into_iter().map(Arc::new).collect())
     }
 
-    fn build_shared(records: Vec<Arc<Record>>) -> CatalogSnapshot {
+    fn build_shared(records: Vec<Arc<Item>>) -> CatalogSnapshot {
         let mut categories = Vocab::new();
         let mut brands = Vocab::new();
         let mut tags = Vocab::new();
@@ -256,7 +251,7 @@ impl CatalogSnapshot {
         // The most common embedding dimension wins; validation keeps them equal anyway.
         let mut dims: HashMap<usize, usize> = HashMap::new();
         for r in &records {
-            if let Some(e) = &r.attributes().embedding {
+            if let Some(e) = &r.embedding {
                 *dims.entry(e.len()).or_default() += 1;
             }
         }
@@ -266,7 +261,6 @@ impl CatalogSnapshot {
             .map(|(d, _)| d);
         let mut items = Vec::with_capacity(records.len());
         for (i, r) in records.iter().enumerate() {
-            let r = r.attributes();
             let id: Arc<str> = Arc::from(r.id.as_str());
             index.insert(id.clone(), i as u32);
             let mut tag_ids: Vec<u32> = r.tags.iter().map(|t| tags.intern(t)).collect();
@@ -370,10 +364,8 @@ impl CatalogSnapshot {
         self.index.get(id).copied()
     }
 
-    /// Item `idx` as stored, without its neighbour list (`related` is empty: the packed list
-    /// is `records[idx].neighbours()`, the whole item `records[idx].to_item()`).
     pub fn record(&self, idx: u32) -> &Item {
-        self.records[idx as usize].attributes()
+        &self.records[idx as usize]
     }
 
     pub fn item(&self, idx: u32) -> &CatalogItem {
@@ -392,14 +384,14 @@ impl CatalogSnapshot {
         for item in upserts {
             // `index` holds each record's position.
             match self.get(&item.id) {
-                Some(p) => records[p as usize] = Arc::new(Record::new(item.clone())),
-                None => appended.push(Arc::new(Record::new(item.clone()))),
+                Some(p) => records[p as usize] = Arc::new(item.clone()),
+                None => appended.push(Arc::new(item.clone())),
             }
         }
         if !removals.is_empty() {
             let gone: std::collections::HashSet<&str> =
                 removals.iter().map(|s| s.as_str()).collect();
-            records.retain(|r| !gone.contains(r.attributes().id.as_str()));
+            records.retain(|r| !gone.contains(r.id.as_str()));
         }
         records.extend(appended);
         CatalogSnapshot::build_shared(records)
@@ -414,11 +406,11 @@ impl CatalogSnapshot {
         for new in upserts {
             let i = self.get(&new.id)? as usize;
             let old = &self.records[i];
-            let same_shape = old.attributes().category == new.category
-                && old.attributes().brand == new.brand
-                && old.attributes().tags == new.tags
-                && old.attributes().embedding == new.embedding
-                && old.neighbours().same_as(&new.related);
+            let same_shape = old.category == new.category
+                && old.brand == new.brand
+                && old.tags == new.tags
+                && old.embedding == new.embedding
+                && same_neighbours(&old.related, &new.related);
             if !same_shape {
                 return None;
             }
@@ -427,7 +419,7 @@ impl CatalogSnapshot {
         let mut records = self.records.clone();
         let mut items = self.items.clone();
         for (new, &i) in upserts.iter().zip(&positions) {
-            records[i] = Arc::new(Record::new(new.clone()));
+            records[i] = Arc::new(new.clone());
             let item = &mut items[i];
             item.price = new.price as f32;
             item.price_band = price_band(new.price);
@@ -477,6 +469,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn neighbour_lists_read_back_from_sqlite_count_as_unchanged() {
+        let n = |id: &str, weight: f64| RelatedItem {
+            item_id: id.into(),
+            weight,
+        };
+        let w = 0.1 + 0.2;
+        assert!(same_neighbours(
+            &[n("a", w)],
+            &[n("a", f64::from_bits(w.to_bits() + 1))]
+        ));
+        assert!(!same_neighbours(&[n("a", 0.3)], &[n("a", 0.31)]));
+        assert!(!same_neighbours(&[n("a", 0.3)], &[n("b", 0.3)]));
+        assert!(!same_neighbours(&[n("a", 0.3)], &[]));
+    }
+
     /// A price/stock/popularity update patches the snapshot; the result must equal a full rebuild.
     #[test]
     fn attribute_updates_equal_a_full_rebuild() {
@@ -496,7 +504,7 @@ mod tests {
             let changes: Vec<Item> = (0..5)
                 .map(|k| {
                     let i = (round * 37 + k * 61) % 300;
-                    let mut it = s.records[i].to_item();
+                    let mut it = (*s.records[i]).clone();
                     it.price = 1.0 + (round * k) as f64;
                     it.in_stock = (round + k) % 2 == 0;
                     it.popularity = ((round * 7 + k) % 17) as f64;
@@ -506,7 +514,7 @@ mod tests {
                 })
                 .collect();
             let patched = s.with_changes(&changes, &[]);
-            let records: Vec<Item> = patched.records.iter().map(|r| r.to_item()).collect();
+            let records: Vec<Item> = patched.records.iter().map(|r| (**r).clone()).collect();
             let rebuilt = CatalogSnapshot::build(records);
             assert_eq!(patched.popularity_percentile, rebuilt.popularity_percentile);
             assert_eq!(
@@ -539,7 +547,7 @@ mod tests {
             s = patched;
         }
         // A new item or a new category takes the full rebuild, and still lands.
-        let mut moved = s.records[0].to_item();
+        let mut moved = (*s.records[0]).clone();
         moved.category = "elsewhere".into();
         let s2 = s.with_changes(&[moved, item("new", "c1", 2.0)], &[]);
         assert_eq!(s2.len(), 301);
@@ -658,11 +666,7 @@ mod tests {
     fn changes_replace_append_and_remove() {
         let s = CatalogSnapshot::build(vec![item("a", "x", 1.0), item("b", "x", 2.0)]);
         let s2 = s.with_changes(&[item("b", "y", 2.0), item("c", "x", 0.0)], &["a".into()]);
-        let ids: Vec<&str> = s2
-            .records
-            .iter()
-            .map(|r| r.attributes().id.as_str())
-            .collect();
+        let ids: Vec<&str> = s2.records.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, vec!["b", "c"]);
         assert_eq!(s2.categories.name(s2.item(0).category), "y");
     }

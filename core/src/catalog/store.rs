@@ -1,11 +1,10 @@
 //! `catalog.db`: the persisted catalog. All writes are one transaction per call.
 
-use super::record::{Neighbours, NeighboursBuilder, Record};
 use super::schema::SCHEMA;
 use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::sql;
-use crate::types::Item;
+use crate::types::{Item, RelatedItem};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
@@ -18,30 +17,23 @@ fn embedding_to_blob(e: &[f32]) -> Vec<u8> {
     e.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// The `related` column, `[["id",weight],...]` as `upsert` writes it, packed. Opening a large
-/// catalog parses hundreds of thousands of these pairs, so the form this code writes (ids without
+/// The `related` column, `[["id",weight],...]` as `upsert` writes it. Opening a large catalog
+/// parses hundreds of thousands of these pairs, so the form this code writes (ids without
 /// escapes) is read directly; anything else goes through serde_json.
-fn parse_related(json: &[u8]) -> Neighbours {
+fn parse_related(json: &[u8]) -> Vec<RelatedItem> {
     parse_related_plain(json).unwrap_or_else(|| {
-        let pairs = serde_json::from_slice::<Vec<(String, f64)>>(json).unwrap_or_default();
-        let mut b = NeighboursBuilder::with_capacity(pairs.len());
-        for (id, weight) in &pairs {
-            b.push(id, *weight);
-        }
-        b.finish()
+        serde_json::from_slice::<Vec<(String, f64)>>(json)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(item_id, weight)| RelatedItem { item_id, weight })
+            .collect()
     })
 }
 
-fn parse_related_plain(json: &[u8]) -> Option<Neighbours> {
+fn parse_related_plain(json: &[u8]) -> Option<Vec<RelatedItem>> {
     let text = std::str::from_utf8(json).ok()?;
     let mut rest = text.strip_prefix('[')?.strip_suffix(']')?;
-    // Each entry has one '[' of its own: a count without a second pass over the text.
-    let count = json
-        .iter()
-        .filter(|&&b| b == b'[')
-        .count()
-        .saturating_sub(1);
-    let mut out = NeighboursBuilder::with_capacity(count);
+    let mut out = Vec::with_capacity(rest.matches("],[").count() + 1);
     while !rest.is_empty() {
         let pair = rest.strip_prefix("[\"")?;
         let end = pair.find('"')?;
@@ -52,7 +44,10 @@ fn parse_related_plain(json: &[u8]) -> Option<Neighbours> {
         let after = pair[end + 1..].strip_prefix(',')?;
         let close = after.find(']')?;
         let weight: f64 = after[..close].parse().ok()?;
-        out.push(id, weight);
+        out.push(RelatedItem {
+            item_id: id.to_owned(),
+            weight,
+        });
         rest = &after[close + 1..];
         if let Some(next) = rest.strip_prefix(',') {
             rest = next;
@@ -60,7 +55,7 @@ fn parse_related_plain(json: &[u8]) -> Option<Neighbours> {
             return None;
         }
     }
-    Some(out.finish())
+    Some(out)
 }
 
 fn blob_to_embedding(b: &[u8]) -> Vec<f32> {
@@ -103,7 +98,7 @@ impl CatalogStore {
     }
 
     /// Every item, in insertion order of their keys (sorted by id).
-    pub fn load_all(&self) -> Result<Vec<Record>> {
+    pub fn load_all(&self) -> Result<Vec<Item>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, title, category, brand, price, tags, in_stock, margin, embedding,
                     popularity, related, repeat_rate FROM items ORDER BY id",
@@ -120,7 +115,7 @@ impl CatalogStore {
                 ValueRef::Blob(b) => Some(blob_to_embedding(b)),
                 _ => None,
             };
-            let item = Item {
+            Ok(Item {
                 id: r.get(0)?,
                 title: r.get(1)?,
                 category: r.get(2)?,
@@ -133,9 +128,8 @@ impl CatalogStore {
                 embedding,
                 popularity: r.get(9)?,
                 repeat_rate: r.get(11)?,
-                related: Vec::new(),
-            };
-            Ok(Record::from_parts(item, parse_related(text(10)?)))
+                related: parse_related(text(10)?),
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -199,7 +193,6 @@ impl CatalogStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::RelatedItem;
 
     #[test]
     fn neighbour_lists_read_back_exactly_whatever_the_ids() {
@@ -213,8 +206,8 @@ mod tests {
         for list in lists {
             let json = serde_json::to_string(&list).unwrap();
             let got: Vec<(String, f64)> = parse_related(json.as_bytes())
-                .iter()
-                .map(|(id, w)| (id.to_string(), w))
+                .into_iter()
+                .map(|r| (r.item_id, r.weight))
                 .collect();
             let want: Vec<(String, f64)> = list.iter().map(|(i, w)| (i.to_string(), *w)).collect();
             assert_eq!(got, want, "{json}");
@@ -260,7 +253,6 @@ mod tests {
             );
         }
         let (s, _) = CatalogStore::open(&path, false).unwrap();
-        let got: Vec<Item> = s.load_all().unwrap().iter().map(Record::to_item).collect();
-        assert_eq!(got, vec![item("a")]);
+        assert_eq!(s.load_all().unwrap(), vec![item("a")]);
     }
 }

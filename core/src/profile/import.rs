@@ -117,11 +117,7 @@ pub fn read_path(path: &Path) -> Result<Vec<UserEvent>> {
 /// page of a shop that imports its order history would be in id order, with no `PopularNow`.
 /// Empty when any item already has a popularity: the merchant's own values win.
 pub fn popularity_from_events(catalog: &CatalogSnapshot, events: &[UserEvent]) -> Vec<Item> {
-    if catalog
-        .records
-        .iter()
-        .any(|r| r.attributes().popularity > 0.0)
-    {
+    if catalog.records.iter().any(|r| r.popularity > 0.0) {
         return Vec::new();
     }
     let mut purchases = vec![0.0f64; catalog.len()];
@@ -139,7 +135,7 @@ pub fn popularity_from_events(catalog: &CatalogSnapshot, events: &[UserEvent]) -
         .filter(|(_, n)| *n > 0.0)
         .map(|(r, popularity)| Item {
             popularity,
-            ..r.to_item()
+            ..(**r).clone()
         })
         .collect()
 }

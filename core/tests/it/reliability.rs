@@ -595,12 +595,7 @@ fn check_upgraded_catalog_rows(path: &Path, version: i64) {
         expected[0].repeat_rate = Some(0.4);
     }
     assert_eq!(
-        store
-            .load_all()
-            .unwrap()
-            .iter()
-            .map(|r| r.to_item())
-            .collect::<Vec<_>>(),
+        store.load_all().unwrap(),
         expected,
         "every field came through"
     );
@@ -784,12 +779,7 @@ fn disk_full_is_a_storage_error_and_writes_nothing() {
     let many = catalog_items(10..600);
     assert_disk_full(catalog.upsert(&many, NOW, &Default::default()).unwrap_err());
     assert_eq!(
-        catalog
-            .load_all()
-            .unwrap()
-            .iter()
-            .map(|r| r.to_item())
-            .collect::<Vec<_>>(),
+        catalog.load_all().unwrap(),
         catalog_items(0..10),
         "nothing half-written"
     );
