@@ -114,7 +114,6 @@ impl ResolvedProfile {
         out
     }
 
-    /// Whether the item history is keyed by catalog index (`stats` answers).
     /// Indices into `sources` that contain the `k` strongest at time `now` — a source's weight
     /// is `strength × 0.5^((now − last_seen) / half_life)` — for the view to weigh exactly.
     ///
@@ -142,6 +141,7 @@ impl ResolvedProfile {
         ranked.order.get(..n)
     }
 
+    /// Whether the item history is keyed by catalog index (`stats` answers).
     pub fn indexed(&self) -> bool {
         !self.slot.is_empty()
     }
