@@ -1,6 +1,7 @@
 //! The merchant's catalog: persisted in `catalog.db`, served from an immutable in-memory snapshot.
 
 pub mod import;
+mod neighbours;
 pub mod schema;
 pub mod snapshot;
 pub mod store;

@@ -3,7 +3,9 @@
 //! Strings are interned into small integer ids once here, so per-candidate feature code works on
 //! integers and dense arrays instead of hashing strings.
 
-use crate::types::{Item, RelatedItem};
+use super::neighbours::{Given, NeighbourLists, Previous, Resolved, Resolver};
+use super::store::StoredItem;
+use crate::types::Item;
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -90,9 +92,12 @@ pub struct CatalogItem {
 
 #[derive(Debug, Default)]
 pub struct CatalogSnapshot {
-    /// The records as stored, in the same order as `items`. Shared, so that a catalog change
-    /// rebuilds the snapshot without copying every unchanged item.
+    /// The records as stored, in the same order as `items`, their `related` lists empty (they
+    /// are in `neighbours`; [`CatalogSnapshot::full_record`] puts them back). Shared, so that a
+    /// catalog change rebuilds the snapshot without copying every unchanged item.
     pub records: Vec<Arc<Item>>,
+    /// Every item's co-purchase list as given, ids as catalog indices; shared by attribute patches.
+    neighbours: Arc<NeighbourLists>,
     pub items: Vec<CatalogItem>,
     pub index: FxHashMap<Arc<str>, u32>,
     pub categories: Vocab,
@@ -180,32 +185,6 @@ impl ListedBy {
 /// Catalogs at least this large resolve their neighbours on several threads.
 const PARALLEL_RESOLVE_MIN_ITEMS: usize = 4096;
 
-/// Item `i`'s co-purchase neighbours as catalog indices, weights relative to its strongest.
-fn resolve_related(i: usize, record: &Item, index: &FxHashMap<Arc<str>, u32>) -> Box<[(u32, f32)]> {
-    let max = record.related.iter().map(|n| n.weight).fold(0.0, f64::max);
-    if max <= 0.0 {
-        return Box::new([]);
-    }
-    record
-        .related
-        .iter()
-        .filter_map(|n| {
-            let j = *index.get(n.item_id.as_str())?;
-            (j as usize != i && n.weight > 0.0).then_some((j, (n.weight / max) as f32))
-        })
-        .collect()
-}
-
-/// Equal neighbour lists, weights compared to 1e-9: a catalog read back from SQLite has its
-/// weights through JSON, which may differ from the app's in the last bit.
-fn same_neighbours(a: &[RelatedItem], b: &[RelatedItem]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| {
-            x.item_id == y.item_id
-                && (x.weight - y.weight).abs() <= 1e-9 * x.weight.abs().max(y.weight.abs()).max(1.0)
-        })
-}
-
 /// Popularity percentile per item (1 = most popular; ties share the best rank) and the in-stock
 /// items, most popular first (the non-personalized order).
 fn popularity_order(items: &[CatalogItem]) -> (Vec<f32>, Vec<u32>) {
@@ -239,11 +218,32 @@ fn normalized(v: &[f32]) -> Option<Box<[f32]>> {
 
 impl CatalogSnapshot {
     /// Build from records (validated already). Order is kept; ids are unique.
-    pub fn build(records: Vec<Item>) -> CatalogSnapshot {
-        Self::build_shared(records.into_iter().map(Arc::new).collect())
+    pub fn build(mut records: Vec<Item>) -> CatalogSnapshot {
+        let lists: Vec<Vec<crate::types::RelatedItem>> = records
+            .iter_mut()
+            .map(|r| std::mem::take(&mut r.related))
+            .collect();
+        let given = lists.iter().map(|l| Given::Named(l)).collect();
+        Self::assemble(records.into_iter().map(Arc::new).collect(), given, None)
     }
 
-    fn build_shared(records: Vec<Arc<Item>>) -> CatalogSnapshot {
+    /// Build from `catalog.db`'s rows, resolving the stored neighbour lists in place.
+    pub fn from_stored(rows: Vec<StoredItem>) -> CatalogSnapshot {
+        let (records, texts): (Vec<Arc<Item>>, Vec<Box<[u8]>>) = rows
+            .into_iter()
+            .map(|r| (Arc::new(r.item), r.related))
+            .unzip();
+        let given = texts.iter().map(|t| Given::Stored(t)).collect();
+        Self::assemble(records, given, None)
+    }
+
+    /// `records` (their `related` empty) with each one's neighbour list from `given`; `previous`
+    /// is the snapshot that `Given::Previous` indices point into.
+    fn assemble(
+        records: Vec<Arc<Item>>,
+        given: Vec<Given>,
+        previous: Option<&CatalogSnapshot>,
+    ) -> CatalogSnapshot {
         let mut categories = Vocab::new();
         let mut brands = Vocab::new();
         let mut tags = Vocab::new();
@@ -289,9 +289,21 @@ impl CatalogSnapshot {
                 related: Box::new([]),
             });
         }
-        // Resolve neighbours now that every id has an index; unknown ids are skipped until the
-        // item arrives (the snapshot is rebuilt on every catalog change). Hundreds of thousands
-        // of id lookups in a large catalog, so they are shared among a few threads.
+        // Resolve neighbours now that every id has an index; unknown ids are kept by name until
+        // the item arrives (the snapshot is rebuilt on every catalog change). Hundreds of
+        // thousands of id lookups in a large catalog, so they are shared among a few threads.
+        let resolver = Resolver {
+            index: &index,
+            previous: previous.map(|p| Previous {
+                lists: &p.neighbours,
+                ids: p.items.iter().map(|it| &*it.id).collect(),
+                moved_to: p
+                    .items
+                    .iter()
+                    .map(|it| index.get(&it.id).copied().unwrap_or(u32::MAX))
+                    .collect(),
+            }),
+        };
         let threads = if records.len() >= PARALLEL_RESOLVE_MIN_ITEMS {
             std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
         } else {
@@ -302,12 +314,12 @@ impl CatalogSnapshot {
             .step_by(chunk)
             .map(|start| start..(start + chunk).min(records.len()))
             .collect();
-        let resolve = |range: std::ops::Range<usize>| -> Vec<Box<[(u32, f32)]>> {
+        let resolve = |range: std::ops::Range<usize>| -> Vec<Resolved> {
             range
-                .map(|i| resolve_related(i, &records[i], &index))
+                .map(|i| resolver.resolve(i as u32, &given[i]))
                 .collect()
         };
-        let resolved: Vec<Box<[(u32, f32)]>> = std::thread::scope(|scope| {
+        let resolved: Vec<Resolved> = std::thread::scope(|scope| {
             let others: Vec<_> = ranges
                 .iter()
                 .skip(1)
@@ -328,12 +340,14 @@ impl CatalogSnapshot {
             }
             all
         });
-        for (item, related) in items.iter_mut().zip(resolved) {
+        let (neighbours, related) = NeighbourLists::collect(resolved);
+        for (item, related) in items.iter_mut().zip(related) {
             item.related = related;
         }
         let (popularity_percentile, in_stock_by_popularity) = popularity_order(&items);
         CatalogSnapshot {
             records,
+            neighbours: Arc::new(neighbours),
             items,
             index,
             categories,
@@ -372,6 +386,18 @@ impl CatalogSnapshot {
         &self.items[idx as usize]
     }
 
+    /// The record at `idx` as the app gave it, neighbour list included (`record` leaves it out).
+    pub fn full_record(&self, idx: u32) -> Item {
+        Item {
+            related: self.neighbours.named(idx, |j| self.id_at(j)),
+            ..self.record(idx).clone()
+        }
+    }
+
+    fn id_at(&self, idx: u32) -> &str {
+        self.items.get(idx as usize).map_or("", |it| &it.id)
+    }
+
     /// A new snapshot with `upserts` applied (replacing by id) and `removals` dropped.
     pub fn with_changes(&self, upserts: &[Item], removals: &[String]) -> CatalogSnapshot {
         if removals.is_empty() {
@@ -379,22 +405,37 @@ impl CatalogSnapshot {
                 return next;
             }
         }
-        let mut records = self.records.clone();
+        // Each record with where its neighbour list comes from: unchanged items keep theirs
+        // (re-resolved through this snapshot's indices), written ones bring their own.
+        let stripped = |item: &Item| {
+            Arc::new(Item {
+                related: Vec::new(),
+                ..item.clone()
+            })
+        };
+        let mut records: Vec<(Arc<Item>, Given)> = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.clone(), Given::Previous(i as u32)))
+            .collect();
         let mut appended = Vec::new();
         for item in upserts {
             // `index` holds each record's position.
+            let entry = (stripped(item), Given::Named(&item.related));
             match self.get(&item.id) {
-                Some(p) => records[p as usize] = Arc::new(item.clone()),
-                None => appended.push(Arc::new(item.clone())),
+                Some(p) => records[p as usize] = entry,
+                None => appended.push(entry),
             }
         }
         if !removals.is_empty() {
             let gone: std::collections::HashSet<&str> =
                 removals.iter().map(|s| s.as_str()).collect();
-            records.retain(|r| !gone.contains(r.id.as_str()));
+            records.retain(|(r, _)| !gone.contains(r.id.as_str()));
         }
         records.extend(appended);
-        CatalogSnapshot::build_shared(records)
+        let (records, given) = records.into_iter().unzip();
+        CatalogSnapshot::assemble(records, given, Some(self))
     }
 
     /// The common update — price, stock, margin, popularity or title of items the catalog has —
@@ -410,7 +451,9 @@ impl CatalogSnapshot {
                 && old.brand == new.brand
                 && old.tags == new.tags
                 && old.embedding == new.embedding
-                && same_neighbours(&old.related, &new.related);
+                && self
+                    .neighbours
+                    .same(i as u32, |j| self.id_at(j), &new.related);
             if !same_shape {
                 return None;
             }
@@ -419,7 +462,11 @@ impl CatalogSnapshot {
         let mut records = self.records.clone();
         let mut items = self.items.clone();
         for (new, &i) in upserts.iter().zip(&positions) {
-            records[i] = Arc::new(new.clone());
+            // The neighbour list is unchanged (checked above) and stays in `neighbours`.
+            records[i] = Arc::new(Item {
+                related: Vec::new(),
+                ..new.clone()
+            });
             let item = &mut items[i];
             item.price = new.price as f32;
             item.price_band = price_band(new.price);
@@ -434,6 +481,7 @@ impl CatalogSnapshot {
         let (popularity_percentile, in_stock_by_popularity) = popularity_order(&items);
         Some(CatalogSnapshot {
             records,
+            neighbours: self.neighbours.clone(),
             items,
             index: self.index.clone(),
             categories: self.categories.clone(),
@@ -469,20 +517,67 @@ mod tests {
         }
     }
 
+    /// A catalog read back from `catalog.db` has its weights through JSON: the app sending the
+    /// same items again with a new price must still take the attribute patch.
     #[test]
     fn neighbour_lists_read_back_from_sqlite_count_as_unchanged() {
-        let n = |id: &str, weight: f64| RelatedItem {
-            item_id: id.into(),
-            weight,
+        let items: Vec<Item> = (0..3)
+            .map(|i| {
+                let mut it = item(&format!("i{i}"), "c", 1.0);
+                it.related = vec![RelatedItem {
+                    item_id: format!("i{}", (i + 1) % 3),
+                    weight: 0.1 + 0.2 * i as f64,
+                }];
+                it
+            })
+            .collect();
+        let mut store = super::super::CatalogStore::open_in_memory().unwrap();
+        store
+            .upsert(&items, 1, &crate::cancel::Cancel::default())
+            .unwrap();
+        let s = CatalogSnapshot::from_stored(store.load_stored().unwrap());
+        assert_eq!(s.full_record(1), items[1]);
+        let mut repriced = items[1].clone();
+        repriced.price = 99.0;
+        let patched = s.with_changes(&[repriced.clone()], &[]);
+        assert!(Arc::ptr_eq(&s.neighbours, &patched.neighbours), "patched");
+        assert_eq!(patched.full_record(1), repriced);
+        repriced.related[0].weight = 0.31;
+        let rebuilt = s.with_changes(&[repriced.clone()], &[]);
+        assert!(!Arc::ptr_eq(&s.neighbours, &rebuilt.neighbours), "rebuilt");
+        assert_eq!(rebuilt.full_record(1), repriced);
+    }
+
+    /// Removing and adding items re-resolves the other items' lists: a removed neighbour is
+    /// skipped but kept by name, and comes back when the item does.
+    #[test]
+    fn rebuilds_keep_every_list_as_given() {
+        let with = |id: &str, related: &[&str]| {
+            let mut it = item(id, "c", 1.0);
+            it.related = related
+                .iter()
+                .map(|r| RelatedItem {
+                    item_id: r.to_string(),
+                    weight: 2.0,
+                })
+                .collect();
+            it
         };
-        let w = 0.1 + 0.2;
-        assert!(same_neighbours(
-            &[n("a", w)],
-            &[n("a", f64::from_bits(w.to_bits() + 1))]
-        ));
-        assert!(!same_neighbours(&[n("a", 0.3)], &[n("a", 0.31)]));
-        assert!(!same_neighbours(&[n("a", 0.3)], &[n("b", 0.3)]));
-        assert!(!same_neighbours(&[n("a", 0.3)], &[]));
+        let items = vec![
+            with("a", &["b", "c", "later"]),
+            with("b", &["a"]),
+            with("c", &[]),
+        ];
+        let s = CatalogSnapshot::build(items.clone());
+        let s2 = s.with_changes(&[with("later", &["c"])], &["b".into()]);
+        let ids: Vec<&str> = s2.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["a", "c", "later"]);
+        assert_eq!(&*s2.item(0).related, &[(1, 1.0), (2, 1.0)]);
+        assert_eq!(&*s2.item(2).related, &[(1, 1.0)]);
+        assert_eq!(s2.full_record(0), items[0]);
+        let s3 = s2.with_changes(&[with("b", &[])], &[]);
+        assert_eq!(&*s3.item(0).related, &[(3, 1.0), (1, 1.0), (2, 1.0)]);
+        assert_eq!(s3.full_record(0), items[0]);
     }
 
     /// A price/stock/popularity update patches the snapshot; the result must equal a full rebuild.
@@ -504,7 +599,7 @@ mod tests {
             let changes: Vec<Item> = (0..5)
                 .map(|k| {
                     let i = (round * 37 + k * 61) % 300;
-                    let mut it = (*s.records[i]).clone();
+                    let mut it = s.full_record(i as u32);
                     it.price = 1.0 + (round * k) as f64;
                     it.in_stock = (round + k) % 2 == 0;
                     it.popularity = ((round * 7 + k) % 17) as f64;
@@ -514,7 +609,9 @@ mod tests {
                 })
                 .collect();
             let patched = s.with_changes(&changes, &[]);
-            let records: Vec<Item> = patched.records.iter().map(|r| (**r).clone()).collect();
+            let records: Vec<Item> = (0..patched.len() as u32)
+                .map(|i| patched.full_record(i))
+                .collect();
             let rebuilt = CatalogSnapshot::build(records);
             assert_eq!(patched.popularity_percentile, rebuilt.popularity_percentile);
             assert_eq!(
@@ -547,7 +644,7 @@ mod tests {
             s = patched;
         }
         // A new item or a new category takes the full rebuild, and still lands.
-        let mut moved = (*s.records[0]).clone();
+        let mut moved = s.full_record(0);
         moved.category = "elsewhere".into();
         let s2 = s.with_changes(&[moved, item("new", "c1", 2.0)], &[]);
         assert_eq!(s2.len(), 301);
@@ -631,7 +728,7 @@ mod tests {
         assert!(emptied.listed_by().of(24).iter().all(|l| l.by != 3));
         assert!(listed.of(24).iter().any(|l| l.by == 3));
         // A price change patches the snapshot and keeps the lists.
-        let mut repriced = s.record(5).clone();
+        let mut repriced = s.full_record(5);
         repriced.price = 99.0;
         let patched = s.with_changes(&[repriced], &[]);
         assert_eq!(patched.listed_by().of(24), listed.of(24));

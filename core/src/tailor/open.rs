@@ -124,7 +124,7 @@ impl Tailor {
                 }
                 // The snapshot is built while the check may still run; it is dropped if the
                 // check fails.
-                let snapshot = store.load_all().map(CatalogSnapshot::build);
+                let snapshot = store.load_stored().map(CatalogSnapshot::from_stored);
                 Ok::<_, Error>((store, moved, snapshot))
             })();
             drop(opened_tx);
