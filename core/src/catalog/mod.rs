@@ -1,5 +1,6 @@
 //! The merchant's catalog: persisted in `catalog.db`, served from an immutable in-memory snapshot.
 
+pub mod image;
 pub mod import;
 mod neighbours;
 pub mod schema;

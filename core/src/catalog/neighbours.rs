@@ -109,16 +109,7 @@ impl Resolver<'_> {
                 }
             }
         }
-        let max = entries.iter().map(|e| e.weight).fold(0.0, f64::max);
-        let related = if max > 0.0 {
-            entries
-                .iter()
-                .filter(|e| e.to & UNKNOWN == 0 && e.to != item && e.weight > 0.0)
-                .map(|e| (e.to, (e.weight / max) as f32))
-                .collect()
-        } else {
-            Ranked::default()
-        };
+        let related = ranked(item, &entries);
         Resolved {
             entries: entries.into(),
             unknown,
@@ -127,7 +118,63 @@ impl Resolver<'_> {
     }
 }
 
+/// What ranking reads of item `item`'s list: the known neighbours other than itself with a
+/// positive weight, weights relative to the strongest in the list.
+fn ranked(item: u32, entries: &[Entry]) -> Ranked {
+    let max = entries.iter().map(|e| e.weight).fold(0.0, f64::max);
+    if max <= 0.0 {
+        return Ranked::default();
+    }
+    entries
+        .iter()
+        .filter(|e| e.to & UNKNOWN == 0 && e.to != item && e.weight > 0.0)
+        .map(|e| (e.to, (e.weight / max) as f32))
+        .collect()
+}
+
+impl Entry {
+    /// The raw form `catalog.image` stores: the catalog index or flagged unknown-id number.
+    pub fn raw(&self) -> (u32, f64) {
+        (self.to, self.weight)
+    }
+
+    /// An entry of the raw form; `NeighbourLists::from_parts` checks where it points.
+    pub fn from_raw(to: u32, weight: f64) -> Entry {
+        Entry { to, weight }
+    }
+}
+
 impl NeighbourLists {
+    /// Every list and the unknown ids, as `catalog.image` stores them.
+    pub fn parts(&self) -> (&[Box<[Entry]>], &[Box<str>]) {
+        (&self.lists, &self.unknown)
+    }
+
+    /// The lists from raw entries (`Entry::from_raw`), with what ranking reads; `None` when
+    /// an entry points outside `items` items or the unknown ids.
+    pub fn from_parts(
+        lists: Vec<Box<[Entry]>>,
+        unknown: Vec<Box<str>>,
+        items: usize,
+    ) -> Option<(NeighbourLists, Vec<Ranked>)> {
+        let valid = |e: &Entry| {
+            if e.to & UNKNOWN != 0 {
+                ((e.to & !UNKNOWN) as usize) < unknown.len()
+            } else {
+                (e.to as usize) < items
+            }
+        };
+        if lists.len() != items || !lists.iter().all(|l| l.iter().all(valid)) {
+            return None;
+        }
+        let related = lists
+            .iter()
+            .enumerate()
+            .map(|(item, l)| ranked(item as u32, l))
+            .collect();
+        Some((NeighbourLists { lists, unknown }, related))
+    }
+
     /// Every item's list from its resolution (in catalog order), and what ranking reads.
     pub fn collect(resolved: Vec<Resolved>) -> (NeighbourLists, Vec<Ranked>) {
         let mut out = NeighbourLists {

@@ -23,5 +23,7 @@ pub static SCHEMA: Schema = Schema {
          CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;",
         // 2: the share of an item's buyers who bought it again (merchant data; NULL = unknown).
         "ALTER TABLE items ADD COLUMN repeat_rate REAL;",
+        // 3: a random stamp, replaced by every write, that says which write `catalog.image` shows.
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('stamp', lower(hex(randomblob(8))));",
     ],
 };

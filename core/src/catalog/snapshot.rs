@@ -36,6 +36,23 @@ impl Vocab {
     pub fn get(&self, s: &str) -> Option<u32> {
         self.ids.get(s).copied()
     }
+    /// Every name, by id (id 0 is the empty string).
+    pub(super) fn names(&self) -> &[Arc<str>] {
+        &self.names
+    }
+    /// The vocabulary with these names by id; `None` unless the first is "" and all differ.
+    pub(super) fn from_names(names: Vec<Arc<str>>) -> Option<Vocab> {
+        if names.first().map(|n| &**n) != Some("") {
+            return None;
+        }
+        let mut ids = FxHashMap::with_capacity_and_hasher(names.len(), Default::default());
+        for (i, n) in names.iter().enumerate() {
+            if ids.insert(n.clone(), i as u32).is_some() {
+                return None;
+            }
+        }
+        Some(Vocab { names, ids })
+    }
     pub fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map(|s| &**s).unwrap_or("")
     }
@@ -112,6 +129,9 @@ pub struct CatalogSnapshot {
     /// only surfaces with context items read it, and kept by attribute patches (which never
     /// change neighbours).
     listed_by: OnceLock<Arc<ListedBy>>,
+    /// The `catalog.db` write this snapshot shows (`CatalogStore::stamp`); `None` when it was not
+    /// read from or written to a store (tools, tests). Says whether `catalog.image` is current.
+    pub stamp: Option<String>,
 }
 
 /// The co-purchase neighbour lists turned around: for each item, the items whose `related`
@@ -216,6 +236,42 @@ fn normalized(v: &[f32]) -> Option<Box<[f32]>> {
     (norm > 0.0 && norm.is_finite()).then(|| v.iter().map(|x| x / norm).collect())
 }
 
+/// Item `r` in ranking-ready form: its strings interned already (`tags` as given), its
+/// neighbours still to be resolved.
+pub(super) fn catalog_item(
+    r: &Item,
+    id: Arc<str>,
+    category: u32,
+    brand: u32,
+    mut tags: Vec<u32>,
+    embedding_dim: Option<usize>,
+) -> CatalogItem {
+    tags.sort_unstable();
+    tags.dedup();
+    tags.retain(|&t| t != 0);
+    CatalogItem {
+        id,
+        category,
+        brand,
+        tags: tags.into(),
+        price: r.price as f32,
+        price_band: price_band(r.price),
+        in_stock: r.in_stock,
+        margin: r.margin.map(|m| m as f32),
+        repeat_rate: r.repeat_rate.map(|v| v as f32),
+        embedding: r
+            .embedding
+            .as_deref()
+            .filter(|e| Some(e.len()) == embedding_dim)
+            .and_then(normalized),
+        popularity: r.popularity as f32,
+        ln_popularity: (r.popularity as f32).max(0.0).ln_1p(),
+        ln_price: (r.price as f32).max(0.0).ln_1p(),
+        log_price: log_price(r.price as f32),
+        related: Box::new([]),
+    }
+}
+
 impl CatalogSnapshot {
     /// Build from records (validated already). Order is kept; ids are unique.
     pub fn build(mut records: Vec<Item>) -> CatalogSnapshot {
@@ -263,31 +319,9 @@ impl CatalogSnapshot {
         for (i, r) in records.iter().enumerate() {
             let id: Arc<str> = Arc::from(r.id.as_str());
             index.insert(id.clone(), i as u32);
-            let mut tag_ids: Vec<u32> = r.tags.iter().map(|t| tags.intern(t)).collect();
-            tag_ids.sort_unstable();
-            tag_ids.dedup();
-            tag_ids.retain(|&t| t != 0);
-            items.push(CatalogItem {
-                id,
-                category: categories.intern(&r.category),
-                brand: brands.intern(&r.brand),
-                tags: tag_ids.into(),
-                price: r.price as f32,
-                price_band: price_band(r.price),
-                in_stock: r.in_stock,
-                margin: r.margin.map(|m| m as f32),
-                repeat_rate: r.repeat_rate.map(|v| v as f32),
-                embedding: r
-                    .embedding
-                    .as_deref()
-                    .filter(|e| Some(e.len()) == embedding_dim)
-                    .and_then(normalized),
-                popularity: r.popularity as f32,
-                ln_popularity: (r.popularity as f32).max(0.0).ln_1p(),
-                ln_price: (r.price as f32).max(0.0).ln_1p(),
-                log_price: log_price(r.price as f32),
-                related: Box::new([]),
-            });
+            let tag_ids: Vec<u32> = r.tags.iter().map(|t| tags.intern(t)).collect();
+            let (category, brand) = (categories.intern(&r.category), brands.intern(&r.brand));
+            items.push(catalog_item(r, id, category, brand, tag_ids, embedding_dim));
         }
         // Resolve neighbours now that every id has an index; unknown ids are kept by name until
         // the item arrives (the snapshot is rebuilt on every catalog change). Hundreds of
@@ -344,6 +378,25 @@ impl CatalogSnapshot {
         for (item, related) in items.iter_mut().zip(related) {
             item.related = related;
         }
+        CatalogSnapshot::finish(
+            records,
+            neighbours,
+            items,
+            index,
+            [categories, brands, tags],
+            embedding_dim,
+        )
+    }
+
+    /// The snapshot of these parts, with what is derived from them.
+    pub(super) fn finish(
+        records: Vec<Arc<Item>>,
+        neighbours: NeighbourLists,
+        items: Vec<CatalogItem>,
+        index: FxHashMap<Arc<str>, u32>,
+        [categories, brands, tags]: [Vocab; 3],
+        embedding_dim: Option<usize>,
+    ) -> CatalogSnapshot {
         let (popularity_percentile, in_stock_by_popularity) = popularity_order(&items);
         CatalogSnapshot {
             records,
@@ -357,7 +410,18 @@ impl CatalogSnapshot {
             in_stock_by_popularity,
             embedding_dim,
             listed_by: OnceLock::new(),
+            stamp: None,
         }
+    }
+
+    /// This snapshot, showing the `catalog.db` write `stamp`.
+    pub fn with_stamp(self, stamp: Option<String>) -> CatalogSnapshot {
+        CatalogSnapshot { stamp, ..self }
+    }
+
+    /// Every item's neighbour list as given (what `catalog.image` stores).
+    pub(super) fn neighbours(&self) -> &NeighbourLists {
+        &self.neighbours
     }
 
     /// Who lists each item as a neighbour (built on the first call for this snapshot).
@@ -491,6 +555,7 @@ impl CatalogSnapshot {
             in_stock_by_popularity,
             embedding_dim: self.embedding_dim,
             listed_by: self.listed_by.clone(),
+            stamp: None,
         })
     }
 }

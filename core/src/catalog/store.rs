@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::sql;
 use crate::types::{Item, RelatedItem};
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
@@ -169,8 +169,30 @@ impl CatalogStore {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Insert or replace items, all or nothing (an interrupt rolls everything back).
-    pub fn upsert(&mut self, items: &[Item], now: i64, cancel: &Cancel) -> Result<()> {
+    /// The stamp of the last write (see `catalog::image`); `None` only for a database that
+    /// lost its `meta` row.
+    pub fn stamp(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'stamp'", [], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Replaces the stamp inside a write's transaction and returns the new one.
+    fn restamp(tx: &rusqlite::Transaction) -> Result<String> {
+        Ok(tx.query_row(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('stamp', lower(hex(randomblob(8))))
+             RETURNING value",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Insert or replace items, all or nothing (an interrupt rolls everything back). Returns
+    /// the new stamp.
+    pub fn upsert(&mut self, items: &[Item], now: i64, cancel: &Cancel) -> Result<String> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -205,12 +227,13 @@ impl CatalogStore {
                 ])?;
             }
         }
+        let stamp = Self::restamp(&tx)?;
         tx.commit()?;
-        Ok(())
+        Ok(stamp)
     }
 
-    /// Remove items by id, all or nothing; returns how many existed.
-    pub fn remove(&mut self, ids: &[String], cancel: &Cancel) -> Result<u32> {
+    /// Remove items by id, all or nothing; returns how many existed and the new stamp.
+    pub fn remove(&mut self, ids: &[String], cancel: &Cancel) -> Result<(u32, String)> {
         let tx = self.conn.transaction()?;
         let mut removed = 0;
         {
@@ -220,8 +243,9 @@ impl CatalogStore {
                 removed += stmt.execute([id])? as u32;
             }
         }
+        let stamp = Self::restamp(&tx)?;
         tx.commit()?;
-        Ok(removed)
+        Ok((removed, stamp))
     }
 }
 
@@ -283,7 +307,8 @@ mod tests {
                 .unwrap();
             assert_eq!(
                 s.remove(&["b".into(), "nope".into()], &Cancel::default())
-                    .unwrap(),
+                    .unwrap()
+                    .0,
                 1
             );
         }

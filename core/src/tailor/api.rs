@@ -528,6 +528,8 @@ impl Tailor {
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.interrupts.interrupt();
+        // The next open reads the catalog from its image if it shows the last catalog write.
+        self.image.save(&self.catalog.load());
         self.reader.lock().take();
         if let Some(w) = self.writer.lock().take() {
             let _ = w

@@ -70,6 +70,8 @@ pub struct Tailor {
     dir: PathBuf,
     salt: [u8; 32],
     catalog: ArcSwap<CatalogSnapshot>,
+    /// Writes `catalog.image` (what the next open reads instead of the rows).
+    image: Arc<crate::catalog::image::Saver>,
     profile: ArcSwap<ProfileState>,
     consent: AtomicBool,
     models: ModelRegistry,

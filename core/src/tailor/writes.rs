@@ -59,9 +59,10 @@ impl Tailor {
                     current.len()
                 )));
             }
-            w.catalog.upsert(&items, crate::clock::now(), &cancel)?;
-            self.catalog
-                .store(Arc::new(current.with_changes(&items, &[])));
+            let stamp = w.catalog.upsert(&items, crate::clock::now(), &cancel)?;
+            let mut next = current.with_changes(&items, &[]);
+            next.stamp = Some(stamp);
+            self.catalog.store(Arc::new(next));
             Ok(())
         })?;
         let ids: Vec<String> = items.into_iter().map(|i| i.id).collect();
@@ -73,8 +74,9 @@ impl Tailor {
         validate::batch_len("ids", ids.len(), MAX_BATCH)?;
         let cancel = self.interrupts.token();
         self.write(|w| {
-            let removed = w.catalog.remove(&ids, &cancel)?;
-            let next = self.catalog.load().with_changes(&[], &ids);
+            let (removed, stamp) = w.catalog.remove(&ids, &cancel)?;
+            let mut next = self.catalog.load().with_changes(&[], &ids);
+            next.stamp = Some(stamp);
             self.catalog.store(Arc::new(next));
             Ok(removed)
         })

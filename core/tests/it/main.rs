@@ -6,6 +6,7 @@ mod api;
 mod app_edges;
 mod attribution;
 mod candidate_sets;
+mod catalog_image;
 mod common;
 mod corrections;
 mod guard;

@@ -409,6 +409,8 @@ fn catalog_rows(version: i64) -> String {
             catalog_rows(1).replace("catalog v1", "catalog v2")
                 + "UPDATE items SET repeat_rate = 0.4 WHERE id = 'fx-bought';"
         }
+        // v3 adds the write stamp (a `meta` row its migration writes).
+        3 => catalog_rows(2).replace("catalog v2", "catalog v3"),
         v => panic!("add the rows of catalog.db v{v} to catalog_rows()"),
     }
 }
