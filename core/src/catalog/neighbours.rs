@@ -23,10 +23,13 @@ pub struct Entry {
 }
 
 /// Every item's list, in catalog order, weights as given (ranking reads the resolved
-/// `CatalogItem::related` instead; these are what a rebuild and a stored record need).
+/// `CatalogItem::related` instead; these are what a rebuild and a stored record need). One flat
+/// array, not an allocation per item: open builds it from `catalog.image` in one copy.
 #[derive(Debug, Default)]
 pub struct NeighbourLists {
-    lists: Vec<Box<[Entry]>>,
+    /// Item `i`'s list is `entries[starts[i]..starts[i + 1]]`.
+    entries: Vec<Entry>,
+    starts: Vec<u32>,
     unknown: Vec<Box<str>>,
 }
 
@@ -95,7 +98,7 @@ impl Resolver<'_> {
             }
             Given::Previous(old) => {
                 if let Some(p) = &self.previous {
-                    for e in p.lists.of(*old) {
+                    for e in p.lists.list(*old) {
                         if e.to & UNKNOWN != 0 {
                             let name = p.lists.unknown_name(e.to);
                             add(name, None, e.weight);
@@ -145,15 +148,17 @@ impl Entry {
 }
 
 impl NeighbourLists {
-    /// Every list and the unknown ids, as `catalog.image` stores them.
-    pub fn parts(&self) -> (&[Box<[Entry]>], &[Box<str>]) {
-        (&self.lists, &self.unknown)
+    /// The ids of entries whose item is not in the catalog, as `catalog.image` stores them.
+    pub fn unknown_ids(&self) -> &[Box<str>] {
+        &self.unknown
     }
 
-    /// The lists from raw entries (`Entry::from_raw`), with what ranking reads; `None` when
-    /// an entry points outside `items` items or the unknown ids.
+    /// The lists from raw entries (`Entry::from_raw`; item `i`'s end at `ends[i]`), with what
+    /// ranking reads; `None` when the ends are not in order or an entry points outside `items`
+    /// items or the unknown ids.
     pub fn from_parts(
-        lists: Vec<Box<[Entry]>>,
+        entries: Vec<Entry>,
+        ends: &[u32],
         unknown: Vec<Box<str>>,
         items: usize,
     ) -> Option<(NeighbourLists, Vec<Ranked>)> {
@@ -164,23 +169,37 @@ impl NeighbourLists {
                 (e.to as usize) < items
             }
         };
-        if lists.len() != items || !lists.iter().all(|l| l.iter().all(valid)) {
+        let ordered = ends.windows(2).all(|w| w[0] <= w[1]);
+        if ends.len() != items
+            || !ordered
+            || ends.last().map_or(0, |&e| e as usize) != entries.len()
+            || !entries.iter().all(valid)
+        {
             return None;
         }
-        let related = lists
-            .iter()
-            .enumerate()
-            .map(|(item, l)| ranked(item as u32, l))
+        let mut starts = Vec::with_capacity(items + 1);
+        starts.push(0);
+        starts.extend_from_slice(ends);
+        let lists = NeighbourLists {
+            entries,
+            starts,
+            unknown,
+        };
+        let related = (0..items as u32)
+            .map(|item| ranked(item, lists.list(item)))
             .collect();
-        Some((NeighbourLists { lists, unknown }, related))
+        Some((lists, related))
     }
 
     /// Every item's list from its resolution (in catalog order), and what ranking reads.
     pub fn collect(resolved: Vec<Resolved>) -> (NeighbourLists, Vec<Ranked>) {
+        let total = resolved.iter().map(|r| r.entries.len()).sum();
         let mut out = NeighbourLists {
-            lists: Vec::with_capacity(resolved.len()),
+            entries: Vec::with_capacity(total),
+            starts: Vec::with_capacity(resolved.len() + 1),
             unknown: Vec::new(),
         };
+        out.starts.push(0);
         let mut related = Vec::with_capacity(resolved.len());
         for mut r in resolved {
             if !r.unknown.is_empty() {
@@ -190,14 +209,20 @@ impl NeighbourLists {
                 }
                 out.unknown.append(&mut r.unknown);
             }
-            out.lists.push(r.entries);
+            out.entries.extend_from_slice(&r.entries);
+            out.starts.push(out.entries.len() as u32);
             related.push(r.related);
         }
         (out, related)
     }
 
-    fn of(&self, item: u32) -> &[Entry] {
-        self.lists.get(item as usize).map_or(&[], |l| l)
+    /// Item `item`'s list (empty beyond the catalog).
+    pub fn list(&self, item: u32) -> &[Entry] {
+        let i = item as usize;
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.entries.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 
     fn unknown_name(&self, to: u32) -> &str {
@@ -214,7 +239,7 @@ impl NeighbourLists {
 
     /// Item `item`'s list as the app gave it (`ids` names a catalog index).
     pub fn named<'s>(&'s self, item: u32, ids: impl Fn(u32) -> &'s str) -> Vec<RelatedItem> {
-        self.of(item)
+        self.list(item)
             .iter()
             .map(|e| RelatedItem {
                 item_id: self.name(e, &ids).to_owned(),
@@ -231,7 +256,7 @@ impl NeighbourLists {
         ids: impl Fn(u32) -> &'s str,
         new: &[RelatedItem],
     ) -> bool {
-        let old = self.of(item);
+        let old = self.list(item);
         old.len() == new.len()
             && old.iter().zip(new).all(|(x, y)| {
                 self.name(x, &ids) == y.item_id

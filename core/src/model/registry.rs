@@ -204,10 +204,17 @@ fn validate_parts(
     })
 }
 
-/// The model compiled into the library.
+/// The model compiled into the library, building its fixed-batch plans in the background.
 pub fn builtin() -> Result<LoadedModel> {
+    let model = builtin_unprepared()?;
+    model.runtime.prepare_batch_plans();
+    Ok(model)
+}
+
+/// The model compiled into the library, no plans started (the registry starts the active
+/// model's when asked: `ModelRegistry::prepare_active`).
+fn builtin_unprepared() -> Result<LoadedModel> {
     let v = validate(BUILTIN_ONNX, BUILTIN_MANIFEST, &[])?;
-    v.runtime.prepare_batch_plans();
     Ok(LoadedModel::new(v, true, None))
 }
 
@@ -323,15 +330,16 @@ fn folder_of(m: &LoadedModel) -> Option<String> {
 
 impl ModelRegistry {
     /// Start with the built-in model, then restore the persisted stack under `dir/models`.
-    /// Only the active model gets fixed-batch plans (history models get them if rolled back
-    /// to), and folders no longer on the stack are deleted. Returns notices about installed
-    /// models that no longer load.
+    /// Folders no longer on the stack are deleted. Returns notices about installed models that
+    /// no longer load. No fixed-batch plans are started: the caller calls `prepare_active` when
+    /// the build no longer competes with the rest of its own start (only the active model gets
+    /// plans; history models get them if rolled back to).
     pub fn open(
         dir: Option<&Path>,
         keys: Vec<VerifyingKey>,
         budget: ModelBudget,
     ) -> Result<(ModelRegistry, Vec<String>)> {
-        let base = Arc::new(builtin()?);
+        let base = Arc::new(builtin_unprepared()?);
         let registry = ModelRegistry {
             active: ArcSwap::new(base.clone()),
             history: ArcSwap::from_pointee(Vec::new()),
@@ -366,7 +374,6 @@ impl ModelRegistry {
             }
         }
         if let Some(top) = loaded.pop() {
-            top.runtime.prepare_batch_plans();
             registry.active.store(top);
         }
         registry.history.store(Arc::new(loaded));
@@ -383,6 +390,11 @@ impl ModelRegistry {
 
     pub fn active(&self) -> Arc<LoadedModel> {
         self.active.load_full()
+    }
+
+    /// Start building the active model's fixed-batch plans in the background.
+    pub fn prepare_active(&self) {
+        self.active.load().runtime.prepare_batch_plans();
     }
 
     pub fn budget(&self) -> &ModelBudget {

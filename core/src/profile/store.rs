@@ -204,6 +204,14 @@ impl ProfileStore {
 
     /// Rebuild the in-memory state from the tables.
     pub fn load_state(&self, catalog: &CatalogSnapshot, params: &Params) -> Result<ProfileState> {
+        let mut state = self.load_state_but_session()?;
+        state.session = self.rebuild_session(catalog, params)?;
+        Ok(state)
+    }
+
+    /// The state without the current session, the one part that needs the catalog: open reads
+    /// it while the catalog is still being read, and `rebuild_session` once both are there.
+    pub fn load_state_but_session(&self) -> Result<ProfileState> {
         let mut state = ProfileState::default();
         let mut stmt = self
             .conn
@@ -320,12 +328,11 @@ impl ProfileStore {
             .meta("last_event")?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        state.session = self.rebuild_session(catalog, params)?;
         Ok(state)
     }
 
     /// Replay the most recent events to find the current session and its affinities.
-    fn rebuild_session(
+    pub fn rebuild_session(
         &self,
         catalog: &CatalogSnapshot,
         params: &Params,

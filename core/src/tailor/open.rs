@@ -94,15 +94,21 @@ impl Tailor {
         let mut notices = Vec::new();
         let durable = config.durable_sync;
         // Reading the catalog is the slowest part of opening when it comes from the rows (about 30
-        // ms for 10,000 items with neighbours and embeddings; a few from `catalog.image`), so
-        // this thread does that. A second thread opens the profile store and the model, which do
-        // not depend on the catalog. The catalog's integrity check (7 ms at 10,000 items) runs on
-        // its own read-only connection on whichever thread is free first.
+        // ms for 10,000 items with neighbours and embeddings; 8 from `catalog.image`), so this
+        // thread does that. A second thread opens the profile store and the model, which do not
+        // depend on the catalog. The catalog's integrity check (7 ms at 10,000 items, reading
+        // the whole file) runs on its own read-only connection: during open, on whichever thread
+        // is free first, when the catalog comes from its rows; after open (`check_catalog_later`)
+        // when it comes from a whole image, which holds every item should the check fail.
         let catalog_path = dir.join("catalog.db");
         let profile_path = dir.join("profile.db");
         let models_dir = dir.clone();
         let budget = crate::model::ModelBudget::from_config(&config);
-        let (opened_tx, opened_rx) = std::sync::mpsc::channel::<()>();
+        let (max_age_secs, max_events) = (
+            config.max_event_age_days as i64 * 86_400,
+            config.max_events as u64,
+        );
+        let (opened_tx, opened_rx) = std::sync::mpsc::channel::<bool>();
         let check_claimed = AtomicBool::new(false);
         let check = || {
             (!check_claimed.swap(true, Ordering::SeqCst))
@@ -114,34 +120,49 @@ impl Tailor {
             let rest = std::thread::Builder::new()
                 .name("tailor-open".into())
                 .spawn_scoped(scope, move || {
-                    let profile = ProfileStore::open(&profile_path, durable)?;
+                    let (mut profile, profile_moved) = ProfileStore::open(&profile_path, durable)?;
                     let models = ModelRegistry::open(Some(&models_dir), keys, budget)?;
-                    // Nothing arrives when the catalog failed to open or was just recreated.
+                    // Retention first: the shopper's state is read after it.
+                    let pruned =
+                        profile.enforce_retention(crate::clock::now(), max_age_secs, max_events)?;
+                    let state = profile.load_state_but_session()?;
+                    // `true`: the catalog comes from its image, and the check waits until after
+                    // open. Nothing arrives when the catalog failed to open or was just recreated.
                     let check = match opened_rx.recv() {
-                        Ok(()) => check(),
-                        Err(_) => None,
+                        Ok(false) => check(),
+                        Ok(true) | Err(_) => None,
                     };
-                    Ok::<_, Error>((profile, models, check))
+                    Ok::<_, Error>(((profile, profile_moved), models, pruned, state, check))
                 });
             let catalog = (|| {
                 let (store, moved) = CatalogStore::open_unchecked(&catalog_path, durable)?;
-                if moved.is_none() && rest.is_ok() {
-                    let _ = opened_tx.send(());
-                }
-                // The image when it shows the last write, else the rows. The snapshot is built
-                // while the check may still run; it is dropped if the check fails.
-                let stamp = store.stamp()?;
-                let image = stamp
-                    .as_deref()
-                    .and_then(|s| image::read(&image::path(&dir), s));
-                let from_image = image.is_some();
-                let snapshot = match image {
-                    Some(snapshot) => Ok(snapshot),
-                    None => store
-                        .load_stored()
-                        .map(|rows| CatalogSnapshot::from_stored(rows).with_stamp(stamp)),
+                // The image when it shows the last write and is whole, else the rows. A snapshot
+                // from the rows is built while the check may still run; it is dropped if the
+                // check fails. A stamp that cannot be read fails like a row that cannot.
+                let stamp = store.stamp();
+                let image = match &stamp {
+                    Ok(Some(stamp)) => image::open(&image::path(&dir), stamp),
+                    _ => None,
                 };
-                let check = if moved.is_none() { check() } else { None };
+                if moved.is_none() && rest.is_ok() {
+                    let _ = opened_tx.send(image.is_some());
+                }
+                let decoded = image.and_then(|image| image.decode());
+                let from_image = decoded.is_some();
+                let snapshot = match decoded {
+                    Some(snapshot) => Ok(snapshot),
+                    None => stamp.and_then(|stamp| {
+                        let rows = store.load_stored()?;
+                        Ok(CatalogSnapshot::from_stored(rows).with_stamp(stamp))
+                    }),
+                };
+                // From the rows (an image that passed its checksum may still fail to decode,
+                // and then the other thread has left the check to this one): check now.
+                let check = if moved.is_none() && !from_image {
+                    check()
+                } else {
+                    None
+                };
                 Ok::<_, Error>((store, moved, snapshot, from_image, check))
             })();
             drop(opened_tx);
@@ -156,7 +177,13 @@ impl Tailor {
             (catalog, rest)
         });
         let (catalog_store, mut moved, snapshot, mut from_image, check) = catalog?;
-        let ((mut profile_store, profile_moved), (models, model_notices), other_check) = rest?;
+        let (
+            (mut profile_store, profile_moved),
+            (models, model_notices),
+            pruned,
+            mut state,
+            other_check,
+        ) = rest?;
         let check = check.or(other_check).unwrap_or(Ok(()));
         // A damaged catalog (found by the check or while decoding) is moved aside, as at any open.
         let (catalog_store, snapshot) = match (check, snapshot) {
@@ -182,17 +209,11 @@ impl Tailor {
                 ));
             }
         }
-        let now = crate::clock::now();
-        let pruned = profile_store.enforce_retention(
-            now,
-            config.max_event_age_days as i64 * 86_400,
-            config.max_events as u64,
-        )?;
         if pruned > 0 {
             notices.push(retention_notice(pruned, &config));
         }
         let retention_pruned = std::sync::atomic::AtomicU64::new(pruned);
-        let mut state = profile_store.load_state(&snapshot, &params)?;
+        state.session = profile_store.rebuild_session(&snapshot, &params)?;
         // Relative to the shopper's last activity: affinities are compared with each other, so
         // one that decayed to nothing next to the newest signals is dropped, whatever the clock.
         let dropped = state.prune_affinities(state.last_event, &params);
@@ -256,6 +277,71 @@ impl Tailor {
         });
         // Events whose item arrived just before a crash are resolved now.
         tailor.resolve_pending(None)?;
+        // Last, so that building them (tens of ms of CPU) does not slow open itself; rank uses
+        // the model's general plan until they are ready.
+        tailor.models.prepare_active();
+        if from_image {
+            tailor.check_catalog_later();
+        }
         Ok(tailor)
+    }
+}
+
+impl Tailor {
+    /// The catalog integrity check open skipped because the catalog came from a whole image:
+    /// run on its own thread once open has returned. A damaged `catalog.db` is moved aside and
+    /// written again from the snapshot, which holds every item (open would otherwise have
+    /// started an empty catalog), and `status().notices` says so.
+    fn check_catalog_later(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let path = self.dir.join("catalog.db");
+        let _ = std::thread::Builder::new()
+            .name("tailor-check".into())
+            .spawn(move || {
+                let damaged = matches!(
+                    crate::sql::check_integrity(&path),
+                    Err(e) if crate::sql::is_corruption(&e)
+                );
+                if let (true, Some(tailor)) = (damaged, weak.upgrade()) {
+                    let outcome = tailor.rewrite_catalog(&path);
+                    let message = match outcome {
+                        Ok((aside, items)) => format!(
+                            "catalog.db was damaged; moved to {} and written again from \
+                             catalog.image ({items} items)",
+                            aside.display()
+                        ),
+                        Err(e) => format!(
+                            "catalog.db is damaged and could not be written again ({e}); it is \
+                             moved aside at the next open"
+                        ),
+                    };
+                    tailor.notices.lock().push(notice("catalog", message));
+                }
+            });
+    }
+
+    /// Moves the damaged `catalog.db` aside and writes every item of the live snapshot into a
+    /// new one, under the writer lock (a write that came first is in the snapshot).
+    fn rewrite_catalog(&self, path: &Path) -> Result<(PathBuf, usize)> {
+        let durable = self.config.durable_sync;
+        self.write(|w| {
+            let damaged = std::mem::replace(&mut w.catalog, CatalogStore::open_in_memory()?);
+            let (mut store, aside) = match damaged.recreate(path, durable) {
+                Ok(fresh) => fresh,
+                Err(e) => {
+                    // Keep writing to the file as it was (the next open moves it aside).
+                    w.catalog = CatalogStore::open_unchecked(path, durable)?.0;
+                    return Err(e);
+                }
+            };
+            let snapshot = self.catalog.load_full();
+            let items: Vec<Item> = (0..snapshot.len() as u32)
+                .map(|i| snapshot.full_record(i))
+                .collect();
+            let written = store.upsert(&items, crate::clock::now(), &Default::default());
+            w.catalog = store;
+            written?;
+            Ok((aside, items.len()))
+        })
     }
 }

@@ -205,3 +205,67 @@ fn small_catalogs_keep_no_image() {
     t.close();
     assert!(!image(&dir).exists());
 }
+
+/// Open does not wait for the catalog's integrity check when the catalog comes from a whole
+/// image; the check runs right after, and a damaged `catalog.db` is written again from the
+/// image's items: the app keeps its whole catalog (from the rows, open would start it empty).
+#[test]
+fn a_damaged_catalog_db_is_written_again_from_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    t.upsert_items(items(ITEMS)).unwrap();
+    shopper(&t);
+    let expected = page(&t);
+    t.close();
+    // Overwrite pages in the middle of the file (item rows); the header and the first pages
+    // (schema, stamp) stay readable, so only the integrity check finds the damage.
+    let db = dir.path().join("catalog.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let pages = bytes.len() / 4096;
+    assert!(pages > 30, "{pages} pages");
+    for p in pages / 2..pages / 2 + 3 {
+        bytes[p * 4096..(p + 1) * 4096].fill(0x5a);
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let t = open(&dir);
+    assert_eq!(page(&t), expected, "served from the image at once");
+    let started = std::time::Instant::now();
+    let notice = loop {
+        let notices = t.status().unwrap().notices;
+        if let Some(n) = notices.into_iter().find(|n| n.store == "catalog") {
+            break n;
+        }
+        assert!(started.elapsed().as_secs() < 20, "no catalog notice");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(
+        notice.message.contains("damaged") && notice.message.contains(&format!("{ITEMS} items")),
+        "{notice:?}"
+    );
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with("catalog.db.corrupt-") && !n.ends_with("-wal") && !n.ends_with("-shm")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(notice.message.contains(&aside[0]), "names the moved file");
+    assert_eq!(std::fs::read(dir.path().join(&aside[0])).unwrap(), bytes);
+    // Writes keep working and go to the new file.
+    t.upsert_items(vec![item("after", "c1", "b", 3.0, 1e9)])
+        .unwrap();
+    let with_new = page(&t);
+    assert_eq!(with_new[0].0, "after");
+    t.close();
+    let (store, moved) =
+        tailor::engine::catalog::CatalogStore::open(&db, false).expect("a whole catalog.db");
+    assert!(moved.is_none(), "it passes the integrity check");
+    assert_eq!(store.load_all().unwrap().len(), ITEMS + 1);
+    drop(store);
+    let t = open(&dir);
+    assert!(t.status().unwrap().notices.is_empty());
+    assert_eq!(page(&t), with_new);
+    drop(t);
+    assert_eq!(page_from_rows(&dir), with_new);
+}

@@ -647,6 +647,11 @@ fn only_the_active_model_gets_plans_and_dropped_models_leave_no_folder() {
     );
     let active = registry.active();
     assert_eq!(active.manifest.name, "bootstrap-ranker");
+    assert!(
+        !active.runtime.batch_plans_requested(),
+        "open leaves the build to prepare_active, so it does not compete with the rest of open"
+    );
+    registry.prepare_active();
     assert!(active.runtime.batch_plans_requested());
     for name in ["mlp-ranker", "gbt-ranker", "embedding-ranker"] {
         let m = registry.by_name(name).unwrap();
