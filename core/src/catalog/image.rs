@@ -86,19 +86,31 @@ pub fn write(path: &Path, snapshot: &CatalogSnapshot) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Larger files are not read: not an image this code wrote for any catalog `max_catalog_items`
+/// allows in practice (10,000 items take 4 MB).
+const MAX_BYTES: u64 = 1 << 31;
+
 /// An image file whose header shows the expected stamp and whose body matches its checksum.
 /// Decoding it can still fail, on a file made to pass the checksum.
 pub struct Verified {
     bytes: Vec<u8>,
+    body: std::ops::Range<usize>,
     stamp: String,
 }
 
 /// The image at `path` if it shows the `catalog.db` write `stamp` and is whole; `None` when
-/// there is no such file or it is damaged, stale or of another format version.
+/// there is no such file (or something else under its name) or it is damaged, stale or of
+/// another format version.
 pub fn open(path: &Path, stamp: &str) -> Option<Verified> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_BYTES {
+        return None;
+    }
     let bytes = std::fs::read(path).ok()?;
-    verify(&bytes, stamp)?;
+    let body = verify(&bytes, stamp)?;
+    let start = bytes.len() - body.len();
     Some(Verified {
+        body: start..bytes.len(),
         bytes,
         stamp: stamp.to_owned(),
     })
@@ -107,12 +119,13 @@ pub fn open(path: &Path, stamp: &str) -> Option<Verified> {
 impl Verified {
     /// The snapshot (showing the stamp), or `None` if the body does not decode.
     pub fn decode(&self) -> Option<CatalogSnapshot> {
-        let body = verify(&self.bytes, &self.stamp)?;
+        let body = self.bytes.get(self.body.clone())?;
         Some(decode_body(body)?.with_stamp(Some(self.stamp.clone())))
     }
 }
 
-/// The body of `bytes` if the header is this format's and shows `stamp`, and the checksum fits.
+/// The body of `bytes` (their end) if the header is this format's and shows `stamp`, and the
+/// checksum fits.
 fn verify<'a>(bytes: &'a [u8], stamp: &str) -> Option<&'a [u8]> {
     let mut head = In(bytes);
     if head.bytes(MAGIC.len())? != MAGIC || head.u32()? != VERSION || head.str()? != stamp {
