@@ -33,7 +33,7 @@ impl Default for BetaArm {
 
 pub const MAX_RATE: f64 = 0.5;
 /// Exploration draws from this many pages beyond the current one.
-const POOL_PAGES: usize = 10;
+pub const POOL_PAGES: usize = 10;
 /// Arms already on the page are sampled at this discount, so slots favour something new.
 const ON_PAGE_DISCOUNT: f64 = 0.5;
 

@@ -5,8 +5,8 @@
 use super::common::*;
 use tailor::engine::rank::packed;
 use tailor::{
-    Attribute, AttributeKind, Boost, BusinessRules, EventKind, ExplorationOptions, Fallback, Pin,
-    RankRequest, RankResponse, Reason, SurfaceKind, TailorError,
+    Attribute, AttributeKind, Boost, BusinessRules, EventKind, ExplorationOptions, Fallback, Item,
+    Pin, RankRequest, RankResponse, Reason, SurfaceKind, TailorError,
 };
 
 fn comparable(r: RankResponse) -> RankResponse {
@@ -133,4 +133,78 @@ fn a_failing_request_fails_the_same_way() {
         packed.to_string(),
         t.rank(unknown_set).unwrap_err().to_string()
     );
+}
+
+/// Only the part of the order a page can reach is sorted: every page must be the start of the
+/// fully sorted order (the longest page), with pins, boosts and "not interested" tiers.
+#[test]
+fn a_short_page_is_the_start_of_the_full_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir);
+    let items: Vec<Item> = (0..400)
+        .map(|i| {
+            item(
+                &format!("p{i:03}"),
+                ["shoes", "books", "toys", "games"][i % 4],
+                ["acme", "zeta", "omni"][i % 3],
+                1.0 + (i % 37) as f64,
+                ((i * 53) % 101) as f64,
+            )
+        })
+        .collect();
+    t.upsert_items(items).unwrap();
+    for k in 0..30 {
+        let id = format!("p{:03}", (k * 13) % 400);
+        t.track(event(EventKind::View, &id, NOW - 3_600 + k))
+            .unwrap();
+    }
+    let ranked = |limit: u32, pinned: Vec<Pin>| -> Vec<String> {
+        ids(&t
+            .rank(RankRequest {
+                rules: BusinessRules {
+                    pinned,
+                    ..Default::default()
+                },
+                ..request(limit)
+            })
+            .unwrap())
+    };
+    let pins = || {
+        vec![Pin {
+            item_id: "p399".into(),
+            position: 2,
+        }]
+    };
+    for marked in [false, true] {
+        if marked {
+            t.mark_not_interested(Attribute {
+                kind: AttributeKind::Category,
+                value: "books".into(),
+            })
+            .unwrap();
+        }
+        let full = ranked(1_000, vec![]);
+        assert_eq!(full.len(), 400);
+        let full_pinned = ranked(1_000, pins());
+        for limit in [1, 3, 20, 150, 399] {
+            let n = limit as usize;
+            assert_eq!(
+                ranked(limit, vec![]),
+                full[..n],
+                "limit {limit}, marked {marked}"
+            );
+            if limit > 2 {
+                let pinned = ranked(limit, pins());
+                assert_eq!(pinned, full_pinned[..n], "pinned, limit {limit}");
+            }
+        }
+        if marked {
+            // The marked category comes last, after every other item.
+            let first_book = full.iter().position(|id| {
+                let i: usize = id[1..].parse().unwrap();
+                i % 4 == 1
+            });
+            assert_eq!(first_book, Some(300));
+        }
+    }
 }
