@@ -389,13 +389,9 @@ fn decode_body(body: &[u8]) -> Option<CatalogSnapshot> {
             embedding_dim,
         ));
     }
-    let (neighbours, related) = NeighbourLists::from_parts(entries, &entry_ends, unknown, n)?;
-    for (item, related) in items.iter_mut().zip(related) {
-        item.related = related;
-    }
     Some(CatalogSnapshot::finish(
         records,
-        neighbours,
+        NeighbourLists::from_parts(entries, &entry_ends, unknown, n)?,
         items,
         index,
         [categories, brands, tags],

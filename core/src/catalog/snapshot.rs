@@ -3,7 +3,7 @@
 //! Strings are interned into small integer ids once here, so per-candidate feature code works on
 //! integers and dense arrays instead of hashing strings.
 
-use super::neighbours::{Given, NeighbourLists, Previous, Resolved, Resolver};
+use super::neighbours::{Given, NeighbourLists, Previous, Ranked, Resolved, Resolver};
 use super::store::StoredItem;
 use crate::types::Item;
 use rustc_hash::FxHashMap;
@@ -374,13 +374,9 @@ impl CatalogSnapshot {
             }
             all
         });
-        let (neighbours, related) = NeighbourLists::collect(resolved);
-        for (item, related) in items.iter_mut().zip(related) {
-            item.related = related;
-        }
         CatalogSnapshot::finish(
             records,
-            neighbours,
+            NeighbourLists::collect(resolved),
             items,
             index,
             [categories, brands, tags],
@@ -388,15 +384,19 @@ impl CatalogSnapshot {
         )
     }
 
-    /// The snapshot of these parts, with what is derived from them.
+    /// The snapshot of these parts (the items' ranked neighbours beside the lists), with what
+    /// is derived from them.
     pub(super) fn finish(
         records: Vec<Arc<Item>>,
-        neighbours: NeighbourLists,
-        items: Vec<CatalogItem>,
+        (neighbours, related): (NeighbourLists, Vec<Ranked>),
+        mut items: Vec<CatalogItem>,
         index: FxHashMap<Arc<str>, u32>,
         [categories, brands, tags]: [Vocab; 3],
         embedding_dim: Option<usize>,
     ) -> CatalogSnapshot {
+        for (item, related) in items.iter_mut().zip(related) {
+            item.related = related;
+        }
         let (popularity_percentile, in_stock_by_popularity) = popularity_order(&items);
         CatalogSnapshot {
             records,

@@ -66,6 +66,16 @@ fn page_from_rows(dir: &tempfile::TempDir) -> Vec<(String, f64)> {
     page
 }
 
+/// A store with the catalog and the shopper, closed (so its image is written): its page.
+fn closed_store(dir: &tempfile::TempDir) -> Vec<(String, f64)> {
+    let t = open(dir);
+    t.upsert_items(items(ITEMS)).unwrap();
+    shopper(&t);
+    let page = page(&t);
+    t.close();
+    page
+}
+
 fn set_price_behind_tailors_back(db: &Path, id: &str, price: f64) {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.execute("UPDATE items SET price = ?1 WHERE id = ?2", (price, id))
@@ -75,11 +85,7 @@ fn set_price_behind_tailors_back(db: &Path, id: &str, price: f64) {
 #[test]
 fn close_writes_an_image_that_the_next_open_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir);
-    t.upsert_items(items(ITEMS)).unwrap();
-    shopper(&t);
-    let before = page(&t);
-    t.close();
+    let before = closed_store(&dir);
     assert!(image(&dir).exists(), "close writes the image");
     let t = open(&dir);
     assert_eq!(page(&t), before, "the same catalog, neighbours and all");
@@ -113,10 +119,7 @@ fn close_writes_an_image_that_the_next_open_reads() {
 #[test]
 fn writes_after_the_image_are_never_lost_even_without_close() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir);
-    t.upsert_items(items(ITEMS)).unwrap();
-    shopper(&t);
-    t.close();
+    closed_store(&dir);
     let stale = std::fs::read(image(&dir)).unwrap();
     // The next session changes the catalog and ends without close (the app was killed).
     let t = open(&dir);
@@ -149,11 +152,7 @@ fn writes_after_the_image_are_never_lost_even_without_close() {
 #[test]
 fn a_damaged_image_is_ignored_and_replaced() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir);
-    t.upsert_items(items(ITEMS)).unwrap();
-    shopper(&t);
-    let expected = page(&t);
-    t.close();
+    let expected = closed_store(&dir);
     let good = std::fs::read(image(&dir)).unwrap();
     let mut flipped = good.clone();
     let mid = flipped.len() / 2;
@@ -212,11 +211,7 @@ fn small_catalogs_keep_no_image() {
 #[test]
 fn a_damaged_catalog_db_is_written_again_from_the_image() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir);
-    t.upsert_items(items(ITEMS)).unwrap();
-    shopper(&t);
-    let expected = page(&t);
-    t.close();
+    let expected = closed_store(&dir);
     // Overwrite pages in the middle of the file (item rows); the header and the first pages
     // (schema, stamp) stay readable, so only the integrity check finds the damage.
     let db = dir.path().join("catalog.db");
