@@ -21,6 +21,7 @@
 
 // Every module is private: apps see `Tailor`, its records and its error (below); tools see the
 // `engine` re-exports. An item nothing re-exports or uses is dead code the compiler reports.
+mod bytes;
 mod cancel;
 mod catalog;
 mod clock;

@@ -14,6 +14,7 @@
 
 use super::neighbours::{Entry, NeighbourLists};
 use super::snapshot::{catalog_item, CatalogSnapshot, Vocab};
+use crate::bytes::{Reader, Writer};
 use crate::types::Item;
 use parking_lot::Mutex;
 use rustc_hash::{FxHashMap, FxHasher};
@@ -127,14 +128,14 @@ impl Verified {
 /// The body of `bytes` (their end) if the header is this format's and shows `stamp`, and the
 /// checksum fits.
 fn verify<'a>(bytes: &'a [u8], stamp: &str) -> Option<&'a [u8]> {
-    let mut head = In(bytes);
-    if head.bytes(MAGIC.len())? != MAGIC || head.u32()? != VERSION || head.str()? != stamp {
+    let mut head = Reader::new(bytes);
+    if head.take(MAGIC.len())? != MAGIC || head.u32()? != VERSION || head.str()? != stamp {
         return None;
     }
     let sum = head.u64()?;
     let len = usize::try_from(head.u64()?).ok()?;
-    let body = head.bytes(len)?;
-    (head.0.is_empty() && checksum(body) == sum).then_some(body)
+    let body = head.take(len)?;
+    (head.is_empty() && checksum(body) == sum).then_some(body)
 }
 
 fn checksum(body: &[u8]) -> u64 {
@@ -144,38 +145,18 @@ fn checksum(body: &[u8]) -> u64 {
     h.finish()
 }
 
-struct Out(Vec<u8>);
-
-impl Out {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn len(&mut self, n: usize) {
-        self.u32(u32::try_from(n).unwrap_or(NONE));
-    }
-    fn f64(&mut self, v: f64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn str(&mut self, s: &str) {
-        self.len(s.len());
-        self.0.extend_from_slice(s.as_bytes());
-    }
-    fn opt_f64(&mut self, v: Option<f64>) {
-        match v {
-            Some(v) => {
-                self.u8(1);
-                self.f64(v);
-            }
-            None => self.u8(0),
+fn write_opt_f64(w: &mut Writer, v: Option<f64>) {
+    match v {
+        Some(v) => {
+            w.u8(1);
+            w.f64(v);
         }
+        None => w.u8(0),
     }
 }
 
 pub fn encode(s: &CatalogSnapshot, stamp: &str) -> Vec<u8> {
-    let mut body = Out(Vec::with_capacity(s.len() * 256));
+    let mut body = Writer::with_capacity(s.len() * 256);
     body.u32(s.embedding_dim.map_or(NONE, |d| d as u32));
     for vocab in [&s.categories, &s.brands, &s.tags] {
         body.len(vocab.names().len());
@@ -202,14 +183,14 @@ pub fn encode(s: &CatalogSnapshot, stamp: &str) -> Vec<u8> {
             body.u32(s.tags.get(t).unwrap_or(NONE));
         }
         body.u8(r.in_stock as u8);
-        body.opt_f64(r.margin);
-        body.opt_f64(r.repeat_rate);
+        write_opt_f64(&mut body, r.margin);
+        write_opt_f64(&mut body, r.repeat_rate);
         body.f64(r.popularity);
         match &r.embedding {
             Some(e) => {
                 body.len(e.len());
                 for v in e {
-                    body.0.extend_from_slice(&v.to_le_bytes());
+                    body.f32(*v);
                 }
             }
             None => body.u32(NONE),
@@ -221,69 +202,38 @@ pub fn encode(s: &CatalogSnapshot, stamp: &str) -> Vec<u8> {
             body.f64(weight);
         }
     }
-    let mut out = Out(Vec::with_capacity(body.0.len() + 64));
+    let mut out = Writer::with_capacity(body.0.len() + 64);
     out.0.extend_from_slice(MAGIC);
     out.u32(VERSION);
     out.str(stamp);
-    out.0.extend_from_slice(&checksum(&body.0).to_le_bytes());
-    out.0
-        .extend_from_slice(&(body.0.len() as u64).to_le_bytes());
+    out.u64(checksum(&body.0));
+    out.u64(body.0.len() as u64);
     out.0.extend_from_slice(&body.0);
     out.0
 }
 
-/// A bounds-checked reader: every read is `None` past the end.
-struct In<'a>(&'a [u8]);
+/// A count of elements at least `min_size` bytes each: never more than the bytes left, so a
+/// damaged count cannot ask for a huge allocation.
+fn read_count(r: &mut Reader, min_size: usize) -> Option<usize> {
+    let n = r.len()?;
+    (n.saturating_mul(min_size.max(1)) <= r.rest().len()).then_some(n)
+}
 
-impl<'a> In<'a> {
-    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
-        if n > self.0.len() {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
+fn read_opt_f64(r: &mut Reader) -> Option<Option<f64>> {
+    match r.u8()? {
+        0 => Some(None),
+        1 => Some(Some(r.f64()?)),
+        _ => None,
     }
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.bytes(N)?.try_into().ok()
+}
+
+fn read_vocab(r: &mut Reader) -> Option<Vocab> {
+    let n = read_count(r, 4)?;
+    let mut names = Vec::with_capacity(n);
+    for _ in 0..n {
+        names.push(Arc::from(r.str()?));
     }
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.array::<1>()?[0])
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.array()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.array()?))
-    }
-    fn f64(&mut self) -> Option<f64> {
-        Some(f64::from_le_bytes(self.array()?))
-    }
-    /// A count of elements at least `min_size` bytes each: never more than the bytes left, so a
-    /// damaged count cannot ask for a huge allocation.
-    fn count(&mut self, min_size: usize) -> Option<usize> {
-        let n = self.u32()? as usize;
-        (n.saturating_mul(min_size.max(1)) <= self.0.len()).then_some(n)
-    }
-    fn str(&mut self) -> Option<&'a str> {
-        let n = self.u32()? as usize;
-        std::str::from_utf8(self.bytes(n)?).ok()
-    }
-    fn opt_f64(&mut self) -> Option<Option<f64>> {
-        match self.u8()? {
-            0 => Some(None),
-            1 => Some(Some(self.f64()?)),
-            _ => None,
-        }
-    }
-    fn vocab(&mut self) -> Option<Vocab> {
-        let n = self.count(4)?;
-        let mut names = Vec::with_capacity(n);
-        for _ in 0..n {
-            names.push(Arc::from(self.str()?));
-        }
-        Vocab::from_names(names)
-    }
+    Vocab::from_names(names)
 }
 
 /// The snapshot in `bytes` if they are an image showing `stamp` (tests; open uses `open`).
@@ -293,19 +243,23 @@ fn decode(bytes: &[u8], stamp: &str) -> Option<CatalogSnapshot> {
 }
 
 fn decode_body(body: &[u8]) -> Option<CatalogSnapshot> {
-    let mut r = In(body);
+    let mut r = Reader::new(body);
     let embedding_dim = match r.u32()? {
         NONE => None,
         d => Some(d as usize),
     };
-    let [categories, brands, tags] = [r.vocab()?, r.vocab()?, r.vocab()?];
-    let n_unknown = r.count(4)?;
+    let [categories, brands, tags] = [
+        read_vocab(&mut r)?,
+        read_vocab(&mut r)?,
+        read_vocab(&mut r)?,
+    ];
+    let n_unknown = read_count(&mut r, 4)?;
     let mut unknown = Vec::with_capacity(n_unknown);
     for _ in 0..n_unknown {
         unknown.push(Box::from(r.str()?));
     }
     // An item takes at least 50 bytes (two empty strings, the ids and numbers, empty lists).
-    let n = r.count(50)?;
+    let n = read_count(&mut r, 50)?;
     // Records first, then the ranking-ready items, then the neighbour lists: allocated in the
     // order the rows path allocates them, the parts ranking reads of every candidate (id, tags,
     // embedding) end up close together; decoded item by item, `rank` of 10,000 was 13% slower.
@@ -319,7 +273,7 @@ fn decode_body(body: &[u8]) -> Option<CatalogSnapshot> {
         let title = r.str()?.to_owned();
         let (category, brand) = (r.u32()?, r.u32()?);
         let price = r.f64()?;
-        let n_tags = r.count(4)?;
+        let n_tags = read_count(&mut r, 4)?;
         let mut tag_names = Vec::with_capacity(n_tags);
         for _ in 0..n_tags {
             let t = r.u32()?;
@@ -332,11 +286,12 @@ fn decode_body(body: &[u8]) -> Option<CatalogSnapshot> {
             1 => true,
             _ => return None,
         };
-        let (margin, repeat_rate, popularity) = (r.opt_f64()?, r.opt_f64()?, r.f64()?);
+        let (margin, repeat_rate, popularity) =
+            (read_opt_f64(&mut r)?, read_opt_f64(&mut r)?, r.f64()?);
         let embedding = match r.u32()? {
             NONE => None,
             d => {
-                let raw = r.bytes((d as usize).checked_mul(4)?)?;
+                let raw = r.take((d as usize).checked_mul(4)?)?;
                 Some(
                     raw.chunks_exact(4)
                         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -344,7 +299,7 @@ fn decode_body(body: &[u8]) -> Option<CatalogSnapshot> {
                 )
             }
         };
-        let n_entries = r.count(12)?;
+        let n_entries = read_count(&mut r, 12)?;
         for _ in 0..n_entries {
             entries.push(Entry::from_raw(r.u32()?, r.f64()?));
         }
@@ -365,7 +320,7 @@ fn decode_body(body: &[u8]) -> Option<CatalogSnapshot> {
         }));
         interned.push((category, brand));
     }
-    if !r.0.is_empty() {
+    if !r.is_empty() {
         return None;
     }
     let mut items = Vec::with_capacity(n);

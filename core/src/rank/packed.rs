@@ -26,6 +26,7 @@
 //! and bindings/swift/Sources/Tailor/RankPage.swift: bump `VERSION`, and the SDK tests (which
 //! compare every packed page with the same request's `rank` response) fail until they agree.
 
+use crate::bytes::{Reader, Writer};
 use crate::error::{Error, Result};
 use crate::types::{Attribute, AttributeKind, Fallback, RankResponse, RankedItem, Reason};
 
@@ -34,12 +35,12 @@ pub const VERSION: u8 = 1;
 
 /// `response` in the layout above.
 pub fn encode(response: &RankResponse) -> Vec<u8> {
-    let mut out = Out(Vec::with_capacity(64 + response.items.len() * 96));
+    let mut out = Out(Writer::with_capacity(64 + response.items.len() * 96));
     out.u8(VERSION);
     out.len(response.items.len());
     for item in &response.items {
         out.str(&item.item_id);
-        out.0.extend_from_slice(&item.score.to_le_bytes());
+        out.f64(item.score);
         // At most 3 reasons per item (see `RankedItem::reasons`).
         out.u8(u8::try_from(item.reasons.len()).unwrap_or(u8::MAX));
         for reason in item.reasons.iter().take(usize::from(u8::MAX)) {
@@ -61,13 +62,13 @@ pub fn encode(response: &RankResponse) -> Vec<u8> {
         }
         Some(Fallback::DeadlineExceeded { scored, candidates }) => {
             out.u8(4);
-            out.0.extend_from_slice(&scored.to_le_bytes());
-            out.0.extend_from_slice(&candidates.to_le_bytes());
+            out.u32(*scored);
+            out.u32(*candidates);
         }
     }
     out.str(&response.model_name);
     out.str(&response.model_version);
-    out.0.extend_from_slice(&response.took_micros.to_le_bytes());
+    out.i64(response.took_micros);
     for text in [&response.variant, &response.experiment, &response.surface] {
         match text {
             None => out.u8(0),
@@ -78,27 +79,27 @@ pub fn encode(response: &RankResponse) -> Vec<u8> {
         }
     }
     out.str(&response.response_id);
-    out.0
+    let Out(Writer(bytes)) = out;
+    bytes
 }
 
-struct Out(Vec<u8>);
+/// The shared writer, with what the page adds: attributes and reasons.
+struct Out(Writer);
+
+impl std::ops::Deref for Out {
+    type Target = Writer;
+    fn deref(&self) -> &Writer {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Out {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.0
+    }
+}
 
 impl Out {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-
-    /// A length as `u32`: lists and strings of a response are far below 4 GiB.
-    fn len(&mut self, n: usize) {
-        let n = u32::try_from(n).unwrap_or(u32::MAX);
-        self.0.extend_from_slice(&n.to_le_bytes());
-    }
-
-    fn str(&mut self, s: &str) {
-        self.len(s.len());
-        self.0.extend_from_slice(s.as_bytes());
-    }
-
     fn attribute(&mut self, a: &Attribute) {
         self.u8(match a.kind {
             AttributeKind::Category => 1,
@@ -118,7 +119,7 @@ impl Out {
             }
             Reason::BoughtBefore { times } => {
                 self.u8(2);
-                self.0.extend_from_slice(&times.to_le_bytes());
+                self.i64(*times);
             }
             Reason::LeftInCart => self.u8(3),
             Reason::ViewedRecently => self.u8(4),
@@ -162,7 +163,7 @@ impl Out {
 /// Reads a page `encode` wrote: the reference reader the SDKs' readers follow, for tests and
 /// tools. A buffer of another version, cut short or with trailing bytes is `Invalid`.
 pub fn decode(bytes: &[u8]) -> Result<RankResponse> {
-    let mut r = In { bytes, at: 0 };
+    let mut r = In(Reader::new(bytes));
     let version = r.u8()?;
     if version != VERSION {
         return Err(Error::invalid(format!(
@@ -203,7 +204,7 @@ pub fn decode(bytes: &[u8]) -> Result<RankResponse> {
     let experiment = r.opt_str()?;
     let surface = r.opt_str()?;
     let response_id = r.str()?;
-    if r.at != bytes.len() {
+    if !r.0.is_empty() {
         return Err(Error::invalid("packed page: trailing bytes"));
     }
     Ok(RankResponse {
@@ -221,37 +222,29 @@ pub fn decode(bytes: &[u8]) -> Result<RankResponse> {
     })
 }
 
-struct In<'a> {
-    bytes: &'a [u8],
-    at: usize,
+/// The shared reader, failing with the page's errors.
+struct In<'a>(Reader<'a>);
+
+fn cut_short() -> Error {
+    Error::invalid("packed page: cut short")
 }
 
 impl In<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| Error::invalid("packed page: cut short"))?;
-        let s = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(s)
-    }
-
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let mut a = [0; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
+        self.0.array().ok_or_else(cut_short)
     }
 
     fn u8(&mut self) -> Result<u8> {
-        Ok(self.array::<1>()?[0])
+        self.0.u8().ok_or_else(cut_short)
     }
 
     fn len(&mut self) -> Result<usize> {
-        Ok(u32::from_le_bytes(self.array()?) as usize)
+        self.0.len().ok_or_else(cut_short)
     }
 
     fn str(&mut self) -> Result<String> {
-        let n = self.len()?;
-        String::from_utf8(self.take(n)?.to_vec())
+        let bytes = self.0.str_bytes().ok_or_else(cut_short)?;
+        String::from_utf8(bytes.to_vec())
             .map_err(|_| Error::invalid("packed page: a string is not UTF-8"))
     }
 

@@ -10,6 +10,7 @@ const LAYERS: &[&str] = &[
     "clock",
     "defaults",
     "types",
+    "bytes",
     "csvio",
     "sql",
     "validate",
