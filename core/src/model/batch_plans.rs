@@ -1,16 +1,21 @@
 //! Fixed-batch plans. tract runs a plan whose batch size is known up front several times faster
 //! than the symbolic-batch plan (measured for the default MLP: 80 µs vs 307 µs for 1,000 rows),
-//! because it can pick matmul kernels and tiling for the exact shape. So after a model is
-//! validated, a background thread builds one plan per batch-size bucket; a rank call pads its
-//! candidates up to the nearest ready bucket and otherwise uses the symbolic plan. Rank never
-//! waits for a build, and a bucket plan is used only after it scored a probe batch like the
-//! symbolic plan did.
+//! because it can pick matmul kernels and tiling for the exact shape. So there is one plan per
+//! batch-size bucket; a rank call pads its candidates up to the nearest bucket.
+//!
+//! The two kinds of plan agree only to the last bits of a float (different kernels sum in a
+//! different order), so which one scores a call must not depend on timing: the same request
+//! gives the same scores, bit for bit, whether it is the first after open or the thousandth (an
+//! app's snapshot tests and a logged response replayed rely on that). A bucket's plan is built
+//! once, by a background thread after the model becomes active or by the first call that needs
+//! it before the thread got there (that call waits for one build, ~4 ms); a plan that fails to
+//! build or scores a probe batch unlike the symbolic plan leaves its bucket on the symbolic plan
+//! for good. Only a call under a deadline takes whatever is built now (its result depends on the
+//! clock anyway).
 
 use crate::error::Result;
-use arc_swap::ArcSwap;
-use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
@@ -27,6 +32,9 @@ pub const BUCKETS: &[usize] = &[
 /// the next power of two would waste 64% of the work.
 pub const CHUNK: usize = 2048;
 
+/// Rows of the probe batch each fixed plan must score like the symbolic plan.
+const PROBE: usize = 64;
+
 /// The smallest bucket that holds `rows`.
 pub fn bucket_for(rows: usize) -> Option<usize> {
     BUCKETS.iter().copied().find(|&b| b >= rows)
@@ -42,21 +50,84 @@ pub fn runs_for(rows: usize) -> Vec<(usize, usize)> {
     runs
 }
 
-#[derive(Default)]
+/// Scores `rows` rows of features with the symbolic plan (the reference a fixed plan must match).
+pub type Reference = Box<dyn Fn(&[f32], usize) -> Option<Vec<f32>> + Send + Sync>;
+
 pub struct BatchPlans {
-    plans: ArcSwap<FxHashMap<usize, Plan>>,
-    done: AtomicBool,
-    /// Set by the first build request: a model that becomes active again is not rebuilt.
+    proto: Arc<ModelProto>,
+    width: usize,
+    output: String,
+    reference: Reference,
+    /// The probe's symbolic scores, computed with the first plan checked.
+    expected: OnceLock<Option<Vec<f32>>>,
+    /// One per bucket: empty until built, then the plan or `None` (the symbolic plan serves).
+    slots: Vec<OnceLock<Option<Plan>>>,
+    /// Set by the first background request: a model that becomes active again is not rebuilt.
     started: AtomicBool,
+    done: AtomicBool,
 }
 
 impl BatchPlans {
-    /// The plan for `bucket`, if it is built.
-    pub fn get(&self, bucket: usize) -> Option<Plan> {
-        self.plans.load().get(&bucket).cloned()
+    pub fn new(proto: Arc<ModelProto>, width: usize, output: String, reference: Reference) -> Self {
+        BatchPlans {
+            proto,
+            width,
+            output,
+            reference,
+            expected: OnceLock::new(),
+            slots: BUCKETS.iter().map(|_| OnceLock::new()).collect(),
+            started: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+        }
     }
 
-    /// Whether a build was ever requested (only the active model's are).
+    fn slot(&self, bucket: usize) -> Option<&OnceLock<Option<Plan>>> {
+        let at = BUCKETS.iter().position(|&b| b == bucket)?;
+        self.slots.get(at)
+    }
+
+    /// The plan for `bucket` if it is built already; never builds.
+    pub fn built(&self, bucket: usize) -> Option<Plan> {
+        self.slot(bucket)?.get()?.clone()
+    }
+
+    /// The plan for `bucket`, built now if nobody has yet (a build under way on another thread
+    /// is waited for, not repeated); `None` when the bucket stays on the symbolic plan.
+    pub fn get_or_build(&self, bucket: usize) -> Option<Plan> {
+        self.slot(bucket)?
+            .get_or_init(|| self.build_checked(bucket))
+            .clone()
+    }
+
+    /// A fixed plan for `bucket` that scores the probe like the symbolic plan (within 1e-4), or
+    /// `None`. A model that validated cannot be made to panic by a fixed batch size, but a panic
+    /// here must never escape: the plans only make ranking faster.
+    fn build_checked(&self, bucket: usize) -> Option<Plan> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let plan = build(&self.proto, self.width, &self.output, bucket).ok()?;
+            self.accepts(&plan, bucket).then_some(plan)
+        }))
+        .ok()
+        .flatten()
+    }
+
+    fn accepts(&self, plan: &Plan, bucket: usize) -> bool {
+        let probe = probe_batch(PROBE, self.width);
+        let expected = self
+            .expected
+            .get_or_init(|| (self.reference)(&probe, PROBE));
+        let Some(want) = expected else { return false };
+        let rows = bucket.min(PROBE);
+        match run_padded(plan, &probe[..rows * self.width], rows, self.width, bucket) {
+            Ok(got) => got
+                .iter()
+                .zip(want)
+                .all(|(g, w)| (g - w).abs() <= 1e-4 * w.abs().max(1.0)),
+            Err(_) => false,
+        }
+    }
+
+    /// Whether a background build was ever requested (only the active model's are).
     pub fn requested(&self) -> bool {
         self.started.load(Ordering::Acquire)
     }
@@ -66,15 +137,8 @@ impl BatchPlans {
         self.done.load(Ordering::Acquire)
     }
 
-    /// Build every bucket on a background thread. `check(plan, rows)` must accept a plan before
-    /// it is used.
-    pub fn build_in_background(
-        self: &Arc<Self>,
-        proto: Arc<ModelProto>,
-        width: usize,
-        output: String,
-        check: impl Fn(&Plan, usize) -> bool + Send + 'static,
-    ) {
+    /// Build every bucket not built yet on a background thread.
+    pub fn build_in_background(self: &Arc<Self>) {
         if self.started.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -86,28 +150,31 @@ impl BatchPlans {
             .spawn(move || {
                 for &bucket in BUCKETS {
                     let Some(me) = weak.upgrade() else { return };
-                    // A model that validated cannot be made to panic by a fixed batch size, but a
-                    // panic here must never escape the thread's job of making ranking faster.
-                    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        build(&proto, width, &output, bucket)
-                            .ok()
-                            .filter(|p| check(p, bucket))
-                    }));
-                    if let Ok(Some(plan)) = built {
-                        let mut next = (**me.plans.load()).clone();
-                        next.insert(bucket, plan);
-                        me.plans.store(Arc::new(next));
-                    }
+                    me.get_or_build(bucket);
                 }
                 if let Some(me) = weak.upgrade() {
                     me.done.store(true, Ordering::Release);
                 }
             });
         if spawned.is_err() {
-            // No thread available: ranking keeps using the symbolic plan.
+            // No thread available: each bucket is built by the first call that needs it.
             self.done.store(true, Ordering::Release);
         }
     }
+}
+
+/// Probe rows: zeros, ones, then a spread of values in [-1, 3].
+fn probe_batch(rows: usize, width: usize) -> Vec<f32> {
+    let mut batch = vec![0.0f32; rows * width];
+    for (i, v) in batch.iter_mut().enumerate().skip(width) {
+        let r = i / width;
+        *v = if r == 1 {
+            1.0
+        } else {
+            ((i * 7919) % 97) as f32 / 24.0 - 1.0
+        };
+    }
+    batch
 }
 
 fn build(proto: &ModelProto, width: usize, output: &str, rows: usize) -> Result<Plan> {

@@ -1,7 +1,7 @@
 //! Running a validated ONNX model with tract: one optimized plan with a symbolic batch dimension,
 //! built once and reused by every rank call.
 
-use super::batch_plans::{run_padded, runs_for, BatchPlans, BUCKETS};
+use super::batch_plans::{run_padded, runs_for, BatchPlans, Reference, BUCKETS};
 use super::budget::{self, ModelBudget, ModelCost, PROBE_ROWS};
 use super::manifest::Manifest;
 use crate::error::{Error, ModelProblem, Result};
@@ -14,9 +14,7 @@ pub struct Runtime {
     /// The symbolic-batch plan: serves any batch size, and validation runs on it.
     plan: Plan,
     width: usize,
-    /// The parsed model and output name, from which fixed-batch plans are built.
-    proto: Arc<ModelProto>,
-    output: String,
+    /// The fixed-batch plans, built from the parsed model.
     batches: Arc<BatchPlans>,
     /// Counted memory and multiply-adds (time is measured by `probe`).
     counted: ModelCost,
@@ -169,12 +167,18 @@ impl Runtime {
         let plan = optimized
             .into_runnable()
             .map_err(|e| rejected(ModelProblem::UnsupportedOperator, tidy(&chain(&e))))?;
+        let symbolic = plan.clone();
+        let reference: Reference =
+            Box::new(move |probe, rows| run_symbolic(&symbolic, width, probe, rows).ok());
         Ok(Runtime {
             plan,
             width,
-            proto: Arc::new(proto),
-            output: manifest.output.clone(),
-            batches: Arc::new(BatchPlans::default()),
+            batches: Arc::new(BatchPlans::new(
+                Arc::new(proto),
+                width,
+                manifest.output.clone(),
+                reference,
+            )),
             counted,
             ranges: manifest.probe_ranges(),
         })
@@ -184,8 +188,24 @@ impl Runtime {
         self.width
     }
 
-    /// Score `rows` candidates from a row-major `[rows, width]` matrix.
+    /// Score `rows` candidates from a row-major `[rows, width]` matrix on the fixed plans,
+    /// building a missing one now: the scores never depend on how far the background build got.
     pub fn score(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        self.score_on(features, rows, |b| self.batches.get_or_build(b))
+    }
+
+    /// [`score`](Self::score) on the plans built so far, else the symbolic plan, for a call
+    /// under a deadline (a build would spend its time; its result depends on the clock anyway).
+    pub fn score_without_building(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        self.score_on(features, rows, |b| self.batches.built(b))
+    }
+
+    fn score_on(
+        &self,
+        features: &[f32],
+        rows: usize,
+        plan_for: impl Fn(usize) -> Option<Plan>,
+    ) -> Result<Vec<f32>> {
         if rows == 0 {
             return Ok(Vec::new());
         }
@@ -196,9 +216,9 @@ impl Runtime {
                 self.width
             )));
         }
-        // Fixed plans for every run, or (while they are being built) the symbolic plan.
+        // Fixed plans for every run, or the symbolic plan for all of it.
         let runs = runs_for(rows);
-        let plans: Option<Vec<Plan>> = runs.iter().map(|&(_, b)| self.batches.get(b)).collect();
+        let plans: Option<Vec<Plan>> = runs.iter().map(|&(_, b)| plan_for(b)).collect();
         if let Some(plans) = plans {
             return guarded(ModelProblem::RuntimeError, || {
                 let mut scores = Vec::with_capacity(rows);
@@ -221,59 +241,15 @@ impl Runtime {
 
     /// Score with the symbolic-batch plan (any number of rows).
     pub fn score_symbolic(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
-        let input = Tensor::from_shape(&[rows, self.width], features)
-            .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
-        let outputs = guarded(ModelProblem::RuntimeError, || {
-            self.plan.run(tvec!(input.into_tvalue())).map_err(|e| {
-                rejected(
-                    ModelProblem::RuntimeError,
-                    format!("model run failed: {}", chain(&e)),
-                )
-            })
-        })?;
-        let out = outputs
-            .first()
-            .ok_or_else(|| rejected(ModelProblem::ShapeMismatch, "model produced no output"))?;
-        let view = out
-            .try_as_plain_ram()
-            .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
-        let scores = view
-            .as_slice::<f32>()
-            .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
-        if scores.len() != rows {
-            return Err(rejected(
-                ModelProblem::ShapeMismatch,
-                format!("model returned {} scores for {rows} candidates; the output must be [N] or [N, 1]", scores.len()),
-            ));
-        }
-        Ok(scores.to_vec())
+        run_symbolic(&self.plan, self.width, features, rows)
     }
 
-    /// Start building the fixed-batch plans in the background (see `batch_plans`). Each is
-    /// accepted only if it scores a probe batch like the symbolic plan (within 1e-4).
+    /// Start building the fixed-batch plans in the background (see `batch_plans`).
     pub fn prepare_batch_plans(&self) {
-        let width = self.width;
-        let probe = probe_batch(64, width);
-        let reference = self.score_symbolic(&probe, 64).ok();
-        self.batches.build_in_background(
-            self.proto.clone(),
-            width,
-            self.output.clone(),
-            move |plan, bucket| {
-                let Some(want) = &reference else { return false };
-                let rows = bucket.min(64);
-                match run_padded(plan, &probe[..rows * width], rows, width, bucket) {
-                    Ok(got) => got
-                        .iter()
-                        .zip(want)
-                        .all(|(g, w)| (g - w).abs() <= 1e-4 * w.abs().max(1.0)),
-                    Err(_) => false,
-                }
-            },
-        );
+        self.batches.build_in_background();
     }
 
-    /// Whether the fixed-batch plans are built (benchmarks wait for this).
+    /// Whether the background build of the fixed-batch plans has finished.
     pub fn batch_plans_ready(&self) -> bool {
         self.batches.ready()
     }
@@ -289,7 +265,7 @@ impl Runtime {
         BUCKETS
             .iter()
             .copied()
-            .filter(|&b| self.batches.get(b).is_some())
+            .filter(|&b| self.batches.built(b).is_some())
             .collect()
     }
 
@@ -363,16 +339,35 @@ fn tidy(msg: &str) -> String {
     )
 }
 
-/// Probe rows: zeros, ones, then a spread of values in [-1, 3].
-fn probe_batch(rows: usize, width: usize) -> Vec<f32> {
-    let mut batch = vec![0.0f32; rows * width];
-    for (i, v) in batch.iter_mut().enumerate().skip(width) {
-        let r = i / width;
-        *v = if r == 1 {
-            1.0
-        } else {
-            ((i * 7919) % 97) as f32 / 24.0 - 1.0
-        };
+/// Score with a symbolic-batch plan (any number of rows).
+fn run_symbolic(plan: &Plan, width: usize, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+    let input = Tensor::from_shape(&[rows, width], features)
+        .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
+    let outputs = guarded(ModelProblem::RuntimeError, || {
+        plan.run(tvec!(input.into_tvalue())).map_err(|e| {
+            rejected(
+                ModelProblem::RuntimeError,
+                format!("model run failed: {}", chain(&e)),
+            )
+        })
+    })?;
+    let out = outputs
+        .first()
+        .ok_or_else(|| rejected(ModelProblem::ShapeMismatch, "model produced no output"))?;
+    let view = out
+        .try_as_plain_ram()
+        .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
+    let scores = view
+        .as_slice::<f32>()
+        .map_err(|e| rejected(ModelProblem::ShapeMismatch, chain(&e)))?;
+    if scores.len() != rows {
+        return Err(rejected(
+            ModelProblem::ShapeMismatch,
+            format!(
+                "model returned {} scores for {rows} candidates; the output must be [N] or [N, 1]",
+                scores.len()
+            ),
+        ));
     }
-    batch
+    Ok(scores.to_vec())
 }

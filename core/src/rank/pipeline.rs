@@ -285,7 +285,14 @@ fn score_within(
             context,
             &mut matrix,
         );
-        let mut got = match ctx.model.runtime.score(&matrix, part.len()) {
+        let scored = if deadline.is_some() {
+            ctx.model
+                .runtime
+                .score_without_building(&matrix, part.len())
+        } else {
+            ctx.model.runtime.score(&matrix, part.len())
+        };
+        let mut got = match scored {
             Ok(s) if s.iter().all(|v| v.is_finite()) => s,
             Ok(_) => {
                 outcome.failed = true;

@@ -314,3 +314,66 @@ fn fixed_batch_plans_score_like_the_symbolic_plan() {
         }
     }
 }
+
+/// The same rows get the same scores, bit for bit, whether the fixed-batch plans were built in
+/// the background long ago or not at all yet (the first rank after open): a call never falls
+/// back to the symbolic plan, whose last bits differ, because a build is still under way.
+#[test]
+fn scores_do_not_depend_on_how_far_the_plans_are_built() {
+    let dir = repo().join("models").join("default-ranker");
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let warm = tailor::engine::model::validate(&onnx, &manifest, &[]).unwrap();
+    warm.runtime.prepare_batch_plans();
+    let started = std::time::Instant::now();
+    while !warm.runtime.batch_plans_ready() && started.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let width = warm.features.len();
+    for rows in [3, 12, 16, 100, 1000, 2500] {
+        let x: Vec<f32> = (0..rows * width)
+            .map(|i| ((i * 104_729) % 1_013) as f32 / 97.0 - 3.0)
+            .collect();
+        let want = warm.runtime.score(&x, rows).unwrap();
+        // Nothing built, nothing started: the call builds what it needs.
+        let cold = tailor::engine::model::validate(&onnx, &manifest, &[]).unwrap();
+        assert!(cold.runtime.batch_plan_sizes().is_empty());
+        let got = cold.runtime.score(&x, rows).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want), "{rows} rows");
+        assert!(!cold.runtime.batch_plan_sizes().is_empty());
+    }
+}
+
+/// The first personalized rank after open (the model's plans not built yet) and the same request
+/// once they are give the same response, scores included: what an app's snapshot test of its
+/// first screen sees.
+#[test]
+fn the_first_rank_after_open_scores_like_every_later_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = open(&dir);
+    setup.upsert_items(catalog()).unwrap();
+    setup
+        .track(event(EventKind::Purchase, "toys-2", NOW - 3 * 86_400))
+        .unwrap();
+    setup.close();
+    drop(setup);
+    for _ in 0..3 {
+        let t = open(&dir);
+        let first = t.rank(request(12)).unwrap();
+        let started = std::time::Instant::now();
+        while !t.model_batch_plans_ready() && started.elapsed().as_secs() < 120 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let later = t.rank(request(12)).unwrap();
+        assert!(first.personalized && first.items.len() == 12);
+        let scores = |r: &RankResponse| {
+            r.items
+                .iter()
+                .map(|i| (i.item_id.clone(), i.score.to_bits()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(scores(&first), scores(&later));
+        t.close();
+    }
+}
