@@ -147,6 +147,7 @@ impl Runtime {
         // Counted before optimizing: an over-budget graph is refused before any plan exists.
         let counted = budget::count(&typed, &batch)?;
         budget.check_counted(&counted)?;
+        let symbolic_typed = typed.clone();
         let optimized = typed
             .into_optimized()
             .map_err(|e| rejected(ModelProblem::UnsupportedOperator, tidy(&chain(&e))))?;
@@ -173,12 +174,7 @@ impl Runtime {
         Ok(Runtime {
             plan,
             width,
-            batches: Arc::new(BatchPlans::new(
-                Arc::new(proto),
-                width,
-                manifest.output.clone(),
-                reference,
-            )),
+            batches: Arc::new(BatchPlans::new(symbolic_typed, batch, width, reference)),
             counted,
             ranges: manifest.probe_ranges(),
         })
