@@ -13,7 +13,7 @@
 //! for good. Only a call under a deadline takes whatever is built now (its result depends on the
 //! clock anyway).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use tract_onnx::prelude::*;
 
@@ -62,6 +62,9 @@ pub struct BatchPlans {
     expected: OnceLock<Option<Vec<f32>>>,
     /// One per bucket: empty until built, then the plan or `None` (the symbolic plan serves).
     slots: Vec<OnceLock<Option<Plan>>>,
+    /// Calls building a plan they need now: the background thread waits for them, so that on a
+    /// phone's few cores the call is not slowed by builds nobody is waiting for.
+    callers: AtomicUsize,
     /// Set by the first background request: a model that becomes active again is not rebuilt.
     started: AtomicBool,
     done: AtomicBool,
@@ -76,6 +79,7 @@ impl BatchPlans {
             reference,
             expected: OnceLock::new(),
             slots: BUCKETS.iter().map(|_| OnceLock::new()).collect(),
+            callers: AtomicUsize::new(0),
             started: AtomicBool::new(false),
             done: AtomicBool::new(false),
         }
@@ -94,9 +98,24 @@ impl BatchPlans {
     /// The plan for `bucket`, built now if nobody has yet (a build under way on another thread
     /// is waited for, not repeated); `None` when the bucket stays on the symbolic plan.
     pub fn get_or_build(&self, bucket: usize) -> Option<Plan> {
-        self.slot(bucket)?
-            .get_or_init(|| self.build_checked(bucket))
-            .clone()
+        let slot = self.slot(bucket)?;
+        if let Some(plan) = slot.get() {
+            return plan.clone();
+        }
+        self.callers.fetch_add(1, Ordering::AcqRel);
+        let plan = slot.get_or_init(|| self.build_checked(bucket)).clone();
+        self.callers.fetch_sub(1, Ordering::AcqRel);
+        plan
+    }
+
+    /// The background thread's build of `bucket`, after any call building what it needs now.
+    fn build_when_no_call_is(&self, bucket: usize) {
+        let Some(slot) = self.slot(bucket) else { return };
+        let started = std::time::Instant::now();
+        while self.callers.load(Ordering::Acquire) > 0 && started.elapsed().as_secs() < 1 {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        slot.get_or_init(|| self.build_checked(bucket));
     }
 
     /// A fixed plan for `bucket` that scores the probe like the symbolic plan (within 1e-4), or
@@ -159,7 +178,7 @@ impl BatchPlans {
             .spawn(move || {
                 for &bucket in BUCKETS {
                     let Some(me) = weak.upgrade() else { return };
-                    me.get_or_build(bucket);
+                    me.build_when_no_call_is(bucket);
                 }
                 if let Some(me) = weak.upgrade() {
                     me.done.store(true, Ordering::Release);
