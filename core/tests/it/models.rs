@@ -289,10 +289,7 @@ fn fixed_batch_plans_score_like_the_symbolic_plan() {
             &[],
         )
         .unwrap();
-        let started = std::time::Instant::now();
-        while !model.runtime.batch_plans_ready() && started.elapsed().as_secs() < 120 {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        wait_until(|| model.runtime.batch_plans_ready());
         assert!(
             !model.runtime.batch_plan_sizes().is_empty(),
             "{name}: no fixed plans were built"
@@ -325,10 +322,7 @@ fn scores_do_not_depend_on_how_far_the_plans_are_built() {
     let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
     let warm = tailor::engine::model::validate(&onnx, &manifest, &[]).unwrap();
     warm.runtime.prepare_batch_plans();
-    let started = std::time::Instant::now();
-    while !warm.runtime.batch_plans_ready() && started.elapsed().as_secs() < 120 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(|| warm.runtime.batch_plans_ready());
     let width = warm.features.len();
     for rows in [3, 12, 16, 100, 1000, 2500] {
         let x: Vec<f32> = (0..rows * width)
@@ -361,10 +355,7 @@ fn the_first_rank_after_open_scores_like_every_later_one() {
     for _ in 0..3 {
         let t = open(&dir);
         let first = t.rank(request(12)).unwrap();
-        let started = std::time::Instant::now();
-        while !t.model_batch_plans_ready() && started.elapsed().as_secs() < 120 {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        wait_until(|| t.model_batch_plans_ready());
         let later = t.rank(request(12)).unwrap();
         assert!(first.personalized && first.items.len() == 12);
         let scores = |r: &RankResponse| {
@@ -375,5 +366,13 @@ fn the_first_rank_after_open_scores_like_every_later_one() {
         };
         assert_eq!(scores(&first), scores(&later));
         t.close();
+    }
+}
+
+/// Wait (at most two minutes) until the model's background plan build is done.
+fn wait_until(done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() && started.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
