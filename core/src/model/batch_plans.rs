@@ -10,8 +10,8 @@
 //! once, by a background thread after the model becomes active or by the first call that needs
 //! it before the thread got there (that call waits for one build, ~1.2 ms alone, 2–3 ms right
 //! after open; the thread waits for it). A plan that fails to build or scores a probe batch
-//! unlike the symbolic plan leaves its bucket on the symbolic plan for good. Only a call under a deadline takes whatever is built now (its result depends on the
-//! clock anyway).
+//! unlike the symbolic plan leaves its bucket on the symbolic plan for good. Only a call under
+//! a deadline takes whatever is built now (its result depends on the clock anyway).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
