@@ -35,7 +35,7 @@ pub const VERSION: u8 = 1;
 
 /// `response` in the layout above.
 pub fn encode(response: &RankResponse) -> Vec<u8> {
-    let mut out = Out(Writer::with_capacity(64 + response.items.len() * 96));
+    let mut out = Writer::with_capacity(64 + response.items.len() * 96);
     out.u8(VERSION);
     out.len(response.items.len());
     for item in &response.items {
@@ -44,7 +44,7 @@ pub fn encode(response: &RankResponse) -> Vec<u8> {
         // At most 3 reasons per item (see `RankedItem::reasons`).
         out.u8(u8::try_from(item.reasons.len()).unwrap_or(u8::MAX));
         for reason in item.reasons.iter().take(usize::from(u8::MAX)) {
-            out.reason(reason);
+            write_reason(&mut out, reason);
         }
     }
     out.len(response.unknown_ids.len());
@@ -79,83 +79,66 @@ pub fn encode(response: &RankResponse) -> Vec<u8> {
         }
     }
     out.str(&response.response_id);
-    let Out(Writer(bytes)) = out;
-    bytes
+    out.0
 }
 
-/// The shared writer, with what the page adds: attributes and reasons.
-struct Out(Writer);
-
-impl std::ops::Deref for Out {
-    type Target = Writer;
-    fn deref(&self) -> &Writer {
-        &self.0
-    }
+/// An attribute: its kind's code, then its value.
+fn write_attribute(out: &mut Writer, a: &Attribute) {
+    out.u8(match a.kind {
+        AttributeKind::Category => 1,
+        AttributeKind::Brand => 2,
+        AttributeKind::Tag => 3,
+        AttributeKind::Item => 4,
+    });
+    out.str(&a.value);
 }
 
-impl std::ops::DerefMut for Out {
-    fn deref_mut(&mut self) -> &mut Writer {
-        &mut self.0
-    }
-}
-
-impl Out {
-    fn attribute(&mut self, a: &Attribute) {
-        self.u8(match a.kind {
-            AttributeKind::Category => 1,
-            AttributeKind::Brand => 2,
-            AttributeKind::Tag => 3,
-            AttributeKind::Item => 4,
-        });
-        self.str(&a.value);
-    }
-
-    fn reason(&mut self, r: &Reason) {
-        match r {
-            Reason::SimilarTo { item_id, title } => {
-                self.u8(1);
-                self.str(item_id);
-                self.str(title);
-            }
-            Reason::BoughtBefore { times } => {
-                self.u8(2);
-                self.i64(*times);
-            }
-            Reason::LeftInCart => self.u8(3),
-            Reason::ViewedRecently => self.u8(4),
-            Reason::Likes { attribute } => {
-                self.u8(5);
-                self.attribute(attribute);
-            }
-            Reason::SessionIntent { attribute } => {
-                self.u8(6);
-                self.attribute(attribute);
-            }
-            Reason::ChosenPreference { attribute } => {
-                self.u8(7);
-                self.attribute(attribute);
-            }
-            Reason::PopularNow => self.u8(8),
-            Reason::Pinned => self.u8(9),
-            Reason::Boosted { attribute } => {
-                self.u8(10);
-                self.attribute(attribute);
-            }
-            Reason::Exploration => self.u8(11),
-            Reason::GoesWith { item_id, title } => {
-                self.u8(12);
-                self.str(item_id);
-                self.str(title);
-            }
-            Reason::LooksLike { item_id, title } => {
-                self.u8(13);
-                self.str(item_id);
-                self.str(title);
-            }
-            Reason::TrendingInCategory { category } => {
-                self.u8(14);
-                self.str(category);
-            }
+/// A reason: its code, then its fields.
+fn write_reason(out: &mut Writer, r: &Reason) {
+    match r {
+        Reason::SimilarTo { item_id, title } => {
+            out.u8(1);
+            out.str(item_id);
+            out.str(title);
+        }
+        Reason::BoughtBefore { times } => {
+            out.u8(2);
+            out.i64(*times);
+        }
+        Reason::LeftInCart => out.u8(3),
+        Reason::ViewedRecently => out.u8(4),
+        Reason::Likes { attribute } => {
+            out.u8(5);
+            write_attribute(out, attribute);
+        }
+        Reason::SessionIntent { attribute } => {
+            out.u8(6);
+            write_attribute(out, attribute);
+        }
+        Reason::ChosenPreference { attribute } => {
+            out.u8(7);
+            write_attribute(out, attribute);
+        }
+        Reason::PopularNow => out.u8(8),
+        Reason::Pinned => out.u8(9),
+        Reason::Boosted { attribute } => {
+            out.u8(10);
+            write_attribute(out, attribute);
+        }
+        Reason::Exploration => out.u8(11),
+        Reason::GoesWith { item_id, title } => {
+            out.u8(12);
+            out.str(item_id);
+            out.str(title);
+        }
+        Reason::LooksLike { item_id, title } => {
+            out.u8(13);
+            out.str(item_id);
+            out.str(title);
+        }
+        Reason::TrendingInCategory { category } => {
+            out.u8(14);
+            out.str(category);
         }
     }
 }
