@@ -50,8 +50,9 @@ run swift env TAILOR_LIB_PROFILE="$profile" bindings/swift/test.sh bench "$n"
 # Table: median wall time per call (ms), ratio to Rust, and the median time outside the core.
 # A row per request: "top N", or "top N, named set" when the candidates were a defined set, and
 # "top N, named set, packed page" for the bindings' rankPage (the same response through the
-# packed page, read by the hand-written layer), compared with the same Rust `rank` call.
-sed -E 's/^([a-z]+) rank\(([0-9]+) candidates( in a named set)?( as a packed page)?, limit ([0-9]+)\): median ([0-9]+) us, .* outside the core \(call - took_micros\) median ([0-9]+) us.*/\1 \5\3\4 \6 \7/; s/ in a named set/_set/; s/ as a packed page/_page/' "$results" |
+# packed page, read by the hand-written layer), and Kotlin's "TailorClient.rank" (the packed page
+# in one native call, NativeRank.kt), compared with the same Rust `rank` call.
+sed -E 's/^([a-z]+) rank\(([0-9]+) candidates( in a named set)?( as a packed page| through TailorClient)?, limit ([0-9]+)\): median ([0-9]+) us, .* outside the core \(call - took_micros\) median ([0-9]+) us.*/\1 \5\3\4 \6 \7/; s/ in a named set/_set/; s/ as a packed page/_page/; s/ through TailorClient/_client/' "$results" |
   awk '
     { wall[$1, $2] = $3; out[$1, $2] = $4; if (!($2 in seen)) { seen[$2] = 1; limits[++nl] = $2 } }
     END {
@@ -59,12 +60,22 @@ sed -E 's/^([a-z]+) rank\(([0-9]+) candidates( in a named set)?( as a packed pag
       print "| 1,000 candidates | Rust | Kotlin | Swift | Kotlin / Rust | Swift / Rust | outside the core: Rust / Kotlin / Swift |"
       print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
       for (i = 1; i <= nl; i++) {
-        l = limits[i]; k = wall["kotlin", l]; s = wall["swift", l]
+        l = limits[i]
+        # Membership first: reading wall[...] would create the entry.
+        hk = (("kotlin", l) in wall); hs = (("swift", l) in wall)
+        k = wall["kotlin", l]; s = wall["swift", l]
         # Rust has no page to pack: a packed-page row compares with the plain Rust call.
-        rl = l; sub(/_page$/, "", rl); r = wall["rust", rl]; out["rust", l] = out["rust", rl]
-        label = l; sub(/_page$/, ", packed page", label); sub(/_set/, ", named set", label)
-        printf "| top %s | %.3f ms | %.3f ms | %.3f ms | %.2f | %.2f | %.3f / %.3f / %.3f ms |\n", \
-          label, r / 1000, k / 1000, s / 1000, (r ? k / r : 0), (r ? s / r : 0), \
-          out["rust", l] / 1000, out["kotlin", l] / 1000, out["swift", l] / 1000
+        rl = l; sub(/_(page|client)$/, "", rl); r = wall["rust", rl]; out["rust", l] = out["rust", rl]
+        label = l; sub(/_page$/, ", packed page", label); sub(/_client$/, ", TailorClient.rank", label)
+        sub(/_set/, ", named set", label)
+        # A row only one binding has (Kotlin'"'"'s TailorClient.rank) shows a dash for the other.
+        ks = (hk ? sprintf("%.3f ms", k / 1000) : "-")
+        ss = (hs ? sprintf("%.3f ms", s / 1000) : "-")
+        kr = (hk && r ? sprintf("%.2f", k / r) : "-")
+        sr = (hs && r ? sprintf("%.2f", s / r) : "-")
+        ko = (hk ? sprintf("%.3f", out["kotlin", l] / 1000) : "-")
+        so = (hs ? sprintf("%.3f", out["swift", l] / 1000) : "-")
+        printf "| top %s | %.3f ms | %s | %s | %s | %s | %.3f / %s / %s ms |\n", \
+          label, r / 1000, ks, ss, kr, sr, out["rust", l] / 1000, ko, so
       }
     }'

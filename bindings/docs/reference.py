@@ -58,9 +58,18 @@ def signature(lines, start):
 def entries(path, is_decl, is_private):
     lines = path.read_text().splitlines()
     i, doc, out = 0, [], []
+    # Inside a top-level private or internal type, nothing is API: skip to the next top-level line.
+    hidden = False
     while i < len(lines):
         stripped = lines[i].strip()
-        if stripped.startswith("/**"):
+        if lines[i] and not lines[i][0].isspace():
+            if stripped.startswith(("}", "/**", "///")):
+                hidden = False
+            elif is_decl(lines[i]):
+                hidden = is_private(lines[i])
+        if hidden:
+            doc = []
+        elif stripped.startswith("/**"):
             block = []
             while True:
                 block.append(lines[i])
@@ -86,9 +95,12 @@ def entries(path, is_decl, is_private):
 def render(title, intro, files, is_decl, is_private, lang):
     md = [f"# {title}", "", intro, ""]
     for path in files:
+        found = entries(path, is_decl, is_private)
+        if not found:
+            continue  # nothing public in this file
         rel = path.relative_to(ROOT)
         md += [f"## `{path.name}`", "", f"Source: `{rel}`", ""]
-        for kind, text, doc in entries(path, is_decl, is_private):
+        for kind, text, doc in found:
             if kind == "section":
                 md += [f"### {text}", ""]
                 continue

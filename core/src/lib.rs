@@ -101,6 +101,11 @@ pub mod engine {
         }
     }
 
+    /// The C entry point the Kotlin SDK ranks through (`tailor/native.rs`), for its tests.
+    pub mod native {
+        pub use crate::tailor::native::{tailor_rank_page, tailor_take_answer, ERROR, PAGE, PANIC};
+    }
+
     /// SQLite helpers the migration tests use to build databases of earlier versions.
     pub mod sql {
         pub use crate::sql::{open_memory, Schema};

@@ -3,6 +3,8 @@
 //!
 //! - `open.rs`: opening the stores and the model, and what open reports.
 //! - `api.rs`: every exported method, each through [`Tailor::call`] (one error path, counted).
+//! - `native.rs`: the one hand-written C entry point, `rank_packed` with plain-integer arguments
+//!   for the Kotlin SDK (one JNA call per rank instead of four).
 //! - here: the few helpers every method uses — `write` (the writer lock), `write_profile` (edit a
 //!   copy of the profile state, commit it with its batch, publish it), `read` (the read-only
 //!   connection, so status and metrics never queue behind a long write) and the rank path.
@@ -11,6 +13,7 @@ mod api;
 mod edits;
 mod feedback;
 pub(crate) mod impressions;
+pub(crate) mod native;
 mod open;
 pub(crate) mod track;
 mod writes;

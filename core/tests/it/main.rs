@@ -14,6 +14,7 @@ mod hostile;
 mod learning;
 mod model_safety;
 mod models;
+mod native_page;
 mod privacy;
 mod quickstart;
 mod rank_page;

@@ -38,6 +38,9 @@ class TailorClient(
 ) : AutoCloseable {
     private val closed = AtomicBoolean(false)
 
+    /** rank's one-JNA-call path (NativeRank.kt), with its own reference to [native]. */
+    private val ranker = NativeRank(native)
+
     companion object {
         /** Open (or create) the stores in [config]`.directory`. */
         suspend fun open(
@@ -118,7 +121,18 @@ class TailorClient(
 
     // ---- ranking ----
 
-    suspend fun rank(request: RankRequest): RankResponse = io { rank(request) }
+    /**
+     * Order candidates for this shopper. Never fails because of the shopper's state: cold start,
+     * opt-out or a failing model give a popularity order flagged in `fallback`. One native call
+     * per rank (the generated `native.rank` makes four), with the same response and errors.
+     */
+    suspend fun rank(request: RankRequest): RankResponse = io { ranker.rank(request) }
+
+    /** Blocking variant of [rank], for Java callers and the app's own background threads. */
+    fun rankBlocking(request: RankRequest): RankResponse {
+        if (closed.get()) throw closedError()
+        return ranker.rank(request)
+    }
 
     /** Rank with the [RankRequestBuilder] DSL: `rank { limit = 10; sessionId = "s1" }`. */
     suspend fun rank(build: RankRequestBuilder.() -> Unit): RankResponse =
@@ -342,6 +356,7 @@ class TailorClient(
             try {
                 native.closeStores()
             } finally {
+                ranker.close()
                 native.close()
             }
         }

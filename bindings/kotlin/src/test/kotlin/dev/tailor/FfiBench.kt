@@ -42,13 +42,21 @@ object FfiBench {
         t.trackBatch(events())
         t.loadModel(TestSupport.path("models/bootstrap-ranker"), null)
         t.defineCandidateSet("bench", ids)
-        // The last row: the same named-set request received as the packed page (rankPage).
-        for ((limit, named, packed) in listOf(
-            Triple(20, false, false), Triple(50, false, false), Triple(1000, false, false),
-            Triple(20, true, false), Triple(20, true, true),
+        val client = TailorClient(t)
+        // The last rows: the same named-set request received as the packed page, through the
+        // generated call (Tailor.rankPage) and in one native call (TailorClient.rankBlocking,
+        // what TailorClient.rank runs on its dispatcher).
+        for ((limit, named, path) in listOf(
+            Triple(20, false, "call"), Triple(20, false, "client"), Triple(50, false, "call"), Triple(1000, false, "call"),
+            Triple(20, true, "call"), Triple(20, true, "page"), Triple(20, true, "client"),
         )) {
             val req = request(limit, named)
-            val call: () -> RankResponse = if (packed) { { t.rankPage(req) } } else { { t.rank(req) } }
+            val call: () -> RankResponse = when (path) {
+                "page" -> { { t.rankPage(req) } }
+                "client" -> { { client.rankBlocking(req) } }
+                else -> { { t.rank(req) } }
+            }
+            val how = mapOf("page" to " as a packed page", "client" to " through TailorClient")[path] ?: ""
             repeat(2000) { check(call().personalized) } // let the JIT compile the lowering code
             val wall = LongArray(iterations)
             val core = LongArray(iterations)
@@ -63,14 +71,13 @@ object FfiBench {
             }
             fun median(v: LongArray) = v.sorted()[v.size / 2]
             println(
-                "kotlin rank($CANDIDATES candidates${if (named) " in a named set" else ""}${if (packed) " as a packed page" else ""}, " +
+                "kotlin rank($CANDIDATES candidates${if (named) " in a named set" else ""}$how, " +
                     "limit $limit): median ${median(wall)} us, " +
                     "core took_micros median ${median(core)} us, " +
                     "outside the core (call - took_micros) median ${median(outside)} us, n=$iterations",
             )
         }
-        t.closeStores()
-        t.close()
+        client.close()
         dir.toFile().deleteRecursively()
     }
 }
