@@ -23,6 +23,8 @@
 #   lowerCamelCase; they become `.invalidInput`, `.notFound`, `.modelRejected`, `.storage`,
 #   `.closed`, `.interrupted`. (`LocalizedError` with a readable text is in the hand-written layer, see
 #   uniffi.toml `omit_localized_error_conformance`.)
+# - TailorFFI.h gets the declarations of bindings/ffi/tailor_native.h, the hand-written C entry
+#   point `Tailor.rankPage` calls (one native call per rank, no RustBuffer).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 language="$1"
@@ -115,6 +117,10 @@ SWIFT
       echo "generate.sh: an UpperCamelCase error case is left in $file" >&2
       exit 1
     fi
+    # The hand-written entry point (Tailor.rankPage calls it), declared in the same C module.
+    header="$out/TailorFFI.h"
+    expect "$header" 'uniffi_tailor_fn_method_tailor_rank_packed'
+    { echo; cat "$repo/bindings/ffi/tailor_native.h"; } >>"$header"
     ;;
   *)
     echo "usage: $0 kotlin|swift OUT_DIR [LIBRARY]" >&2

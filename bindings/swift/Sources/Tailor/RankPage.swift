@@ -1,28 +1,80 @@
-// The rank page received as one packed buffer (`Tailor.rankPacked`, layout in
-// core/src/rank/packed.rs) and read here in one pass over its bytes. uniffi's generated reader
-// lifts a `RankResponse` field by field, copying each integer out of a Foundation `Data`; on
-// Linux that cost about 10 µs per returned item, more than ranking 1,000 candidates. This reader
-// builds the same `RankResponse` value from the same bytes the core wrote.
+// The rank page received as one packed buffer (layout in core/src/rank/packed.rs) and read here
+// in one pass over its bytes. uniffi's generated reader lifts a `RankResponse` field by field,
+// copying each integer out of a Foundation `Data`; on Linux that cost about 10 µs per returned
+// item, more than ranking 1,000 candidates. This reader builds the same `RankResponse` value from
+// the same bytes the core wrote, received from the hand-written `tailor_rank_page` in one native
+// call (no RustBuffer to allocate, copy into `Data` and free).
 import Foundation
+#if canImport(TailorFFI)
+import TailorFFI
+#endif
 
 extension Tailor {
-    /// `rank(request:)`, the same `RankResponse`, received through the packed page: the cheap way
-    /// to rank from Swift (what `TailorClient.rank` calls). Blocks like `rank(request:)`.
+    /// `rank(request:)`, the same `RankResponse`, received through the packed page in one native
+    /// call (`tailor_rank_page`, bindings/ffi/tailor_native.h): the cheap way to rank from Swift
+    /// (what `TailorClient.rank` calls). Blocks like `rank(request:)` and fails as it does.
     public func rankPage(_ request: RankRequest) throws -> RankResponse {
-        try RankResponse(packed: rankPacked(request: request))
+        // The request in uniffi's own serialization, which the core reads back as uniffi would.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        FfiConverterTypeRankRequest.write(request, into: &bytes)
+        // A handle of our own for the call: the object stays alive even if released meanwhile.
+        let handle = uniffiCloneHandle()
+        defer {
+            var status = RustCallStatus()
+            uniffi_tailor_fn_free_tailor(handle, &status)
+        }
+        var capacity = 16 * 1024
+        var out = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
+        defer { out.deallocate() }
+        var answer = bytes.withUnsafeBytes { request in
+            tailor_rank_page(handle, address(request.baseAddress), UInt32(request.count),
+                             address(out.baseAddress), UInt32(capacity))
+        }
+        let length = Int(answer & 0xffff_ffff)
+        if length > capacity {
+            // The answer waits in the core for a larger buffer; the rank is not run again.
+            out.deallocate()
+            capacity = length
+            out = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
+            answer = tailor_take_answer(address(out.baseAddress), UInt32(capacity))
+        }
+        let body = UnsafeRawBufferPointer(rebasing: out[0..<length])
+        switch answer >> 32 {
+        case 0:
+            return try RankResponse(packedBytes: body)
+        case 1:
+            var reader = (data: Data(body), offset: 0)
+            throw try FfiConverterTypeTailorError.read(from: &reader)
+        default:
+            throw TailorInternalError(message: String(decoding: body, as: UTF8.self))
+        }
     }
+}
+
+private func address(_ pointer: UnsafeRawPointer?) -> UInt64 {
+    UInt64(UInt(bitPattern: pointer))
+}
+
+/// A bug inside Tailor (a Rust panic), reported by `rankPage` the way the generated calls report
+/// theirs: the message says where. Please report it.
+public struct TailorInternalError: LocalizedError {
+    public let message: String
+    public var errorDescription: String? { message }
 }
 
 extension RankResponse {
     /// Reads a page `Tailor.rankPacked` returned. Another format version or a damaged buffer
     /// throws `TailorError.invalidInput`.
     public init(packed: Data) throws {
-        self = try packed.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws -> RankResponse in
-            var reader = PackedReader(bytes: bytes)
-            let page = try reader.response()
-            guard reader.at == bytes.count else { throw PackedReader.damaged("trailing bytes") }
-            return page
-        }
+        self = try packed.withUnsafeBytes { try RankResponse(packedBytes: $0) }
+    }
+
+    init(packedBytes bytes: UnsafeRawBufferPointer) throws {
+        var reader = PackedReader(bytes: bytes)
+        let page = try reader.response()
+        guard reader.at == bytes.count else { throw PackedReader.damaged("trailing bytes") }
+        self = page
     }
 }
 

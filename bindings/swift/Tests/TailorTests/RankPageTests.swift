@@ -81,4 +81,47 @@ final class RankPageTests: XCTestCase {
         }
         await client.close()
     }
+
+    /// Pages and requests larger than the 16 kB answer buffer a call starts with arrive whole.
+    func testLargePagesAndLargeRequestsArriveWhole() async throws {
+        let client = try await TailorClient(config: TailorConfig(directory: TestSupport.tempDir(self)))
+        let items = (0..<3000).map { i in
+            Item(id: "item-with-a-long-identifier-\(i)", title: "Item \(i)", category: "c\(i % 7)",
+                 price: 1.0 + Double(i % 50))
+        }
+        _ = try await client.upsertItems(items)
+        let t = client.native
+        let all = RankRequest(limit: 1000, now: now)
+        let page = try t.rankPage(all)
+        XCTAssertEqual(page.items.count, 1000)
+        XCTAssertEqual(comparable(page), comparable(try t.rank(request: all)))
+        let ids = items.map(\.id) + (0..<2000).map { "unknown-\($0)" }
+        let many = RankRequest(candidateIds: ids, limit: 20, now: now)
+        let ranked = try t.rankPage(many)
+        XCTAssertEqual(ranked.unknownIds.count, 2000)
+        XCTAssertEqual(comparable(ranked), comparable(try t.rank(request: many)))
+        await client.close()
+    }
+
+    /// Failures are the generated call's `TailorError`s, with the same messages.
+    func testFailuresAreTheGeneratedErrors() async throws {
+        let client = try await TestSupport.openWithLearningCatalog(self)
+        let t = client.native
+        let unknown = RankRequest(limit: 3, now: now, candidateSet: "nope")
+        var viaPage: TailorError?
+        XCTAssertThrowsError(try t.rankPage(unknown)) { viaPage = $0 as? TailorError }
+        var viaRank: TailorError?
+        XCTAssertThrowsError(try t.rank(request: unknown)) { viaRank = $0 as? TailorError }
+        guard case .notFound = viaPage else { return XCTFail("\(String(describing: viaPage))") }
+        XCTAssertEqual(viaPage?.message, viaRank?.message)
+        XCTAssertThrowsError(try t.rankPage(RankRequest(limit: 0))) { error in
+            guard case TailorError.invalidInput = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try t.rankPage(RankRequest(limit: 3, now: now)).items.count, 3)
+        t.close()
+        XCTAssertThrowsError(try t.rankPage(RankRequest(limit: 3, now: now))) { error in
+            guard case TailorError.closed = error else { return XCTFail("\(error)") }
+        }
+        await client.close()
+    }
 }
