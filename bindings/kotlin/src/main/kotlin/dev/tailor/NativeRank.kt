@@ -113,7 +113,11 @@ internal class NativeRank(native: Tailor) : AutoCloseable {
                 requestAt = address(request)
             }
             request.clear()
-            FfiConverterTypeRankRequest.write(value, request)
+            try {
+                FfiConverterTypeRankRequest.write(value, request)
+            } catch (e: java.nio.charset.CharacterCodingException) {
+                throw TailorException.InvalidInput("a string in the rank request is not valid text (a lone UTF-16 surrogate)")
+            }
             return request.position()
         }
 

@@ -123,4 +123,20 @@ class NativeRankTest {
         assertEquals(6 * 300, results.sumOf { it.first + it.second }, "every call gave a page or Closed")
         assertTrue(results.sumOf { it.second } > 0, "calls after close fail with Closed")
     }
+
+    /** Ids and titles beyond ASCII take the encoder path of the request writer; ASCII the fast one. */
+    @Test
+    fun idsInAnyScriptRoundTrip(): Unit = runBlocking {
+        TailorClient.open(tmp.resolve("unicode")).use { client ->
+            val ids = listOf("café-1", "日本-2", "emoji-😀-3", "plain-4", "ÅÄÖ-5")
+            client.upsertItems(ids.mapIndexed { i, id -> Item(id = id, title = "Tïtle $id", category = "c", price = 1.0 + i) })
+            val request = rankRequest { candidates(*(ids + "naïve-unknown").toTypedArray()); limit = 10; now = instant(NOW) }
+            val page = client.rank(request)
+            assertEquals(ids.toSet(), page.items.map { it.itemId }.toSet())
+            assertEquals(listOf("naïve-unknown"), page.unknownIds)
+            assertEquals(comparable(client.native.rank(request)), comparable(page))
+            // A lone surrogate is not text: refused before it reaches the core.
+            assertFailsWith<TailorException.InvalidInput> { client.rank(rankRequest { candidates("bad-\uD800"); now = instant(NOW) }) }
+        }
+    }
 }
