@@ -45,55 +45,55 @@ expect() {
   fi
 }
 
+# Replaces the exact text OLD in FILE by NEW, once; fails if OLD is not there (uniffi changed).
+# Usage: replace_exact FILE WHAT OLD NEW
+replace_exact() {
+  if ! grep -qF "$3" "$1"; then
+    echo "generate.sh: $2 changed in $1; update this script" >&2
+    exit 1
+  fi
+  OLD="$3" NEW="$4" perl -0pi -e 's/\Q$ENV{OLD}\E/$ENV{NEW}/ or die "generate.sh: not replaced\n"' "$1"
+}
+
 case "$language" in
   kotlin)
     file="$out/dev/tailor/tailor.kt"
-    status_call='    var status = UniffiRustCallStatus()
+    replace_exact "$file" "uniffiRustCallWithError's status" \
+      '    var status = UniffiRustCallStatus()
     val return_value = callback(status)
-    uniffiCheckCallStatus(errorHandler, status)'
-    grep -qF "$status_call" "$file" || {
-      echo "generate.sh: uniffiRustCallWithError changed in $file; update this script" >&2
-      exit 1
-    }
-    STATUS_CALL="$status_call" perl -0pi -e '
-      my $old = $ENV{STATUS_CALL};
-      my $new = "    // bindings/generate.sh: this thread\x27s status, not a new Structure per call.\n"
-        . "    val status = uniffiThreadCallStatus.get()\n"
-        . "    val return_value = callback(status)\n"
-        . "    // Failed: the error buffer stays in this status while it is lifted and freed.\n"
-        . "    if (status.code != UNIFFI_CALL_SUCCESS) uniffiThreadCallStatus.set(UniffiRustCallStatus())\n"
-        . "    uniffiCheckCallStatus(errorHandler, status)";
-      s/\Q$old\E/$new/ or die "generate.sh: status call not replaced\n";
-      s/^(private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError)/private val uniffiThreadCallStatus: ThreadLocal<UniffiRustCallStatus> =\n    ThreadLocal.withInitial { UniffiRustCallStatus() }\n\n$1/m
-        or die "generate.sh: uniffiRustCallWithError not found\n";
-    ' "$file"
+    uniffiCheckCallStatus(errorHandler, status)' \
+      "    // bindings/generate.sh: this thread's status, not a new Structure per call.
+    val status = uniffiThreadCallStatus.get()
+    val return_value = callback(status)
+    // Failed: the error buffer stays in this status while it is lifted and freed.
+    if (status.code != UNIFFI_CALL_SUCCESS) uniffiThreadCallStatus.set(UniffiRustCallStatus())
+    uniffiCheckCallStatus(errorHandler, status)"
+    replace_exact "$file" "uniffiRustCallWithError" \
+      'private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError' \
+      'private val uniffiThreadCallStatus: ThreadLocal<UniffiRustCallStatus> =
+    ThreadLocal.withInitial { UniffiRustCallStatus() }
+
+private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError'
     expect "$file" 'get\(\) = ".*detail=\$\{ *`?detail`? *\}"'
     expect "$file" '^ +object [A-Za-z]+ : (Reason|Fallback)\(\)$'
     perl -0pi -e 's/get\(\) = "[^"\n]*detail=\$\{ *(`?detail`?) *\}"/get() = $1/g;
                   s/^(\s+)object (\w+) : (\w+)\(\)$/$1data object $2 : $3()/mg' "$file"
-    string_write='    override fun write(value: String, buf: ByteBuffer) {
+    replace_exact "$file" "FfiConverterString.write" \
+      '    override fun write(value: String, buf: ByteBuffer) {
+        val byteBuf = toUtf8(value)' \
+      '    override fun write(value: String, buf: ByteBuffer) {
+        // bindings/generate.sh: an ASCII string (ids, mostly) goes in byte by byte, without a
+        // new CharsetEncoder and ByteBuffer per string; anything else takes the encoder below.
+        val start = buf.position()
+        buf.putInt(value.length)
+        var ascii = true
+        for (c in value) {
+            if (c.code >= 0x80) { ascii = false; break }
+            buf.put(c.code.toByte())
+        }
+        if (ascii) return
+        buf.position(start)
         val byteBuf = toUtf8(value)'
-    grep -qF "$string_write" "$file" || {
-      echo "generate.sh: FfiConverterString.write changed in $file; update this script" >&2
-      exit 1
-    }
-    STRING_WRITE="$string_write" perl -0pi -e '
-      my $old = $ENV{STRING_WRITE};
-      my $new = "    override fun write(value: String, buf: ByteBuffer) {\n"
-        . "        // bindings/generate.sh: an ASCII string (ids, mostly) goes in byte by byte, without a\n"
-        . "        // new CharsetEncoder and ByteBuffer per string; anything else takes the encoder below.\n"
-        . "        val start = buf.position()\n"
-        . "        buf.putInt(value.length)\n"
-        . "        var ascii = true\n"
-        . "        for (c in value) {\n"
-        . "            if (c.code >= 0x80) { ascii = false; break }\n"
-        . "            buf.put(c.code.toByte())\n"
-        . "        }\n"
-        . "        if (ascii) return\n"
-        . "        buf.position(start)\n"
-        . "        val byteBuf = toUtf8(value)";
-      s/\Q$old\E/$new/ or die "generate.sh: FfiConverterString.write not replaced\n";
-    ' "$file"
     ;;
   swift)
     file="$out/Tailor.swift"

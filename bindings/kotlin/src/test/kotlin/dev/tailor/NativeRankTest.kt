@@ -22,8 +22,6 @@ class NativeRankTest {
     @TempDir
     lateinit var tmp: Path
 
-    private fun comparable(r: RankResponse) = r.copy(responseId = "", tookMicros = 0)
-
     @Test
     fun clientRankAnswersAsTheGeneratedRankDoes(): Unit = runBlocking {
         openWithLearningCatalog(tmp, "same").use { client ->

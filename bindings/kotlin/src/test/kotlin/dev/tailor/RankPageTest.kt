@@ -18,9 +18,6 @@ class RankPageTest {
     @TempDir
     lateinit var tmp: Path
 
-    /** The same page: only the per-call response id and timing differ between two calls. */
-    private fun comparable(r: RankResponse) = r.copy(responseId = "", tookMicros = 0)
-
     @Test
     fun everyKindOfPageReadsBackAsRankGivesIt(): Unit = runBlocking {
         openWithLearningCatalog(tmp, "pages").use { client ->

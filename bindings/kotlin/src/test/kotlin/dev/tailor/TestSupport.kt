@@ -50,3 +50,6 @@ suspend fun openWithLearningCatalog(tmp: java.nio.file.Path, name: String): Tail
 
 /** Unix seconds (the test constants) as the Instant the Kotlin layer takes. */
 fun instant(seconds: Long): java.time.Instant = java.time.Instant.ofEpochSecond(seconds)
+
+/** The same page: only the per-call response id and timing differ between two calls. */
+fun comparable(r: RankResponse): RankResponse = r.copy(responseId = "", tookMicros = 0)
