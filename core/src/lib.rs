@@ -101,7 +101,7 @@ pub mod engine {
         }
     }
 
-    /// The C entry point the Kotlin SDK ranks through (`tailor/native.rs`), for its tests.
+    /// The C entry point the Kotlin and Swift SDKs rank through (`tailor/native.rs`), for tests.
     pub mod native {
         pub use crate::tailor::native::{tailor_rank_page, tailor_take_answer, ERROR, PAGE, PANIC};
     }

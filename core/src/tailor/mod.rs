@@ -4,7 +4,7 @@
 //! - `open.rs`: opening the stores and the model, and what open reports.
 //! - `api.rs`: every exported method, each through [`Tailor::call`] (one error path, counted).
 //! - `native.rs`: the one hand-written C entry point, `rank_packed` with plain-integer arguments
-//!   for the Kotlin SDK (one JNA call per rank instead of four).
+//!   for the Kotlin and Swift SDKs (one native call per rank instead of four).
 //! - here: the few helpers every method uses — `write` (the writer lock), `write_profile` (edit a
 //!   copy of the profile state, commit it with its batch, publish it), `read` (the read-only
 //!   connection, so status and metrics never queue behind a long write) and the rank path.

@@ -1,16 +1,18 @@
 //! The one C entry point written by hand next to uniffi's: `rank_packed` with primitive arguments
-//! only, for the Kotlin SDK's `TailorClient.rank`.
+//! only, for the SDKs' `TailorClient.rank` (Kotlin `NativeRank.kt`, Swift `Tailor.rankPage`;
+//! declared for C in bindings/ffi/tailor_native.h).
 //!
 //! Through uniffi, a Kotlin call costs four JNA calls (clone the object's handle, allocate the
 //! request's `RustBuffer`, the call, free the response) and JNA builds a `Structure` for each
 //! `RustBuffer` and `RustCallStatus` by reflection: 15–18 µs per rank, a third of a 55 µs rank.
-//! Here the caller passes a handle it already owns, a request it wrote into its own native
-//! buffer and a buffer for the answer, all as plain integers, so a rank is one JNA call.
+//! Here the caller passes a handle it already holds, a request it wrote into its own buffer and a
+//! buffer for the answer, all as plain integers, so a rank is one native call (Swift saves the
+//! `RustBuffer` allocations and copies too).
 //!
 //! The bytes are uniffi's on both sides, so nothing new has to be kept in step: the request is
-//! uniffi's serialization of `RankRequest` (Kotlin writes it with the generated
-//! `FfiConverterTypeRankRequest`), the page is `rank/packed.rs`, and an error is uniffi's
-//! serialization of `TailorError` (read by the generated `FfiConverterTypeTailorError`).
+//! uniffi's serialization of `RankRequest` (written by the generated `FfiConverterTypeRankRequest`
+//! of each SDK), the page is `rank/packed.rs`, and an error is uniffi's serialization of
+//! `TailorError` (read by the generated `FfiConverterTypeTailorError`).
 
 use super::Tailor;
 use crate::error::TailorError;
@@ -25,7 +27,7 @@ pub const PAGE: i64 = 0;
 /// The answer is a `TailorError` in uniffi's serialization.
 pub const ERROR: i64 = 1;
 /// The call panicked (a bug); the answer is the panic message in UTF-8, which the SDK raises as
-/// uniffi's `InternalException`, as for a panic in a generated call.
+/// uniffi's `InternalException` (Kotlin) or `TailorInternalError` (Swift).
 pub const PANIC: i64 = 2;
 
 thread_local! {
@@ -34,10 +36,10 @@ thread_local! {
     static UNDELIVERED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `Tailor::rank_packed` for the Kotlin SDK.
+/// `Tailor::rank_packed` for the Kotlin and Swift SDKs.
 ///
-/// - `handle`: a `Tailor` handle the caller owns (a clone it got from uniffi and frees with
-///   uniffi's free function after its last call). It is borrowed, not consumed.
+/// - `handle`: a `Tailor` handle the caller holds for the whole call (a clone it got from uniffi
+///   and frees with uniffi's free function afterwards). It is borrowed, not consumed.
 /// - `request`, `request_len`: uniffi's serialization of a `RankRequest`.
 /// - `out`, `out_capacity`: where the answer goes.
 ///
