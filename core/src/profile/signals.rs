@@ -432,7 +432,7 @@ impl ProfileState {
         }
     }
 
-    /// Drop the least recently seen items beyond [`MAX_ITEMS`]; returns the dropped ids.
+    /// Drop the least recently seen items beyond `MAX_ITEMS`; returns the dropped ids.
     pub fn prune_items(&mut self) -> Vec<Arc<str>> {
         if self.items.len() <= MAX_ITEMS {
             return Vec::new();
