@@ -48,11 +48,11 @@ run kotlin env TAILOR_LIB_PROFILE="$profile" bindings/kotlin/test.sh bench "$n"
 run swift env TAILOR_LIB_PROFILE="$profile" bindings/swift/test.sh bench "$n"
 
 # Table: median wall time per call (ms), ratio to Rust, and the median time outside the core.
-# A row per request: "top N", or "top N, named set" when the candidates were a defined set, and
-# "top N, named set, packed page" for the bindings' rankPage (the same response through the
-# packed page, read by the hand-written layer), and Kotlin's "TailorClient.rank" (the packed page
-# in one native call, NativeRank.kt), compared with the same Rust `rank` call.
-sed -E 's/^([a-z]+) rank\(([0-9]+) candidates( in a named set)?( as a packed page| through TailorClient)?, limit ([0-9]+)\): median ([0-9]+) us, .* outside the core \(call - took_micros\) median ([0-9]+) us.*/\1 \5\3\4 \6 \7/; s/ in a named set/_set/; s/ as a packed page/_page/; s/ through TailorClient/_client/' "$results" |
+# A row per request: "top N", or "top N, named set" when the candidates were a defined set, through
+# the generated `rank`; "..., TailorClient.rank" through what each SDK's TailorClient.rank calls
+# (the packed page in one native call: Kotlin NativeRank.kt, Swift Tailor.rankPage), compared with
+# the same Rust `rank` call.
+sed -E 's/^([a-z]+) rank\(([0-9]+) candidates( in a named set)?( through TailorClient)?, limit ([0-9]+)\): median ([0-9]+) us, .* outside the core \(call - took_micros\) median ([0-9]+) us.*/\1 \5\3\4 \6 \7/; s/ in a named set/_set/; s/ through TailorClient/_client/' "$results" |
   awk '
     { wall[$1, $2] = $3; out[$1, $2] = $4; if (!($2 in seen)) { seen[$2] = 1; limits[++nl] = $2 } }
     END {
@@ -64,11 +64,11 @@ sed -E 's/^([a-z]+) rank\(([0-9]+) candidates( in a named set)?( as a packed pag
         # Membership first: reading wall[...] would create the entry.
         hk = (("kotlin", l) in wall); hs = (("swift", l) in wall)
         k = wall["kotlin", l]; s = wall["swift", l]
-        # Rust has no page to pack: a packed-page row compares with the plain Rust call.
-        rl = l; sub(/_(page|client)$/, "", rl); r = wall["rust", rl]; out["rust", l] = out["rust", rl]
-        label = l; sub(/_page$/, ", packed page", label); sub(/_client$/, ", TailorClient.rank", label)
+        # Rust has no TailorClient: those rows compare with the plain Rust call.
+        rl = l; sub(/_client$/, "", rl); r = wall["rust", rl]; out["rust", l] = out["rust", rl]
+        label = l; sub(/_client$/, ", TailorClient.rank", label)
         sub(/_set/, ", named set", label)
-        # A row only one binding has (Kotlin'"'"'s TailorClient.rank) shows a dash for the other.
+        # A row one binding lacks shows a dash.
         ks = (hk ? sprintf("%.3f ms", k / 1000) : "-")
         ss = (hs ? sprintf("%.3f ms", s / 1000) : "-")
         kr = (hk && r ? sprintf("%.2f", k / r) : "-")

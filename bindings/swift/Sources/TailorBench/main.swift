@@ -33,12 +33,13 @@ _ = try t.loadModel(modelPath: repo + "/models/bootstrap-ranker", manifestPath: 
 let ids = (0..<candidates).map { "p\(2 * $0)" }
 // The same ids as a named set: the request carries the set's name instead of 1,000 strings.
 _ = try t.defineCandidateSet(name: "bench", itemIds: ids)
-// The last row: the same named-set request received as the packed page (rankPage).
-for (limit, named, packed) in [(20, false, false), (50, false, false), (1000, false, false), (20, true, false),
-                               (20, true, true)] {
+// `client`: what `TailorClient.rank` calls (`rankPage`: the packed page in one native call);
+// otherwise the generated `rank(request:)`.
+for (limit, named, client) in [(20, false, false), (20, false, true), (50, false, false), (1000, false, false),
+                               (20, true, false), (20, true, true)] {
     let request = RankRequest(candidateIds: named ? nil : ids, limit: UInt32(limit),
                               sessionId: "bench", now: now, candidateSet: named ? "bench" : nil)
-    let call: () throws -> RankResponse = packed ? { try t.rankPage(request) } : { try t.rank(request: request) }
+    let call: () throws -> RankResponse = client ? { try t.rankPage(request) } : { try t.rank(request: request) }
     for _ in 0..<20 {
         let warm = try call()
         precondition(warm.personalized)
@@ -61,7 +62,7 @@ for (limit, named, packed) in [(20, false, false), (50, false, false), (1000, fa
         precondition(r.items.count == limit)
     }
     func median(_ v: [UInt64]) -> UInt64 { v.sorted()[v.count / 2] }
-    print("swift rank(\(candidates) candidates\(named ? " in a named set" : "")\(packed ? " as a packed page" : ""), "
+    print("swift rank(\(candidates) candidates\(named ? " in a named set" : "")\(client ? " through TailorClient" : ""), "
         + "limit \(limit)): median \(median(wall)) us, "
         + "core took_micros median \(median(core)) us, "
         + "outside the core (call - took_micros) median \(median(outside)) us, n=\(iterations)")

@@ -43,20 +43,16 @@ object FfiBench {
         t.loadModel(TestSupport.path("models/bootstrap-ranker"), null)
         t.defineCandidateSet("bench", ids)
         val client = TailorClient(t)
-        // The last rows: the same named-set request received as the packed page, through the
-        // generated call (Tailor.rankPage) and in one native call (TailorClient.rankBlocking,
-        // what TailorClient.rank runs on its dispatcher).
+        // "call": the generated `Tailor.rank`; "client": what `TailorClient.rank` runs on its
+        // dispatcher (`rankBlocking`: the packed page in one native call, NativeRank.kt).
         for ((limit, named, path) in listOf(
-            Triple(20, false, "call"), Triple(20, false, "client"), Triple(50, false, "call"), Triple(1000, false, "call"),
-            Triple(20, true, "call"), Triple(20, true, "page"), Triple(20, true, "client"),
+            Triple(20, false, "call"), Triple(20, false, "client"), Triple(50, false, "call"),
+            Triple(1000, false, "call"), Triple(20, true, "call"), Triple(20, true, "client"),
         )) {
             val req = request(limit, named)
-            val call: () -> RankResponse = when (path) {
-                "page" -> { { t.rankPage(req) } }
-                "client" -> { { client.rankBlocking(req) } }
-                else -> { { t.rank(req) } }
-            }
-            val how = mapOf("page" to " as a packed page", "client" to " through TailorClient")[path] ?: ""
+            val call: () -> RankResponse =
+                if (path == "client") { { client.rankBlocking(req) } } else { { t.rank(req) } }
+            val how = if (path == "client") " through TailorClient" else ""
             repeat(2000) { check(call().personalized) } // let the JIT compile the lowering code
             val wall = LongArray(iterations)
             val core = LongArray(iterations)
