@@ -116,7 +116,7 @@ internal class NativeRank(native: Tailor) : AutoCloseable {
             try {
                 FfiConverterTypeRankRequest.write(value, request)
             } catch (e: java.nio.charset.CharacterCodingException) {
-                throw TailorException.InvalidInput("a string in the rank request is not valid text (a lone UTF-16 surrogate)")
+                throw notTextError()
             }
             return request.position()
         }

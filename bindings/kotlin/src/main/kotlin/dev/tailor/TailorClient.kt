@@ -76,6 +76,9 @@ class TailorClient(
                 native.block()
             } catch (e: IllegalStateException) {
                 if (closed.get()) throw closedError() else throw e
+            } catch (e: java.nio.charset.CharacterCodingException) {
+                // The generated code refuses a string with a lone UTF-16 surrogate before the call.
+                throw notTextError()
             }
         }
     }
@@ -362,3 +365,7 @@ class TailorClient(
         }
     }
 }
+
+/** Every call's answer to a string that is not text (a lone UTF-16 surrogate): nothing was sent. */
+internal fun notTextError() =
+    TailorException.InvalidInput("a string in the call is not valid text (it has a lone UTF-16 surrogate)")

@@ -98,6 +98,11 @@ class TailorClientTest {
         assertFailsWith<TailorException.InvalidInput> { t.rank { limit = 0 } }
         assertFailsWith<TailorException.InvalidInput> { t.rank { limit = 3; rules { pin("toys-1", position = 5) } } }
         assertFailsWith<TailorException.InvalidInput> { t.rank { explore(rate = Double.NaN) } }
+        // A lone UTF-16 surrogate is not text: every call refuses it before it is sent.
+        val notText = assertFailsWith<TailorException.InvalidInput> { t.track(Event.view("bad-\uD800", at = instant(NOW))) }
+        assertTrue("surrogate" in notText.message.orEmpty(), notText.message)
+        assertFailsWith<TailorException.InvalidInput> { t.upsertItems(Item(id = "y", title = "\uDC00", price = 1.0)) }
+        assertFailsWith<TailorException.InvalidInput> { t.rank { candidates("\uD800") } }
 
         val notOnnx = assertFailsWith<TailorException.ModelRejected> {
             t.loadModel(TestSupport.path("tests/fixtures/models/not_onnx"))
