@@ -96,51 +96,40 @@ fn write_attribute(out: &mut Writer, a: &Attribute) {
 /// A reason: its code, then its fields.
 fn write_reason(out: &mut Writer, r: &Reason) {
     match r {
-        Reason::SimilarTo { item_id, title } => {
-            out.u8(1);
-            out.str(item_id);
-            out.str(title);
-        }
+        Reason::SimilarTo { item_id, title } => write_item_reason(out, 1, item_id, title),
         Reason::BoughtBefore { times } => {
             out.u8(2);
             out.i64(*times);
         }
         Reason::LeftInCart => out.u8(3),
         Reason::ViewedRecently => out.u8(4),
-        Reason::Likes { attribute } => {
-            out.u8(5);
-            write_attribute(out, attribute);
-        }
-        Reason::SessionIntent { attribute } => {
-            out.u8(6);
-            write_attribute(out, attribute);
-        }
-        Reason::ChosenPreference { attribute } => {
-            out.u8(7);
-            write_attribute(out, attribute);
-        }
+        Reason::Likes { attribute } => write_attribute_reason(out, 5, attribute),
+        Reason::SessionIntent { attribute } => write_attribute_reason(out, 6, attribute),
+        Reason::ChosenPreference { attribute } => write_attribute_reason(out, 7, attribute),
         Reason::PopularNow => out.u8(8),
         Reason::Pinned => out.u8(9),
-        Reason::Boosted { attribute } => {
-            out.u8(10);
-            write_attribute(out, attribute);
-        }
+        Reason::Boosted { attribute } => write_attribute_reason(out, 10, attribute),
         Reason::Exploration => out.u8(11),
-        Reason::GoesWith { item_id, title } => {
-            out.u8(12);
-            out.str(item_id);
-            out.str(title);
-        }
-        Reason::LooksLike { item_id, title } => {
-            out.u8(13);
-            out.str(item_id);
-            out.str(title);
-        }
+        Reason::GoesWith { item_id, title } => write_item_reason(out, 12, item_id, title),
+        Reason::LooksLike { item_id, title } => write_item_reason(out, 13, item_id, title),
         Reason::TrendingInCategory { category } => {
             out.u8(14);
             out.str(category);
         }
     }
+}
+
+/// A reason that names another item: its code, the item's id and title.
+fn write_item_reason(out: &mut Writer, code: u8, item_id: &str, title: &str) {
+    out.u8(code);
+    out.str(item_id);
+    out.str(title);
+}
+
+/// A reason about an attribute: its code, then the attribute.
+fn write_attribute_reason(out: &mut Writer, code: u8, attribute: &Attribute) {
+    out.u8(code);
+    write_attribute(out, attribute);
 }
 
 /// Reads a page `encode` wrote: the reference reader the SDKs' readers follow, for tests and

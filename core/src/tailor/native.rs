@@ -96,13 +96,13 @@ pub unsafe extern "C" fn tailor_rank_page(
 /// `out` must point at `out_capacity` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tailor_take_answer(out: u64, out_capacity: u32) -> i64 {
-    let waiting = UNDELIVERED.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
-    let Some((&kind, bytes)) = waiting.split_last() else {
+    let mut waiting = UNDELIVERED.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    // `deliver` kept the answer's kind as its last byte.
+    let Some(kind) = waiting.pop() else {
         return PANIC << 32;
     };
-    let (kind, bytes) = (i64::from(kind), bytes.to_vec());
     // SAFETY: the caller's promise above.
-    unsafe { deliver(kind, bytes, out, out_capacity) }
+    unsafe { deliver(i64::from(kind), waiting, out, out_capacity) }
 }
 
 /// Writes `bytes` to `out` if they fit, else keeps them (with `kind` as their last byte) for
