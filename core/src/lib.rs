@@ -79,6 +79,7 @@ pub mod engine {
     /// Model files: the manifest, validation, loading, signing and the bundled default.
     pub mod model {
         pub use crate::defaults::{MODEL_FMA_PER_ROW, MODEL_MB_PER_1000, MODEL_MS_PER_1000};
+        pub use crate::model::contract::OPERATORS;
         pub use crate::model::manifest::sha256_hex;
         pub use crate::model::registry::{builtin, load_from_manifest, load_from_manifest_with};
         pub use crate::model::registry::{read_model_files, ModelFiles};

@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use tract_onnx::prelude::*;
+use tract_core::prelude::*;
 
 pub type Plan = Arc<TypedSimplePlan>;
 

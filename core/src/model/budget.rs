@@ -6,7 +6,7 @@
 //! batch is run and timed. Each figure is compared with a [`ModelBudget`].
 
 use crate::error::{Error, ModelProblem, Result};
-use tract_onnx::prelude::*;
+use tract_core::prelude::*;
 
 /// Rows at which memory and multiply-adds are counted: the largest fixed-batch plan, so the
 /// figures are what rank pays.
@@ -158,7 +158,7 @@ pub fn count(model: &TypedModel, batch: &Symbol) -> Result<ModelCost> {
                 })?;
             let bytes = volume * out.fact.datum_type.size_of() as f64;
             live += bytes;
-            if node.op_is::<tract_onnx::tract_core::ops::konst::Const>() {
+            if node.op_is::<tract_core::ops::konst::Const>() {
                 continue; // weights stay for the plan's life
             }
             sizes.insert(OutletId::new(n, slot), bytes);

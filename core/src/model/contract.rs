@@ -5,9 +5,9 @@
 //! hostile shape into gigabytes before any budget is checked.
 
 use super::manifest::{Manifest, SequenceSpec};
+use super::onnx::proto::{self as pb, ModelProto};
 use crate::error::{Error, ModelProblem, Result};
 use std::ops::RangeInclusive;
-use tract_onnx::pb::{self, ModelProto};
 
 /// ONNX IR versions accepted (IR 7 = opsets 12–14, 8 = 15–18, 9 = 19–20).
 pub const IR_VERSIONS: RangeInclusive<i64> = 7..=9;
@@ -195,7 +195,7 @@ fn check_operator(node: &pb::NodeProto) -> Result<()> {
         return Ok(());
     }
     let advice = if TREE_OPS.contains(&node.op_type.as_str()) {
-        format!("tract cannot run it (or runs it ~300x slower than dense ops); {TREE_ADVICE}")
+        format!("Tailor cannot run tree ensembles as such (tract ran them ~300x slower than dense ops); {TREE_ADVICE}")
     } else if !default_domain {
         format!("Tailor runs default-domain ONNX operators only; {EXPORT_ADVICE}")
     } else {

@@ -6,6 +6,7 @@ pub mod contract;
 pub mod files;
 pub mod guard;
 pub mod manifest;
+mod onnx;
 pub mod registry;
 pub mod runtime;
 pub mod sequence;

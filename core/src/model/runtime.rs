@@ -4,9 +4,9 @@
 use super::batch_plans::{run_padded, runs_for, BatchPlans, Reference, BUCKETS};
 use super::budget::{self, ModelBudget, ModelCost, PROBE_ROWS};
 use super::manifest::Manifest;
+use super::onnx::proto::ModelProto;
 use crate::error::{Error, ModelProblem, Result};
-use tract_onnx::pb::ModelProto;
-use tract_onnx::prelude::*;
+use tract_core::prelude::*;
 
 use super::batch_plans::Plan;
 
@@ -106,8 +106,7 @@ impl Runtime {
 
     fn load_unguarded(bytes: &[u8], manifest: &Manifest, budget: &ModelBudget) -> Result<Runtime> {
         let width = manifest.features.len();
-        let onnx = tract_onnx::onnx();
-        let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| {
+        let proto = super::onnx::decode(bytes).map_err(|e| {
             rejected(
                 ModelProblem::NotOnnx,
                 format!(
@@ -118,29 +117,33 @@ impl Runtime {
         })?;
         check_produced(&proto)?;
         super::contract::check(&proto, manifest)?;
-        let model = onnx.model_for_proto_model(&proto).map_err(|e| {
-            let msg = chain(&e);
-            rejected(
-                tract_problem(&msg, ModelProblem::NotOnnx),
-                format!("tract cannot translate the graph: {}", tidy(&msg)),
-            )
-        })?;
-        let batch = model.sym("N");
+        let graph = proto
+            .graph
+            .as_ref()
+            .ok_or_else(|| rejected(ModelProblem::NotOnnx, "the ONNX file has no graph"))?;
+        let mut importer =
+            super::onnx::Importer::new(graph, super::onnx::opset(&proto)).map_err(|e| {
+                let msg = chain(&e);
+                rejected(
+                    import_problem(&e, ModelProblem::NotOnnx),
+                    format!(
+                        "model.onnx holds a tensor Tailor cannot read: {}",
+                        tidy(&msg)
+                    ),
+                )
+            })?;
+        let batch = importer.sym("N");
         let typed = (|| -> TractResult<TypedModel> {
-            let mut model =
-                model.with_input_fact(0, f32::fact([batch.to_dim(), width.to_dim()]).into())?;
-            model.select_outputs_by_name([manifest.output.as_str()])?;
-            model.into_typed()?.into_decluttered()
+            let fact = f32::fact([batch.to_dim(), width.to_dim()]);
+            importer.input(&manifest.inputs.features, fact)?;
+            importer
+                .finish(&[manifest.output.as_str()])?
+                .into_decluttered()
         })()
         .map_err(|e| {
             let msg = chain(&e);
-            let problem = if msg.contains("nimplemented") {
-                ModelProblem::UnsupportedOperator
-            } else {
-                ModelProblem::ShapeMismatch
-            };
             rejected(
-                problem,
+                import_problem(&e, ModelProblem::ShapeMismatch),
                 format!("the graph does not accept a float32 [N, {width}] feature matrix ({width} = manifest features): {}", tidy(&msg)),
             )
         })?;
@@ -315,6 +318,15 @@ impl Runtime {
 
     fn feature_row<'a>(&self, batch: &'a [f32], row: usize) -> &'a [f32] {
         &batch[row * self.width..(row + 1) * self.width]
+    }
+}
+
+/// What an import error says went wrong: the importer's own refusals, else as `tract_problem`.
+pub(super) fn import_problem(e: &TractError, otherwise: ModelProblem) -> ModelProblem {
+    match super::onnx::refusal(e) {
+        Some(super::onnx::Refusal::Malformed(_)) => ModelProblem::NotOnnx,
+        Some(super::onnx::Refusal::TooLarge(_)) => ModelProblem::OverBudget,
+        None => tract_problem(&chain(e), otherwise),
     }
 }
 

@@ -9,6 +9,7 @@
 
 use super::batch_plans::Plan;
 use super::manifest::{sha256_hex, SequenceSpec};
+use super::onnx::proto as pb;
 use super::runtime::chain;
 use crate::error::{Error, ModelProblem, Result};
 use crate::features::sequence::{FIRST_ITEM, PADDING, UNKNOWN};
@@ -16,8 +17,7 @@ use crate::features::{ItemTable, SequenceInput};
 use crate::profile::ProfileState;
 use arc_swap::ArcSwapOption;
 use std::sync::Arc;
-use tract_onnx::pb;
-use tract_onnx::prelude::*;
+use tract_core::prelude::*;
 
 /// `vocab.txt` larger than this is refused before it is read.
 pub const MAX_VOCABULARY_BYTES: u64 = 32 * 1024 * 1024;
@@ -119,7 +119,7 @@ fn read_table(
         )));
     }
     let dim = *d as usize;
-    if t.data_location == Some(1) {
+    if t.data_location == 1 {
         return Err(refused(
             ModelProblem::NotOnnx,
             "the item table is stored outside the graph file; save the model with its weights inside",
@@ -169,15 +169,12 @@ impl SequenceModel {
         }
         let vocabulary = parse_vocabulary(&files.vocabulary)?;
         super::runtime::guarded(ModelProblem::NotOnnx, || {
-            let onnx = tract_onnx::onnx();
-            let proto = onnx
-                .proto_model_for_read(&mut &files.graph[..])
-                .map_err(|e| {
-                    refused(
-                        ModelProblem::NotOnnx,
-                        format!("the graph is not a readable ONNX file ({})", chain(&e)),
-                    )
-                })?;
+            let proto = super::onnx::decode(&files.graph).map_err(|e| {
+                refused(
+                    ModelProblem::NotOnnx,
+                    format!("the graph is not a readable ONNX file ({})", chain(&e)),
+                )
+            })?;
             super::runtime::check_produced(&proto)?;
             super::contract::check_sequence(&proto, spec)?;
             let graph = proto
@@ -187,19 +184,17 @@ impl SequenceModel {
             let (dim, values) = read_table(graph, spec, vocabulary.len() + FIRST_ITEM as usize)?;
             let len = spec.max_len as usize;
             let plan = (|| -> TractResult<Plan> {
-                let mut model = onnx
-                    .model_for_proto_model(&proto)?
-                    .with_input_fact(0, i64::fact([1, len]).into())?;
-                model.select_outputs_by_name([spec.output.as_str()])?;
-                let typed = model.into_typed()?.into_optimized()?;
+                let mut importer = super::onnx::Importer::new(graph, super::onnx::opset(&proto))?;
+                importer.input(&spec.input, i64::fact([1, len]))?;
+                let typed = importer.finish(&[spec.output.as_str()])?.into_optimized()?;
                 typed.into_runnable()
             })()
             .map_err(|e| {
                 let msg = chain(&e);
                 refused(
-                    super::runtime::tract_problem(&msg, ModelProblem::ShapeMismatch),
+                    super::runtime::import_problem(&e, ModelProblem::ShapeMismatch),
                     format!(
-                        "tract cannot build the graph for an int64 [1, {len}] input: {}",
+                        "the graph cannot be built for an int64 [1, {len}] input: {}",
                         super::contract::short_long(&msg)
                     ),
                 )

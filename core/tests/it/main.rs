@@ -15,6 +15,7 @@ mod learning;
 mod model_safety;
 mod models;
 mod native_page;
+mod onnx_import;
 mod privacy;
 mod quickstart;
 mod rank_page;

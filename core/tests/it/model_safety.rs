@@ -126,6 +126,18 @@ impl Graph {
         self
     }
 
+    /// More initializers for the nodes added by `ending_with`.
+    pub(crate) fn with_inits(mut self, inits: Vec<pb::TensorProto>) -> Graph {
+        self.inits.extend(inits);
+        self
+    }
+
+    /// The default-domain opset the graph imports.
+    pub(crate) fn with_opset(mut self, opset: i64) -> Graph {
+        self.opset = opset;
+        self
+    }
+
     pub(crate) fn bytes(&self) -> Vec<u8> {
         let mut opsets = vec![pb::OperatorSetIdProto {
             domain: String::new(),
@@ -295,13 +307,6 @@ fn nan_in_a_narrow_range() -> Vec<u8> {
             f32_init("half_width", &[1], &[0.05]),
         ])
         .bytes()
-}
-
-impl Graph {
-    pub(crate) fn with_inits(mut self, inits: Vec<pb::TensorProto>) -> Graph {
-        self.inits.extend(inits);
-        self
-    }
 }
 
 #[test]
