@@ -882,6 +882,20 @@ fn what_the_importer_cannot_take_is_refused_with_the_reason() {
         ),
         (
             case_with(
+                "an Unsqueeze to rank 22",
+                vec![
+                    node("Unsqueeze", &["features", "many_axes"], &["u"]),
+                    node("ReduceSum", &["u"], &["s"]),
+                    node("Add", &["lin", "s"], &["out"]),
+                ],
+                vec![i64_init("many_axes", &(2..22).collect::<Vec<i64>>())],
+                13,
+            ),
+            UnsupportedOperator,
+            "rank 22 is not supported",
+        ),
+        (
+            case_with(
                 "a Gather index out of range",
                 vec![
                     int_attr(node("Gather", &["features", "cols"], &["y"]), "axis", 1),

@@ -84,6 +84,10 @@ pub(super) fn broadcast_shape(shapes: &[TVec<TDim>]) -> TractResult<TVec<TDim>> 
     Ok(out)
 }
 
+/// Highest tensor rank the importer wires: ranking graphs stay far below it, and a hostile
+/// `Unsqueeze` of a million axes is refused before it builds a million nodes.
+const MAX_RANK: usize = 16;
+
 /// Decode an ONNX file (the bytes only; nothing is checked but the wire format).
 pub(crate) fn decode(bytes: &[u8]) -> TractResult<proto::ModelProto> {
     <proto::ModelProto as prost::Message>::decode(bytes).map_err(|e| anyhow!("{e}"))
@@ -433,6 +437,12 @@ impl Node<'_, '_> {
             .collect::<TractResult<TVec<_>>>()?;
         // Checks the inputs and computes the output facts before anything is evaluated.
         let outputs = op.output_facts(&facts.iter().collect::<TVec<_>>())?;
+        if let Some(f) = outputs.iter().find(|f| f.rank() > MAX_RANK) {
+            bail!(
+                "a tensor of rank {} is not supported (up to {MAX_RANK})",
+                f.rank()
+            );
+        }
         let known: Option<TVec<TValue>> = facts
             .iter()
             .map(|f| f.konst.clone().map(|k| k.into_tvalue()))

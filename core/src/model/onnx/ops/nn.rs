@@ -36,9 +36,10 @@ pub(super) fn matmul(n: &mut Node) -> TractResult<TVec<OutletId>> {
             *x = n.wire(AxisOp::Add(0), &[*x])?[0];
         }
     }
-    let batch: String = ('a'..='h').take(rank - 2).collect();
+    // Batch axes get letters other than the product's own m, k and n.
+    let batch: String = "abcdefghijopqrst".chars().take(rank - 2).collect();
     if batch.len() < rank - 2 {
-        bail!("MatMul of rank {rank} is not supported (up to 10)");
+        bail!("MatMul of rank {rank} is not supported");
     }
     let mut y = einsum(n, &format!("{batch}mk,{batch}kn->{batch}mn"), a, b)?;
     if b_vec {

@@ -123,6 +123,9 @@ pub(super) fn unsqueeze(n: &mut Node) -> TractResult<TVec<OutletId>> {
     let x = n.input(0)?;
     let axes = n.ints_input(1)?;
     let out_rank = n.rank(x)? + axes.len();
+    if out_rank > super::super::MAX_RANK {
+        bail!("Unsqueeze to rank {out_rank} is not supported");
+    }
     let mut axes = axes
         .iter()
         .map(|&a| n.axis(a, out_rank))
