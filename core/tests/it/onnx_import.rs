@@ -882,6 +882,20 @@ fn what_the_importer_cannot_take_is_refused_with_the_reason() {
         ),
         (
             case_with(
+                "a Slice that selects nothing",
+                vec![
+                    node("Slice", &["features", "s2", "e1", "axis1"], &["none"]),
+                    node("ReduceSum", &["none", "axis1"], &["zeros"]),
+                    node("Add", &["lin", "zeros"], &["out"]),
+                ],
+                vec![i64_init("s2", &[2]), i64_init("e1", &[1])],
+                13,
+            ),
+            UnsupportedOperator,
+            "selects nothing",
+        ),
+        (
+            case_with(
                 "an Unsqueeze to rank 22",
                 vec![
                     node("Unsqueeze", &["features", "many_axes"], &["u"]),

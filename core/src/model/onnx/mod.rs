@@ -2,7 +2,7 @@
 //! tract-core's typed graph. It covers exactly the operators of the model contract
 //! (`contract::OPERATORS`) at opsets 13–18, so the library links tract-core's runtime and
 //! optimizer but not tract-onnx's parsers for ~180 operators, tract-hir's inference rules or
-//! tract-nnef (about 2 MB of the mobile library; scripts/README.md "Library size").
+//! tract-nnef (3.2 MB of the mobile library; scripts/README.md "Library size").
 //!
 //! Values computable at load (initializers, `Shape` of the input, arithmetic on them) are folded
 //! as they are wired, so shape subgraphs (`Shape → Gather → Concat → Reshape`, what PyTorch
@@ -74,7 +74,8 @@ pub(super) fn broadcast_shape(shapes: &[TVec<TDim>]) -> TractResult<TVec<TDim>> 
             .collect();
         let known: Vec<i64> = dims.iter().filter_map(|d| d.to_i64().ok()).collect();
         if known.windows(2).any(|w| w[0] != w[1]) {
-            bail!("shapes {shapes:?} do not broadcast");
+            let shown: Vec<String> = shapes.iter().map(|s| show_shape(s)).collect();
+            bail!("shapes {} do not broadcast", shown.join(" and "));
         }
         // A number wins over a symbol (the symbol must then be 1 or that number at run time).
         if let Some(d) = dims.iter().find(|d| d.to_i64().is_ok()).or(dims.first()) {
@@ -82,6 +83,12 @@ pub(super) fn broadcast_shape(shapes: &[TVec<TDim>]) -> TractResult<TVec<TDim>> 
         }
     }
     Ok(out)
+}
+
+/// A shape as a reader writes it: `[N, 3]`.
+pub(super) fn show_shape(shape: &[TDim]) -> String {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", dims.join(", "))
 }
 
 /// Highest tensor rank the importer wires: ranking graphs stay far below it, and a hostile
@@ -120,7 +127,7 @@ impl<'g> Importer<'g> {
     /// Reads every initializer: a tensor the file cannot hold (wrong byte count, unknown
     /// element type) fails here, before any node is translated.
     pub(crate) fn new(graph: &'g GraphProto, opset: i64) -> TractResult<Importer<'g>> {
-        let initializers = graph
+        let initializers: HashMap<&str, Tensor> = graph
             .initializer
             .iter()
             .map(|t| {
@@ -130,6 +137,9 @@ impl<'g> Importer<'g> {
                 Ok((t.name.as_str(), tensor))
             })
             .collect::<TractResult<_>>()?;
+        if initializers.len() != graph.initializer.len() {
+            return Err(malformed("two initializers have the same name".into()));
+        }
         Ok(Importer {
             graph,
             opset,

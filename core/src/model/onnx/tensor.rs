@@ -49,12 +49,11 @@ pub(super) fn from_proto(t: &TensorProto) -> TractResult<Tensor> {
         .context("the dimensions overflow")?;
     let dt = datum_type(t.data_type)?;
     if !t.raw_data.is_empty() {
-        let size = dt.size_of();
-        if t.raw_data.len() != len * size {
+        let bytes = len.checked_mul(dt.size_of());
+        if bytes != Some(t.raw_data.len()) {
             bail!(
-                "raw data is {} bytes; {shape:?} of {dt:?} needs {}",
-                t.raw_data.len(),
-                len * size
+                "raw data is {} bytes, not what {shape:?} of {dt:?} needs",
+                t.raw_data.len()
             );
         }
         // Safe for these plain types: the byte count is checked and every bit pattern is valid

@@ -261,6 +261,11 @@ pub(super) fn slice(n: &mut Node) -> TractResult<TVec<OutletId>> {
         let start = bound(starts[i], &len, step);
         let end = bound(ends[i], &len, step);
         if step == 1 {
+            if matches!((start.to_i64(), end.to_i64()), (Ok(s), Ok(e)) if e <= s) {
+                bail!(
+                    "a Slice that selects nothing (axis {axis}, {start}..{end}) is not supported"
+                );
+            }
             x = n.wire(Slice::new(axis, start, end), &[x])?[0];
             continue;
         }
@@ -281,6 +286,9 @@ pub(super) fn slice(n: &mut Node) -> TractResult<TVec<OutletId>> {
             }
             v
         };
+        if picked.is_empty() {
+            bail!("a Slice that selects nothing (axis {axis}) is not supported");
+        }
         let indices = n.konst_wire(tensor1(&picked))?;
         x = n.wire(Gather::new(axis), &[x, indices])?[0];
     }
