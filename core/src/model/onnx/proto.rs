@@ -9,8 +9,6 @@ pub struct ModelProto {
     pub ir_version: i64,
     #[prost(message, repeated, tag = "8")]
     pub opset_import: Vec<OperatorSetIdProto>,
-    #[prost(string, tag = "2")]
-    pub producer_name: String,
     #[prost(message, optional, tag = "7")]
     pub graph: Option<GraphProto>,
 }
@@ -27,8 +25,6 @@ pub struct OperatorSetIdProto {
 pub struct GraphProto {
     #[prost(message, repeated, tag = "1")]
     pub node: Vec<NodeProto>,
-    #[prost(string, tag = "2")]
-    pub name: String,
     #[prost(message, repeated, tag = "5")]
     pub initializer: Vec<TensorProto>,
     #[prost(message, repeated, tag = "11")]
@@ -94,8 +90,6 @@ pub struct TensorProto {
     pub raw_data: Vec<u8>,
     #[prost(double, repeated, tag = "10")]
     pub double_data: Vec<f64>,
-    #[prost(uint64, repeated, tag = "11")]
-    pub uint64_data: Vec<u64>,
     /// 1 = EXTERNAL: the values live in another file, which Tailor never opens.
     #[prost(int32, tag = "14")]
     pub data_location: i32,

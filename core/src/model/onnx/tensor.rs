@@ -64,6 +64,7 @@ pub(super) fn from_proto(t: &TensorProto) -> TractResult<Tensor> {
         }
         return unsafe { Tensor::from_raw_dt(dt, &shape, &t.raw_data) };
     }
+    /// Exactly `len` values of the typed field.
     fn exact<T: Clone>(values: &[T], len: usize, shape: &[usize]) -> TractResult<Vec<T>> {
         if values.len() != len {
             bail!("{} values for dimensions {shape:?}", values.len());
@@ -73,40 +74,24 @@ pub(super) fn from_proto(t: &TensorProto) -> TractResult<Tensor> {
     fn make<T: Datum>(shape: &[usize], values: Vec<T>) -> TractResult<Tensor> {
         Ok(tract_ndarray::ArrayD::from_shape_vec(shape, values)?.into_tensor())
     }
+    /// The narrow types, which the schema stores widened to int32.
+    fn narrow<T: Datum>(
+        wide: &[i32],
+        len: usize,
+        shape: &[usize],
+        f: fn(i32) -> T,
+    ) -> TractResult<Tensor> {
+        make(shape, exact(wide, len, shape)?.into_iter().map(f).collect())
+    }
     match t.data_type {
         FLOAT => make(&shape, exact(&t.float_data, len, &shape)?),
         DOUBLE => make(&shape, exact(&t.double_data, len, &shape)?),
         INT64 => make(&shape, exact(&t.int64_data, len, &shape)?),
         INT32 => make(&shape, exact(&t.int32_data, len, &shape)?),
-        // The schema stores the narrow types widened to int32.
-        INT16 => make(
-            &shape,
-            exact(&t.int32_data, len, &shape)?
-                .into_iter()
-                .map(|v| v as i16)
-                .collect(),
-        ),
-        INT8 => make(
-            &shape,
-            exact(&t.int32_data, len, &shape)?
-                .into_iter()
-                .map(|v| v as i8)
-                .collect(),
-        ),
-        UINT8 => make(
-            &shape,
-            exact(&t.int32_data, len, &shape)?
-                .into_iter()
-                .map(|v| v as u8)
-                .collect(),
-        ),
-        BOOL => make(
-            &shape,
-            exact(&t.int32_data, len, &shape)?
-                .into_iter()
-                .map(|v| v != 0)
-                .collect(),
-        ),
+        INT16 => narrow(&t.int32_data, len, &shape, |v| v as i16),
+        INT8 => narrow(&t.int32_data, len, &shape, |v| v as i8),
+        UINT8 => narrow(&t.int32_data, len, &shape, |v| v as u8),
+        BOOL => narrow(&t.int32_data, len, &shape, |v| v != 0),
         other => bail!("element type {other} is not supported"),
     }
 }
