@@ -63,7 +63,8 @@ pub(super) fn guarded<T>(problem: ModelProblem, f: impl FnOnce() -> Result<T>) -
     })
 }
 
-/// tract indexes outputs by name and panics on one that nothing produces.
+/// A graph output that no node produces breaks ONNX's own rules: refused as `NotOnnx` before the
+/// contract's output checks, which would otherwise report it as a shape problem.
 pub(super) fn check_produced(proto: &ModelProto) -> Result<()> {
     let Some(graph) = &proto.graph else {
         return Err(rejected(

@@ -335,20 +335,26 @@ impl Node<'_, '_> {
         self.imp.model.outlet_fact(outlet).ok()?.konst.clone()
     }
 
+    /// The value of input `ix`, which must be known at load.
+    pub fn konst_input(&self, ix: usize) -> TractResult<Arc<Tensor>> {
+        let outlet = self.input(ix)?;
+        self.konst(outlet).with_context(|| {
+            format!(
+                "input {ix} is computed at run time, which is not supported here (only a constant)"
+            )
+        })
+    }
+
     /// A constant input read as dimensions (int64 values or symbolic dimensions).
     pub fn dims_input(&self, ix: usize) -> TractResult<TVec<TDim>> {
-        let outlet = self.input(ix)?;
-        let Some(k) = self.konst(outlet) else {
-            bail!("input {ix} is computed at run time; only a constant one is supported here");
-        };
-        Ok(values::<TDim>(&k)?.into())
+        Ok(values::<TDim>(&*self.konst_input(ix)?)?.into())
     }
 
     /// A constant integer input (no symbolic dimension in it). Read as int64 directly: extreme
     /// values such as `INT64_MIN` (an exporter's "to the start") do not survive a dimension.
     pub fn ints_input(&self, ix: usize) -> TractResult<Vec<i64>> {
-        let outlet = self.input(ix)?;
-        if let Some(k) = self.konst(outlet).filter(|k| k.datum_type().is_integer()) {
+        let k = self.konst_input(ix)?;
+        if k.datum_type().is_integer() {
             return values::<i64>(&k);
         }
         self.dims_input(ix)?
@@ -363,11 +369,7 @@ impl Node<'_, '_> {
 
     /// A constant float scalar input.
     pub fn float_input(&self, ix: usize) -> TractResult<f64> {
-        let outlet = self.input(ix)?;
-        let Some(k) = self.konst(outlet) else {
-            bail!("input {ix} is computed at run time; only a constant one is supported here");
-        };
-        let values = values::<f64>(&k)?;
+        let values = values::<f64>(&*self.konst_input(ix)?)?;
         let [v] = values.as_slice() else {
             bail!("input {ix} must be one value, it has {}", values.len());
         };

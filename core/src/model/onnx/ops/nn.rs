@@ -207,12 +207,7 @@ pub(super) fn batch_norm(n: &mut Node) -> TractResult<TVec<OutletId>> {
         bail!("BatchNormalization needs an input of rank 2 or more");
     }
     let params = (1..5)
-        .map(|ix| {
-            let k = n.konst(n.input(ix)?).with_context(|| {
-                format!("BatchNormalization input {ix} is computed at run time; not supported")
-            })?;
-            values::<f32>(&k)
-        })
+        .map(|ix| values::<f32>(&*n.konst_input(ix)?))
         .collect::<TractResult<Vec<Vec<f32>>>>()?;
     let channels = params[0].len();
     if params.iter().any(|p| p.len() != channels) {
